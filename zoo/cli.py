@@ -1,0 +1,106 @@
+"""Builds a recipe's command line from its config dataclass, once for every recipe.
+
+Each dataclass field becomes a flag (`latent_dim` -> `--latent-dim`) with the field's default, type,
+help (`metadata["help"]`), choices (`metadata["choices"]`) and check (`metadata["check"]`, a
+function returning an error message or None). Bad values exit with status 2 and one line.
+"""
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+
+def flag(default, help, check=None, choices=None, model_arg=False, type=None):
+    """A config field that the CLI exposes as a flag; `model_arg` fields are passed to the model's constructor."""
+    metadata = {"help": help, "check": check, "choices": choices, "model_arg": model_arg, "type": type}
+    if isinstance(default, (list, tuple)):
+        return dataclasses.field(default_factory=lambda: tuple(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+# Checks: each takes the flag name and value and returns an error message, or None when the value is fine.
+def positive(name, value):
+    values = value if isinstance(value, tuple) else (value,)
+    if any(v <= 0 for v in values):
+        return f"{name} must be positive; received {name}={_show(value)}"
+
+
+def non_negative(name, value):
+    if value < 0:
+        return f"{name} must be >= 0; received {name}={value}"
+
+
+def existing_dir(name, value):
+    if value is not None and not Path(value).is_dir():
+        return f"{name} directory does not exist: {value}"
+
+
+def _show(value):
+    return " ".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _flag_name(field):
+    return "--" + field.name.replace("_", "-")
+
+
+def build_parser(config_cls, prog=None, description=None):
+    parser = _OneLineParser(prog=prog, description=description,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for field in dataclasses.fields(config_cls):
+        if "help" not in field.metadata:
+            continue
+        meta = field.metadata
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        kwargs = {"default": default, "help": meta["help"], "dest": field.name}
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, tuple):
+            kwargs.update(nargs="+", type=meta["type"] or type(default[0]))
+        else:
+            kwargs["type"] = meta["type"] or (type(default) if default is not None else str)
+        if meta["choices"]:
+            kwargs["choices"] = meta["choices"]
+        parser.add_argument(_flag_name(field), **kwargs)
+    return parser
+
+
+def parse(config_cls, argv=None, prog=None, description=None):
+    """Parses `argv` into a `config_cls` instance; on a bad value prints one line and exits with status 2."""
+    parser = build_parser(config_cls, prog, description)
+    values = vars(parser.parse_args(argv))
+    for field in dataclasses.fields(config_cls):
+        if field.name in values and isinstance(values[field.name], list):
+            values[field.name] = tuple(values[field.name])
+    config = config_cls(**values)
+    for field in dataclasses.fields(config_cls):
+        check = field.metadata.get("check")
+        message = check and check(_flag_name(field), getattr(config, field.name))
+        if message:
+            parser.error(message)
+    return config
+
+
+def model_kwargs(config):
+    """The config's model constructor arguments."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata.get("model_arg")}
+
+
+def run_main(main):
+    """Runs a recipe's `main`, turning expected errors (bad data, bad values) into one line and status 1/2."""
+    from zoo.data import DataError
+    from zoo.training import TrainingDiverged
+
+    try:
+        main()
+    except (DataError, TrainingDiverged) as error:
+        sys.stderr.write(f"error: {error}\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: the last finished epoch is checkpointed; rerun the same command to resume\n")
+        sys.exit(130)

@@ -1,0 +1,211 @@
+"""MNIST as tf.data pipelines: local IDX files first (a directory the user names), tensorflow-datasets second.
+
+Images come out as float32 [28, 28, 1] in [0, 1] with int32 labels. Binarization:
+  dynamic    a fresh Bernoulli draw per pixel each time an image is used (training);
+             evaluation splits are binarized once with a fixed seed, so reported likelihoods repeat;
+  threshold  pixel > 0.5, the same every time;
+  none       the grey levels themselves.
+"""
+
+import gzip
+import os
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+DATA_DIR_ENV = "ZOO_DATA_DIR"
+BINARIZATIONS = ("dynamic", "threshold", "none")
+IMAGE_SHAPE = (28, 28, 1)
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000),
+}
+EVAL_BINARIZATION_SEED = 1234
+_IDX_DTYPES = {0x08: np.uint8}
+
+
+class DataError(ValueError):
+    """The data could not be found or read; the message names the file or directory and what to do."""
+
+
+def read_idx(path, expected_shape=None):
+    """Reads one IDX file (gzipped or not) into a uint8 array, checking its header against its size.
+
+    Args:
+      path: the file.
+      expected_shape: if given, the array must have exactly this shape.
+    Raises:
+      DataError naming the file if it is corrupt, truncated, of another type or of another shape.
+    """
+    path = Path(path)
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise DataError(f"{path}: cannot be read as {'gzip' if path.suffix == '.gz' else 'IDX'} ({error})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+    type_code, ndim = raw[2], raw[3]
+    if type_code not in _IDX_DTYPES:
+        raise DataError(f"{path}: IDX element type 0x{type_code:02x} is not supported; MNIST uses unsigned bytes (0x08)")
+    header_size = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header_size:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected_bytes = int(np.prod(shape))
+    payload = len(raw) - header_size
+    if payload != expected_bytes:
+        raise DataError(
+            f"{path}: header promises shape {shape} ({expected_bytes} bytes) but the file holds {payload} bytes"
+            + (" (truncated)" if payload < expected_bytes else "")
+        )
+    array = np.frombuffer(raw, dtype=_IDX_DTYPES[type_code], offset=header_size).reshape(shape)
+    if expected_shape is not None and tuple(shape) != tuple(expected_shape):
+        raise DataError(f"{path}: expected shape {tuple(expected_shape)}, found {tuple(shape)}")
+    return array
+
+
+def _find(directory, stem):
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"{directory}: no {stem} or {stem}.gz; the directory must hold the four standard MNIST IDX files "
+        f"(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, gzipped or not)"
+    )
+
+
+def read_mnist_dir(directory):
+    """Returns {"train": (images uint8 [n, 28, 28], labels uint8 [n]), "test": ...} from a directory of IDX files."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory} does not exist")
+    splits = {}
+    for split, (image_stem, label_stem, count) in MNIST_FILES.items():
+        images = read_idx(_find(directory, image_stem), (count, 28, 28))
+        label_path = _find(directory, label_stem)
+        labels = read_idx(label_path, (count,))
+        if labels.max() > 9:
+            raise DataError(f"{label_path}: labels must be digits 0..9; found {labels.max()}")
+        splits[split] = (images, labels)
+    return splits
+
+
+def _tfds_reachable(timeout=3.0):
+    try:
+        socket.create_connection(("storage.googleapis.com", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _read_mnist_tfds():
+    """MNIST through tensorflow-datasets; fails within seconds, not minutes, when offline without a prepared copy."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("mnist")
+    if not Path(builder.data_dir).exists() and not _tfds_reachable():
+        raise DataError(
+            f"no MNIST found: no data directory was given (--data-dir or {DATA_DIR_ENV}), tensorflow-datasets has no "
+            f"prepared copy in {builder.data_dir}, and it cannot download one (no connection). Download the four IDX "
+            f"files (train-images-idx3-ubyte.gz, ...) and pass their directory with --data-dir or {DATA_DIR_ENV}."
+        )
+    builder.download_and_prepare()
+    splits = {}
+    for split in MNIST_FILES:
+        images, labels = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, as_supervised=True))
+        splits[split] = (images[..., 0].astype(np.uint8), labels.astype(np.uint8))
+    return splits
+
+
+def load_mnist_arrays(data_dir=None):
+    """Raw MNIST arrays from `data_dir`, else $ZOO_DATA_DIR, else tensorflow-datasets."""
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    if data_dir:
+        return read_mnist_dir(data_dir)
+    return _read_mnist_tfds()
+
+
+def binarize_once(images_uint8, seed=EVAL_BINARIZATION_SEED):
+    """One fixed Bernoulli draw per pixel (probability = grey level), as float32 [n, 28, 28, 1]."""
+    probs = images_uint8.astype(np.float32)[..., None] / 255.0
+    return (np.random.default_rng(seed).random(probs.shape, dtype=np.float32) < probs).astype(np.float32)
+
+
+def _to_unit(images):
+    return tf.cast(images, tf.float32)[..., None] / 255.0
+
+
+_BATCH_TRANSFORMS = {
+    "dynamic": lambda images: tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32),
+    "threshold": lambda images: tf.cast(images > 0.5, tf.float32),
+    "none": lambda images: images,
+}
+
+
+@dataclass
+class MnistData:
+    """MNIST pipelines for one experiment. `train`/`validation`/`test` yield (images, labels) batches.
+
+    `test_images` and `test_labels` are the evaluation images as numpy arrays, binarized as the
+    pipelines are, for plots and likelihood estimates.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    train_size: int
+    source: str
+
+
+def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None):
+    """Builds the MNIST pipelines.
+
+    Args:
+      batch_size: images per batch; training batches all have this size (the remainder is dropped).
+      binarization: one of BINARIZATIONS.
+      data_dir: directory of the IDX files; defaults to $ZOO_DATA_DIR, then tensorflow-datasets.
+      seed: shuffling seed.
+      validation_size: images held out from the end of the training split for validation (0: none).
+      train_limit: use only the first `train_limit` training images (for quick runs and tests).
+    """
+    if binarization not in BINARIZATIONS:
+        raise ValueError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
+    arrays = load_mnist_arrays(data_dir)
+    source = str(data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets:mnist")
+    train_images, train_labels = arrays["train"]
+    if validation_size:
+        if not 0 < validation_size < len(train_images):
+            raise ValueError(f"validation_size must be in (0, {len(train_images)}); received {validation_size}")
+        val_images, val_labels = train_images[-validation_size:], train_labels[-validation_size:]
+        train_images, train_labels = train_images[:-validation_size], train_labels[:-validation_size]
+    if train_limit:
+        train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
+    if len(train_images) < batch_size:
+        raise ValueError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
+
+    transform = _BATCH_TRANSFORMS[binarization]
+    train = (
+        tf.data.Dataset.from_tensor_slices((train_images, train_labels.astype(np.int32)))
+        .cache()
+        .shuffle(len(train_images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(lambda x, y: (transform(_to_unit(x)), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+    def evaluation(images, labels):
+        fixed = binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images)).numpy()
+        dataset = tf.data.Dataset.from_tensor_slices((fixed, labels.astype(np.int32)))
+        return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE), fixed
+
+    test, test_fixed = evaluation(*arrays["test"])
+    validation = evaluation(val_images, val_labels)[0] if validation_size else None
+    return MnistData(train, validation, test, test_fixed, arrays["test"][1].astype(np.int32), len(train_images), source)

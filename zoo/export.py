@@ -1,0 +1,2 @@
+def card(*a): return {}
+def export(*a): pass

@@ -1,0 +1,95 @@
+"""The shared base of every autoencoder: train_step/test_step around one `compute_losses`."""
+
+import keras
+import tensorflow as tf
+
+from zoo.data import IMAGE_SHAPE
+
+
+class Autoencoder(keras.Model):
+    """Base class: owns the train/test steps, the loss trackers and the model's random stream.
+
+    A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
+    implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and
+    builds its networks in `__init__` so that the model is built on construction.
+
+    Args:
+      image_shape: shape of one input image.
+      seed: seed of the model's own random stream (noise in the train and test steps).
+    """
+
+    loss_names = ("loss",)
+
+    def __init__(self, image_shape=IMAGE_SHAPE, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def call(self, images, training=False):
+        return self.decode(self.encode(images))
+
+    def encode(self, images):
+        raise NotImplementedError
+
+    def decode(self, codes):
+        raise NotImplementedError
+
+    def compute_losses(self, images, training=False):
+        raise NotImplementedError
+
+    def noise_seed(self):
+        """A fresh stateless-RNG seed [2] from the model's stream, distinct for every replica of a strategy."""
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            seed = tf.random.experimental.stateless_fold_in(seed, replica.replica_id_in_sync_group)
+        return seed
+
+    @staticmethod
+    def images_of(data):
+        return data[0] if isinstance(data, (tuple, list)) else data
+
+    def train_step(self, data):
+        images = self.images_of(data)
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses(images, training=True)
+            # Each replica's gradients are summed across replicas, so each contributes its share.
+            objective = losses["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+            objective = self.optimizer.scale_loss(objective)
+        gradients = tape.gradient(objective, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        return self._track(losses)
+
+    def test_step(self, data):
+        return self._track(self.compute_losses(self.images_of(data), training=False))
+
+    def _track(self, losses):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+        """Model-specific test metrics beyond the tracked losses (e.g. likelihoods); none by default."""
+        return {}
+
+    def encode_outputs(self, images):
+        """What the exported `encode` endpoint returns."""
+        return {"code": self.encode(images)}
+
+    def decode_outputs(self, codes):
+        """What the exported `decode` endpoint returns."""
+        return {"probs": self.decode(codes)}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_shape=self.image_shape, seed=self.seed)
+        return config

@@ -1,0 +1,139 @@
+"""Variational autoencoder (Kingma & Welling, 2014), with beta (Higgins et al., 2017) and the
+importance-weighted objective (Burda et al., 2016, "Importance Weighted Autoencoders").
+
+q(z|x) is a diagonal Gaussian with softplus-positive scale, p(z) = N(0, I), and p(x|z) a product of
+Bernoullis over the pixels, all TFP distributions. Loss = -ELBO in nats per image; with
+`importance_samples` k > 1 the loss is the negative k-sample importance-weighted bound instead.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from zoo import nets
+from zoo.models.base import Autoencoder
+from zoo.registry import register
+
+tfd = tfp.distributions
+
+
+@register("vae")
+@keras.saving.register_keras_serializable("zoo")
+class VAE(Autoencoder):
+    """Variational autoencoder with a Gaussian posterior and a Bernoulli likelihood.
+
+    Args:
+      latent_dim: size of z.
+      arch: encoder/decoder architecture, a name in `zoo.nets.ARCHITECTURES` ("mlp", "conv").
+      hidden_units: widths of the hidden dense layers (the decoder mirrors them).
+      beta: weight on the KL term (1 is the VAE; other values the beta-VAE).
+      importance_samples: k of the importance-weighted objective; 1 is the ordinary ELBO.
+      **kwargs: image_shape, seed and keras.Model arguments.
+    """
+
+    loss_names = ("loss", "reconstruction", "kl")
+
+    def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1, **kwargs):
+        super().__init__(**kwargs)
+        if int(latent_dim) <= 0:
+            raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0; received beta={beta}")
+        if int(importance_samples) < 1:
+            raise ValueError(f"importance_samples must be >= 1; received importance_samples={importance_samples}")
+        self.latent_dim = int(latent_dim)
+        self.arch = arch
+        self.hidden_units = tuple(int(units) for units in hidden_units)
+        self.beta = float(beta)
+        self.importance_samples = int(importance_samples)
+        self.encoder = nets.encoder(arch, self.image_shape, 2 * self.latent_dim, self.hidden_units)
+        self.decoder = nets.decoder(arch, self.latent_dim, self.image_shape, self.hidden_units)
+        self.built = True
+
+    # Distributions. Network outputs are cast to float32 so that mixed precision leaves TFP in float32.
+    def posterior(self, images):
+        params = tf.cast(self.encoder(images), tf.float32)
+        mean, raw_scale = tf.split(params, 2, axis=-1)
+        return tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.nn.softplus(raw_scale) + 1e-5)
+
+    def prior(self):
+        return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim))
+
+    def likelihood(self, codes):
+        logits = tf.cast(self.decoder(codes), tf.float32)
+        return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
+
+    def encode(self, images):
+        return self.posterior(images).mean()
+
+    def decode(self, codes):
+        return self.likelihood(codes).mean()
+
+    def encode_outputs(self, images):
+        q = self.posterior(images)
+        return {"code": q.mean(), "mean": q.mean(), "stddev": q.stddev()}
+
+    def decode_outputs(self, codes):
+        p = self.likelihood(codes)
+        return {"logits": p.distribution.logits, "probs": p.mean()}
+
+    def sample(self, num, seed):
+        """Bernoulli means of `num` decoded prior draws; stateless in the int seed [2]."""
+        codes = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
+        return self.decode(codes)
+
+    def importance_terms(self, images, num_samples, seed):
+        """Draws z = mu + sigma * eps (eps ~ N(0, I), `num_samples` per image) and returns the log-densities.
+
+        Returns a dict of [num_samples, batch] tensors log_px_z, log_pz, log_qz, and the posterior q.
+        """
+        q = self.posterior(images)
+        mean, stddev = q.mean(), q.stddev()
+        eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(mean)], 0), seed=seed)
+        codes = mean + stddev * eps
+        flat_codes = tf.reshape(codes, [-1, self.latent_dim])
+        logits = tf.cast(self.decoder(flat_codes), tf.float32)
+        logits = tf.reshape(logits, tf.concat([[num_samples, -1], self.image_shape], 0))
+        pixels = tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
+        return {
+            "log_px_z": pixels.log_prob(images),
+            "log_pz": self.prior().log_prob(codes),
+            "log_qz": q.log_prob(codes),
+            "posterior": q,
+        }
+
+    def compute_losses(self, images, training=False):
+        k = self.importance_samples
+        terms = self.importance_terms(images, k, self.noise_seed())
+        reconstruction = -tf.reduce_mean(terms["log_px_z"])
+        kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
+        if k == 1:
+            loss = reconstruction + self.beta * kl
+        else:
+            log_weights = terms["log_px_z"] + self.beta * (terms["log_pz"] - terms["log_qz"])
+            loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+        from zoo.metrics import importance_sampled_log_likelihood
+
+        print(f"test log-likelihood with k={eval_samples} importance samples ...")
+        log_px = importance_sampled_log_likelihood(self, images, eval_samples, batch_size=batch_size)
+        return {
+            "test_nll_nats": -log_px,
+            "nll_importance_samples": eval_samples,
+            "test_elbo_nats": -(float(tracked["reconstruction"]) + float(tracked["kl"])),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            latent_dim=self.latent_dim,
+            arch=self.arch,
+            hidden_units=list(self.hidden_units),
+            beta=self.beta,
+            importance_samples=self.importance_samples,
+        )
+        return config
