@@ -24,9 +24,12 @@ class VAEMnistConfig(training.TrainConfig):
                                    cli.positive, model_arg=True)
 
 
+PROG = "python -m recipes.vae_mnist"
+
+
 def main(argv=None):
-    config = cli.parse(VAEMnistConfig, argv, prog="python -m recipes.vae_mnist", description=__doc__)
-    training.run(config)
+    config = cli.parse(VAEMnistConfig, argv, prog=PROG, description=__doc__)
+    training.run(config, command=cli.command_line(PROG, argv))
 
 
 if __name__ == "__main__":

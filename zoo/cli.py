@@ -7,6 +7,7 @@ function returning an error message or None). Bad values exit with status 2 and 
 
 import argparse
 import dataclasses
+import shlex
 import sys
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def parse(config_cls, argv=None, prog=None, description=None):
         if message:
             parser.error(message)
     return config
+
+
+def command_line(prog, argv=None):
+    """The command as a user would retype it, e.g. "python -m recipes.vae_mnist --epochs 3"."""
+    return " ".join([prog, shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
 
 
 def model_kwargs(config):

@@ -1,3 +1,116 @@
-"""Figures a person looks at first. Stub replaced below."""
+"""Figures: reconstructions, samples, the latent space and interpolations, as PNGs.
+
+`draw_all` draws every figure that applies to a model; each figure function returns the path it
+wrote, or None when the model lacks what it needs (e.g. no `sample` for a deterministic autoencoder).
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def image_grid(images, rows, path, title=None, row_labels=None):
+    """Saves images [n, h, w, 1] as a grid with `rows` rows."""
+    images = np.asarray(images)[..., 0]
+    cols = int(np.ceil(len(images) / rows))
+    h, w = images.shape[1:3]
+    canvas = np.ones((rows * (h + 2), cols * (w + 2)))
+    for index, image in enumerate(images):
+        r, c = divmod(index, cols)
+        canvas[r * (h + 2) + 1:r * (h + 2) + 1 + h, c * (w + 2) + 1:c * (w + 2) + 1 + w] = image
+    fig, ax = plt.subplots(figsize=(cols * 0.45 + 1.2, rows * 0.45 + 0.6))
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([(h + 2) * (r + 0.5) for r in range(rows)] if row_labels else [])
+    if row_labels:
+        ax.set_yticklabels(row_labels, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def reconstructions(model, images, labels, out_dir, seed):
+    """Test inputs in odd rows, their reconstructions beneath."""
+    picked = images[:40]
+    recon = model(tf.constant(picked)).numpy()
+    rows = [block for i in range(0, 40, 10) for block in (picked[i:i + 10], recon[i:i + 10])]
+    return image_grid(np.concatenate(rows), 8, out_dir / "reconstructions.png",
+                      "test digits (input) and their reconstructions",
+                      ["input", "reconstruction"] * 4)
+
+
+def samples(model, images, labels, out_dir, seed):
+    if not hasattr(model, "sample"):
+        return None
+    drawn = model.sample(100, tf.constant([seed, 0], tf.int64)).numpy()
+    return image_grid(drawn, 10, out_dir / "samples.png", "decoded draws from the prior (Bernoulli means)")
+
+
+def latent_space(model, images, labels, out_dir, seed):
+    """The 2-D manifold when the code has 2 dimensions, else test codes projected on their top-2 principal axes."""
+    if getattr(model, "latent_dim", None) == 2 and hasattr(model, "prior"):
+        quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
+        normal = tf.constant(quantiles)
+        values = (np.sqrt(2.0) * tf.math.erfinv(2.0 * normal - 1.0)).numpy()
+        grid = np.array([[x, y] for y in values[::-1] for x in values], np.float32)
+        return image_grid(model.decode(tf.constant(grid)).numpy(), 15, out_dir / "latent_space.png",
+                          "the learned manifold: decoded Gaussian quantiles of z")
+    codes = np.concatenate([model.encode(tf.constant(images[i:i + 1000])).numpy()
+                            for i in range(0, min(len(images), 5000), 1000)])
+    centred = codes - codes.mean(0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ axes[:2].T
+    explained = singular[:2] ** 2 / np.sum(singular ** 2)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    scatter = ax.scatter(projected[:, 0], projected[:, 1], c=labels[:len(codes)], cmap="tab10", s=3)
+    fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    ax.set_title(f"test codes on their top-2 principal axes ({explained.sum():.0%} of the variance)", fontsize=9)
+    fig.tight_layout()
+    path = out_dir / "latent_space.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def slerp(start, end, steps):
+    """Spherical linear interpolation (White, 2016) between codes, [steps, d]; linear where they are parallel."""
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    cos = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    if np.sin(omega) < 1e-6:
+        return ((1 - t) * start + t * end).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * start + np.sin(t * omega) * end) / np.sin(omega)).astype(np.float32)
+
+
+def interpolation(model, images, labels, out_dir, seed):
+    """Slerp between the codes of pairs of test digits of different classes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(6):
+        a, b = rng.choice(len(images), 2, replace=False)
+        while labels[a] == labels[b]:
+            b = rng.integers(len(images))
+        codes = model.encode(tf.constant(images[[a, b]])).numpy()
+        rows.append(model.decode(tf.constant(slerp(codes[0], codes[1], 10))).numpy())
+    return image_grid(np.concatenate(rows), 6, out_dir / "interpolation.png",
+                      "slerp between the codes of two test digits (ends are reconstructions)")
+
+
+FIGURES = (reconstructions, samples, latent_space, interpolation)
+
+
 def draw_all(model, dataset, out_dir, seed=0):
-    return []
+    """Draws every figure that applies to `model` from the test split; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [figure(model, dataset.test_images, dataset.test_labels, out_dir, seed) for figure in FIGURES]
+    return [path for path in written if path is not None]

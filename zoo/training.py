@@ -204,7 +204,7 @@ def run(config, command=None):
     figures = plots.draw_all(model, dataset, run_dir / "figures", seed=config.seed)
     print(f"wrote {run_dir / 'metrics.json'} and {len(figures)} figures in {run_dir / 'figures'}")
     if config.export_dir:
-        card = export.card(model, config, metrics, dataset.source, command or " ".join(sys.argv))
+        card = export.card(model, config, metrics, dataset.source, command or cli.command_line(sys.argv[0]))
         export.export(model, config.export_dir, card, figures)
         print(f"exported {config.export_dir}")
     return metrics

@@ -1,0 +1,35 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The real MNIST directory from ZOO_DATA_DIR; tests that need it skip when it is not given."""
+    path = os.environ.get("ZOO_DATA_DIR")
+    if not path:
+        pytest.skip("needs real MNIST: set ZOO_DATA_DIR to the directory of the four IDX files")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_dir):
+    from zoo import data
+
+    return data.mnist(batch_size=100, data_dir=mnist_dir, train_limit=2000)
+
+
+def run_python(code_or_args, env=None, timeout=300):
+    """Runs a fresh Python process in the repo root; returns the CompletedProcess."""
+    import subprocess
+
+    args = ["-c", code_or_args] if isinstance(code_or_args, str) else list(code_or_args)
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)

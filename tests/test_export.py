@@ -1,0 +1,92 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.conftest import run_python
+from zoo import export
+
+RELOAD = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+images = tf.constant(np.load(sys.argv[2]))
+out = {
+    "code": loaded.encode(images)["code"].numpy(),
+    "stddev": loaded.encode(images)["stddev"].numpy(),
+    "probs": loaded.decode(loaded.encode(images)["code"])["probs"].numpy(),
+    "reconstruct": loaded.reconstruct(images)["probs"].numpy(),
+    "serving": loaded.signatures["serving_default"](images=images)["probs"].numpy(),
+    "sample": loaded.sample(tf.constant(4), tf.constant(9))["images"].numpy(),
+    "sample_again": loaded.sample(tf.constant(4), tf.constant(9))["images"].numpy(),
+}
+errors = {}
+for name, bad in {"above": images + 2.0, "below": images - 2.0, "nan": images * np.nan}.items():
+    try:
+        loaded.reconstruct(bad)
+    except tf.errors.InvalidArgumentError as error:
+        errors[name] = error.message
+try:
+    loaded.reconstruct(tf.zeros([2, 28, 28]))
+except (TypeError, ValueError) as error:
+    errors["shape"] = str(error)
+np.savez(sys.argv[3], **out)
+# tensorflow itself pulls in parts of keras; neither this project nor TFP may be needed.
+json.dump({"errors": errors, "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "tensorflow_probability"))}, open(sys.argv[4], "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    model = zoo.get("vae", latent_dim=4, hidden_units=(32,), seed=1)
+    export.export(model, root / "vae", {"model": "vae", "metrics": {}})
+    return model, root
+
+
+def test_export_reloads_in_plain_tensorflow(exported, tmp_path):
+    model, root = exported
+    images = (np.random.default_rng(0).random((5, 28, 28, 1)) < 0.3).astype(np.float32)
+    np.save(tmp_path / "images.npy", images)
+    script = tmp_path / "reload.py"
+    script.write_text(RELOAD)
+    result = run_python([str(script), str(root / "vae"), str(tmp_path / "images.npy"),
+                         str(tmp_path / "out.npz"), str(tmp_path / "report.json")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = np.load(tmp_path / "out.npz")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["modules"] == []
+    live = tf.constant(images)
+    np.testing.assert_allclose(out["code"], model.encode(live).numpy(), atol=1e-6)
+    np.testing.assert_allclose(out["stddev"], model.encode_outputs(live)["stddev"].numpy(), atol=1e-6)
+    np.testing.assert_allclose(out["reconstruct"], model(live).numpy(), atol=1e-6)
+    np.testing.assert_allclose(out["serving"], out["reconstruct"])
+    np.testing.assert_allclose(out["probs"], out["reconstruct"], atol=1e-6)
+    expected_samples = model.sample(4, tf.constant([9, 0], tf.int64)).numpy()
+    np.testing.assert_allclose(out["sample"], expected_samples, atol=1e-6)
+    np.testing.assert_array_equal(out["sample"], out["sample_again"])
+    errors = report["errors"]
+    assert "images must be in [0, 1]; found a value above 1" in errors["above"]
+    assert "images must be in [0, 1]; found a value below 0" in errors["below"]
+    assert "images must be finite" in errors["nan"]
+    assert "(None, 28, 28, 1)" in errors["shape"]
+
+
+def test_artifact_files(exported):
+    _, root = exported
+    names = {p.name for p in (root / "vae").iterdir()}
+    assert {"saved_model.pb", "variables", "model.keras", "card.json"} <= names
+    reloaded = zoo.load(root / "vae" / "model.keras")
+    assert getattr(reloaded, "optimizer", None) is None
+
+
+def test_interrupted_export_keeps_the_old_artifact(exported):
+    model, root = exported
+    before = (root / "vae" / "card.json").read_text()
+    with pytest.raises(FileNotFoundError):
+        export.export(model, root / "vae", {"model": "changed"}, figures=[root / "missing.png"])
+    assert (root / "vae" / "card.json").read_text() == before
+    assert tf.saved_model.load(str(root / "vae")).reconstruct is not None

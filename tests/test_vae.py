@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import zoo
+from zoo.metrics import per_image_log_likelihood
+
+tfd = tfp.distributions
+
+
+def binary_images(n, seed=0):
+    return (np.random.default_rng(seed).random((n, 28, 28, 1)) < 0.2).astype(np.float32)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_shapes(arch):
+    model = zoo.get("vae", latent_dim=3, arch=arch, hidden_units=(16,))
+    assert model.built
+    images = tf.constant(binary_images(4))
+    assert model.encode(images).shape == (4, 3)
+    outputs = model.encode_outputs(images)
+    assert outputs["stddev"].shape == (4, 3) and np.all(outputs["stddev"].numpy() > 0)
+    assert model.decode(tf.zeros((4, 3))).shape == (4, 28, 28, 1)
+    assert model(images).shape == (4, 28, 28, 1)
+    assert model.sample(5, tf.constant([1, 0], tf.int64)).shape == (5, 28, 28, 1)
+    losses = model.compute_losses(images)
+    assert set(losses) == {"loss", "reconstruction", "kl"}
+    np.testing.assert_allclose(losses["loss"], losses["reconstruction"] + losses["kl"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(latent_dim=0), "latent_dim must be a positive integer; received latent_dim=0"),
+    (dict(beta=-1.0), "beta must be >= 0; received beta=-1.0"),
+    (dict(importance_samples=0), "importance_samples must be >= 1"),
+    (dict(arch="rnn"), "unknown arch 'rnn'; choose from conv, mlp"),
+])
+def test_bad_config_is_named(bad, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.get("vae", **bad)
+
+
+def test_unknown_model_lists_the_names():
+    with pytest.raises(ValueError, match="unknown model 'vea'; registered models: .*vae"):
+        zoo.get("vea")
+
+
+def test_loss_falls_on_a_small_subset(mnist_small):
+    model = zoo.get("vae", latent_dim=8, hidden_units=(128,))
+    model.compile(optimizer="adam")
+    before = model.evaluate(mnist_small.test.take(5), return_dict=True, verbose=0)
+    history = model.fit(mnist_small.train, epochs=3, validation_data=mnist_small.test.take(5), verbose=0)
+    assert {"loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl"} <= set(history.history)
+    assert history.history["val_loss"][-1] < before["loss"] - 50
+
+
+def test_elbo_is_below_the_importance_weighted_bound(mnist_small):
+    model = zoo.get("vae", latent_dim=8, hidden_units=(128,))
+    model.compile(optimizer="adam")
+    model.fit(mnist_small.train, epochs=1, verbose=0)
+    images = mnist_small.test_images[:200]
+    elbo = per_image_log_likelihood(model, images, 1, progress=False).mean()
+    bound_50 = per_image_log_likelihood(model, images, 50, progress=False).mean()
+    assert elbo < bound_50
+
+
+def test_analytic_kl_matches_monte_carlo():
+    model = zoo.get("vae", latent_dim=4, hidden_units=(16,))
+    q = model.posterior(tf.constant(binary_images(3)))
+    analytic = tfd.kl_divergence(q, model.prior()).numpy()
+    z = q.sample(200000, seed=7)
+    monte_carlo = tf.reduce_mean(q.log_prob(z) - model.prior().log_prob(z), axis=0).numpy()
+    np.testing.assert_allclose(monte_carlo, analytic, atol=0.02, rtol=0.01)
+
+
+def test_importance_weighted_loss_uses_k_samples():
+    images = tf.constant(binary_images(8))
+    vae = zoo.get("vae", latent_dim=4, hidden_units=(16,), seed=3)
+    iwae = zoo.get("vae", latent_dim=4, hidden_units=(16,), seed=3, importance_samples=20)
+    iwae.set_weights(vae.get_weights())
+    # Same networks: the k=20 bound is tighter (a smaller loss) than the one-sample ELBO.
+    assert float(iwae.compute_losses(images)["loss"]) < float(vae.compute_losses(images)["loss"])
+
+
+def test_keras_round_trip(tmp_path):
+    model = zoo.get("vae", latent_dim=5, arch="conv", hidden_units=(32,), beta=2.0, importance_samples=3, seed=4)
+    path = tmp_path / "vae.keras"
+    model.save(path)
+    loaded = zoo.load(path)
+    assert loaded.get_config() == model.get_config()
+    images = tf.constant(binary_images(6))
+    np.testing.assert_array_equal(loaded(images).numpy(), model(images).numpy())
+    np.testing.assert_array_equal(loaded.encode_outputs(images)["stddev"], model.encode_outputs(images)["stddev"])
+
+
+def test_sampling_is_deterministic_by_seed():
+    model = zoo.get("vae", latent_dim=4, hidden_units=(16,))
+    first = model.sample(6, tf.constant([11, 0], tf.int64)).numpy()
+    np.testing.assert_array_equal(first, model.sample(6, tf.constant([11, 0], tf.int64)).numpy())
+    assert not np.array_equal(first, model.sample(6, tf.constant([12, 0], tf.int64)).numpy())
