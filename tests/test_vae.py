@@ -98,3 +98,18 @@ def test_sampling_is_deterministic_by_seed():
     first = model.sample(6, tf.constant([11, 0], tf.int64)).numpy()
     np.testing.assert_array_equal(first, model.sample(6, tf.constant([11, 0], tf.int64)).numpy())
     assert not np.array_equal(first, model.sample(6, tf.constant([12, 0], tf.int64)).numpy())
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_trains_under_mixed_precision(policy):
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = zoo.get("vae", latent_dim=4, hidden_units=(16,))
+        model.compile(optimizer="adam")
+        history = model.fit(binary_images(32), epochs=2, batch_size=16, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.decode(tf.zeros((1, 4))).dtype == tf.float32
+    assert all(np.isfinite(history.history["loss"]))
