@@ -6,18 +6,18 @@ saved_models/vae_mnist was trained with the flags in its card.json.
 
 import dataclasses
 
-from zoo import cli, nets, training
+from zoo import cli, config
 from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class VAEMnistConfig(training.TrainConfig):
+class VAEMnistConfig(config.TrainConfig):
     model: str = "vae"
     run_dir: str = flag("runs/vae_mnist", "checkpoints, TensorBoard logs, metrics.json and figures; "
                                           "rerunning with the same run dir resumes")
     export_dir: str = flag("saved_models/vae_mnist", "where to write the SavedModel artifact ('' to skip export)")
     latent_dim: int = flag(32, "size of the latent code z", cli.positive, model_arg=True)
-    arch: str = flag("mlp", "encoder/decoder architecture", choices=tuple(sorted(nets.ARCHITECTURES)), model_arg=True)
+    arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
     hidden_units: tuple = flag((512, 512), "widths of the hidden layers", cli.positive, model_arg=True)
     beta: float = flag(1.0, "weight on the KL term (1 = VAE, otherwise beta-VAE)", cli.non_negative, model_arg=True)
     importance_samples: int = flag(1, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
@@ -28,8 +28,10 @@ PROG = "python -m recipes.vae_mnist"
 
 
 def main(argv=None):
-    config = cli.parse(VAEMnistConfig, argv, prog=PROG, description=__doc__)
-    training.run(config, command=cli.command_line(PROG, argv))
+    settings = cli.parse(VAEMnistConfig, argv, prog=PROG, description=__doc__)
+    from zoo import training  # imports TensorFlow: only after the flags are known to be good
+
+    training.run(settings, command=cli.command_line(PROG, argv))
 
 
 if __name__ == "__main__":

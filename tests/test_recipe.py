@@ -36,8 +36,7 @@ def test_help_lists_the_flags(capsys):
 def test_bad_flag_from_the_command_line_has_no_traceback():
     result = run_python(["-m", "recipes.vae_mnist", "--latent-dim", "-3"])
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].endswith("--latent-dim must be positive; received --latent-dim=-3")
-    assert "Traceback" not in result.stderr
+    assert result.stderr == "python -m recipes.vae_mnist: error: --latent-dim must be positive; received --latent-dim=-3\n"
 
 
 def test_recipe_trains_resumes_and_exports(mnist_dir, tmp_path):

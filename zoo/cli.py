@@ -98,13 +98,12 @@ def model_kwargs(config):
 
 
 def run_main(main):
-    """Runs a recipe's `main`, turning expected errors (bad data, bad values) into one line and status 1/2."""
-    from zoo.data import DataError
-    from zoo.training import TrainingDiverged
+    """Runs a recipe's `main`, turning expected errors (bad data, a diverged run) into one line and status 1."""
+    from zoo.config import ZooError
 
     try:
         main()
-    except (DataError, TrainingDiverged) as error:
+    except ZooError as error:
         sys.stderr.write(f"error: {error}\n")
         sys.exit(1)
     except KeyboardInterrupt:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-DATA_DIR_ENV = "ZOO_DATA_DIR"
-BINARIZATIONS = ("dynamic", "threshold", "none")
+from zoo.config import BINARIZATIONS, DATA_DIR_ENV, ZooError
+
 IMAGE_SHAPE = (28, 28, 1)
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
@@ -29,7 +29,7 @@ EVAL_BINARIZATION_SEED = 1234
 _IDX_DTYPES = {0x08: np.uint8}
 
 
-class DataError(ValueError):
+class DataError(ZooError, ValueError):
     """The data could not be found or read; the message names the file or directory and what to do."""
 
 

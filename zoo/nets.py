@@ -4,6 +4,8 @@ import math
 
 import keras
 
+from zoo import config
+
 ARCHITECTURES = {}
 
 
@@ -84,3 +86,6 @@ def _conv():
         )
 
     return {"encoder": build_encoder, "decoder": build_decoder}
+
+
+assert set(ARCHITECTURES) == set(config.ARCHITECTURES), "zoo.config.ARCHITECTURES must name every builder"

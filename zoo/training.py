@@ -5,7 +5,6 @@ callbacks (progress bar, TensorBoard, a per-epoch checkpoint that resumes, Termi
 final evaluation, metrics.json, the figures and the export.
 """
 
-import dataclasses
 import json
 import math
 import os
@@ -17,39 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import cli, data, registry
-from zoo.cli import flag
+import zoo
+from zoo import cli, data
+from zoo.config import TrainConfig, ZooError  # noqa: F401  (TrainConfig is re-exported for recipes)
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(ZooError):
     """A loss went non-finite; the last good checkpoint was kept."""
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Flags shared by every recipe. Recipes subclass it to set `model`, defaults and model flags."""
-
-    model: str = "vae"
-    epochs: int = flag(10, "training epochs", cli.positive)
-    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", cli.positive)
-    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", cli.positive)
-    lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
-    seed: int = flag(0, "seed of data shuffling, initialization and the model's noise")
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${data.DATA_DIR_ENV}, "
-                               "then tensorflow-datasets)", cli.existing_dir)
-    binarization: str = flag("dynamic", "binarization of the images", choices=data.BINARIZATIONS)
-    run_dir: str = flag("runs/model", "checkpoints, TensorBoard logs, metrics.json and figures; "
-                                      "rerunning with the same run dir resumes")
-    export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
-    xla: str = flag("auto", "XLA compilation: auto = on with a GPU, off on CPU (measured slower there, "
-                            "see benchmarks/xla_throughput.py)", choices=("auto", "on", "off"))
-    precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU",
-                          choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
-    eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
-                                  "numbers use 5000)", cli.positive)
-    validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
-                                   "split (monitoring only, nothing is selected on it)", cli.non_negative)
-    train_limit: int = flag(0, "use only the first N training images (0 = all)", cli.non_negative)
 
 
 def _use_xla(setting, has_gpu):
@@ -124,7 +97,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 def build_model(config, strategy, steps_per_epoch, jit_compile):
     with strategy.scope():
-        model = registry.get(config.model, seed=config.seed, **cli.model_kwargs(config))
+        model = zoo.get(config.model, seed=config.seed, **cli.model_kwargs(config))
         learning_rate = config.learning_rate
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
