@@ -15,7 +15,8 @@ class VAEMnistConfig(config.TrainConfig):
     model: str = "vae"
     run_dir: str = flag("runs/vae_mnist", "checkpoints, TensorBoard logs, metrics.json and figures; "
                                           "rerunning with the same run dir resumes")
-    export_dir: str = flag("saved_models/vae_mnist", "where to write the SavedModel artifact ('' to skip export)")
+    export_dir: str = flag("runs/vae_mnist/saved_model", "where to write the SavedModel artifact ('' to skip "
+                                                         "export); the committed one is saved_models/vae_mnist")
     latent_dim: int = flag(32, "size of the latent code z", cli.positive, model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
     hidden_units: tuple = flag((512, 512), "widths of the hidden layers", cli.positive, model_arg=True)

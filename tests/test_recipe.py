@@ -6,6 +6,7 @@ import pytest
 from recipes import vae_mnist
 from tests.conftest import run_python
 from zoo import cli, training
+from zoo.config import ZooError
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -72,3 +73,11 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(mnist_dir, tmp_pa
         training.train(exploding, verbose=0)
     assert json.loads((tmp_path / "checkpoint.json").read_text())["epochs_done"] == 1
     assert (tmp_path / "checkpoint.weights.h5").read_bytes() == good_weights
+
+
+def test_resuming_a_run_dir_of_another_model_is_refused(mnist_dir, tmp_path):
+    config = vae_mnist.VAEMnistConfig(data_dir=mnist_dir, train_limit=200, epochs=1, hidden_units=(16,),
+                                      run_dir=str(tmp_path), export_dir="")
+    training.train(config, verbose=0)
+    with pytest.raises(ZooError, match=r"holds a run of another model \(latent_dim=32 there, latent_dim=3 now\)"):
+        training.train(dataclasses.replace(config, latent_dim=3, epochs=2), verbose=0)

@@ -48,19 +48,31 @@ class EpochCheckpoint(keras.callbacks.Callback):
     checkpoint. The state file also accumulates training time and images seen across resumes.
     """
 
-    def __init__(self, run_dir, images_per_epoch):
+    def __init__(self, run_dir, images_per_epoch, model_config):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.weights_path = self.run_dir / "checkpoint.weights.h5"
         self.state_path = self.run_dir / "checkpoint.json"
         self.images_per_epoch = images_per_epoch
-        self.state = {"epochs_done": 0, "train_seconds": 0.0, "epoch_seconds": [], "history": []}
+        self.model_config = json.loads(json.dumps(model_config))
+        self.state = {"epochs_done": 0, "train_seconds": 0.0, "epoch_seconds": [], "history": [],
+                      "model_config": self.model_config}
         self.diverged_at = None
 
     def restore(self, model):
+        """Loads the last checkpoint into `model` (compiled) and returns the number of epochs it holds."""
         if not self.state_path.exists():
             return 0
-        self.state = json.loads(self.state_path.read_text())
+        state = json.loads(self.state_path.read_text())
+        saved_config = state.get("model_config", self.model_config)
+        if saved_config != self.model_config:
+            changed = sorted(k for k in set(saved_config) | set(self.model_config)
+                             if saved_config.get(k) != self.model_config.get(k))
+            raise ZooError(
+                f"{self.run_dir} holds a run of another model ({', '.join(f'{k}={saved_config.get(k)}' for k in changed)}"
+                f" there, {', '.join(f'{k}={self.model_config.get(k)}' for k in changed)} now); "
+                "pass another --run-dir or delete it")
+        self.state = {**state, "model_config": saved_config}
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self.weights_path)
@@ -123,7 +135,8 @@ def train(config, strategy=None, verbose=None):
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size)
+    model_config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}
+    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, model_config)
     initial_epoch = checkpoint.restore(model)
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
