@@ -142,11 +142,15 @@ def _to_unit(images):
     return tf.cast(images, tf.float32)[..., None] / 255.0
 
 
-_BATCH_TRANSFORMS = {
-    "dynamic": lambda images: tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32),
-    "threshold": lambda images: tf.cast(images > 0.5, tf.float32),
-    "none": lambda images: images,
-}
+def _binarizer(binarization, seed):
+    """A batched transform of [0, 1] images. Dynamic draws come from a tf.random.Generator, whose state
+    outlives each epoch's iterator (a plain tf.random op would repeat its draws every epoch)."""
+    if binarization == "dynamic":
+        generator = tf.random.Generator.from_seed(seed)
+        return lambda images: tf.cast(generator.uniform(tf.shape(images)) < images, tf.float32)
+    if binarization == "threshold":
+        return lambda images: tf.cast(images > 0.5, tf.float32)
+    return lambda images: images
 
 
 @dataclass
@@ -192,7 +196,7 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
     if len(train_images) < batch_size:
         raise ValueError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
 
-    transform = _BATCH_TRANSFORMS[binarization]
+    transform = _binarizer(binarization, seed)
     train = (
         tf.data.Dataset.from_tensor_slices((train_images, train_labels.astype(np.int32)))
         .cache()
