@@ -1,0 +1,56 @@
+"""Every committed artifact: small, carded, and usable from a program that imports only tensorflow."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_python
+
+ARTIFACTS = sorted(p for p in (ROOT / "saved_models").iterdir() if (p / "saved_model.pb").exists())
+
+README_SNIPPET = """
+import sys
+import numpy as np
+import tensorflow as tf
+
+model = tf.saved_model.load(sys.argv[1])
+images = tf.constant((np.random.default_rng(0).random((8, 28, 28, 1)) < 0.3).astype(np.float32))
+code = model.encode(images)["code"]
+probs = model.decode(code)["probs"]
+again = model.reconstruct(images)["probs"]
+np.testing.assert_allclose(probs.numpy(), again.numpy(), atol=1e-6)
+assert probs.shape == (8, 28, 28, 1) and 0 <= probs.numpy().min() and probs.numpy().max() <= 1
+if hasattr(model, "sample"):
+    first = model.sample(tf.constant(16), tf.constant(7))["images"].numpy()
+    np.testing.assert_array_equal(first, model.sample(tf.constant(16), tf.constant(7))["images"].numpy())
+    assert first.shape == (16, 28, 28, 1)
+print("ok", code.shape[1])
+"""
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS, ids=[p.name for p in ARTIFACTS])
+def test_artifact_is_small_and_carded(artifact):
+    size = sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file())
+    assert size < 15_000_000, f"{artifact.name} is {size / 1e6:.1f} MB"
+    card = json.loads((artifact / "card.json").read_text())
+    assert card["metrics"] and all(m["command"].startswith("python -m ") for m in card["metrics"].values())
+    assert card["git_commit"] != "unknown" and (artifact / "model.keras").exists()
+    assert any(artifact.glob("*.png"))
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS, ids=[p.name for p in ARTIFACTS])
+def test_artifact_runs_the_readme_snippet_in_plain_tensorflow(artifact, tmp_path):
+    script = tmp_path / "snippet.py"
+    script.write_text(README_SNIPPET)
+    result = run_python([str(script), str(artifact)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = json.loads((artifact / "card.json").read_text())
+    latent = card["model_config"].get("latent_dim")
+    assert result.stdout.split() == ["ok", str(latent)]
+
+
+def test_readme_table_matches_the_cards():
+    from benchmarks.artifact_table import table
+
+    assert table() in (ROOT / "README.md").read_text(), "README is stale: paste `python -m benchmarks.artifact_table`"
