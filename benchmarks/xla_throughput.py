@@ -13,6 +13,7 @@ import platform
 import time
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from recipes.vae_mnist import VAEMnistConfig
@@ -22,6 +23,8 @@ from zoo.cli import flag
 
 @dataclasses.dataclass
 class BenchmarkConfig(VAEMnistConfig):
+    """The VAE recipe's flags (model, batch size, precision, ...) plus the benchmark's own."""
+
     steps: int = flag(300, "timed training steps per pass", cli.positive)
     repeats: int = flag(2, "timed passes per mode", cli.positive)
 
@@ -38,6 +41,8 @@ def main(argv=None):
     batches = dataset.train.take(config.steps).cache()
     for _ in batches:  # fill the cache so that both modes read the same batches from memory
         pass
+    keras.mixed_precision.set_global_policy(
+        training.precision_policy(config.precision, bool(tf.config.list_physical_devices("GPU"))))
     strategy = tf.distribute.get_strategy()
     models = {mode: training.build_model(dataclasses.replace(config, xla=mode), strategy, config.steps, mode == "on")
               for mode in ("off", "on")}

@@ -12,6 +12,8 @@ from zoo.cli import flag
 
 @dataclasses.dataclass
 class VAEMnistConfig(config.TrainConfig):
+    """Flags of `python -m recipes.vae_mnist`: the shared training flags plus the VAE's own."""
+
     model: str = "vae"
     run_dir: str = flag("runs/vae_mnist", "checkpoints, TensorBoard logs, metrics.json and figures; "
                                           "rerunning with the same run dir resumes")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT, run_python
 
-ARTIFACTS = sorted(p for p in (ROOT / "saved_models").iterdir() if (p / "saved_model.pb").exists())
+ARTIFACTS = sorted(p.parent for p in (ROOT / "saved_models").glob("*/saved_model.pb"))
 
 README_SNIPPET = """
 import sys

@@ -30,3 +30,27 @@ def test_keras_round_trip_gives_identical_outputs(name, images, tmp_path):
     model.save(tmp_path / "model.keras")
     loaded = zoo.load(tmp_path / "model.keras")
     np.testing.assert_array_equal(loaded(tf.constant(images)).numpy(), model(tf.constant(images)).numpy())
+
+
+RECONSTRUCT = """
+import sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+np.save(sys.argv[3], loaded.reconstruct(tf.constant(np.load(sys.argv[2])))["probs"].numpy())
+"""
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_export_reloads_in_plain_tensorflow_with_the_same_outputs(name, images, tmp_path):
+    from tests.conftest import run_python
+    from zoo import export
+
+    model = zoo.get(name, seed=3)
+    export.export(model, tmp_path / "artifact", {"model": name})
+    np.save(tmp_path / "images.npy", images)
+    (tmp_path / "reconstruct.py").write_text(RECONSTRUCT)
+    result = run_python([str(tmp_path / "reconstruct.py"), str(tmp_path / "artifact"), str(tmp_path / "images.npy"),
+                         str(tmp_path / "out.npy")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), model(tf.constant(images)).numpy(), atol=1e-6)

@@ -1,10 +1,16 @@
 import dataclasses
 import json
+import os
+import subprocess
+import sys
+import time
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from recipes import vae_mnist
-from tests.conftest import run_python
+from tests.conftest import ROOT, run_python
 from zoo import cli, training
 from zoo.config import ZooError
 
@@ -40,13 +46,21 @@ def test_bad_flag_from_the_command_line_has_no_traceback():
     assert result.stderr == "python -m recipes.vae_mnist: error: --latent-dim must be positive; received --latent-dim=-3\n"
 
 
-def test_recipe_trains_resumes_and_exports(mnist_dir, tmp_path):
+def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
     run_dir, export_dir = tmp_path / "run", tmp_path / "artifact"
-    args = ["-m", "recipes.vae_mnist", "--data-dir", mnist_dir, "--train-limit", "1000", "--latent-dim", "2",
-            "--hidden-units", "64", "--eval-samples", "20", "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
-    first = run_python(args + ["--epochs", "1"])
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = run_python(args + ["--epochs", "2"])
+    args = ["-m", "recipes.vae_mnist", "--data-dir", mnist_dir, "--train-limit", "20000", "--latent-dim", "2",
+            "--epochs", "2", "--eval-samples", "20", "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    first = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (run_dir / "checkpoint.json").exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()  # interrupted during epoch 2
+    first.wait()
+    assert json.loads((run_dir / "checkpoint.json").read_text())["epochs_done"] == 1
+    assert not (run_dir / "metrics.json").exists()
+    second = run_python(args)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming" in second.stdout and "after epoch 1 of 2" in second.stdout
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -55,29 +69,58 @@ def test_recipe_trains_resumes_and_exports(mnist_dir, tmp_path):
     assert metrics["throughput_images_per_s"] > 0
     state = json.loads((run_dir / "checkpoint.json").read_text())
     assert [h["epoch"] for h in state["history"]] == [1, 2]
+    assert state["history"][1]["loss"] < state["history"][0]["loss"]
+    assert sorted(p.name for p in run_dir.glob("*.weights.h5")) == ["epoch-0002.weights.h5"]
     card = json.loads((export_dir / "card.json").read_text())
     assert card["flags"]["latent_dim"] == 2 and card["metrics"]["test_nll_nats"]["value"] == metrics["test_nll_nats"]
-    assert "recipes.vae_mnist" in card["metrics"]["test_nll_nats"]["command"]
+    assert card["metrics"]["test_nll_nats"]["command"].startswith("python -m recipes.vae_mnist --data-dir")
     for png in ("reconstructions.png", "samples.png", "latent_space.png", "interpolation.png"):
         assert (export_dir / png).stat().st_size > 1000
     assert (run_dir / "logs").is_dir()
 
 
-def test_nan_stops_training_and_keeps_the_last_good_checkpoint(mnist_dir, tmp_path):
-    config = vae_mnist.VAEMnistConfig(data_dir=mnist_dir, train_limit=500, epochs=1, hidden_units=(32,),
-                                      run_dir=str(tmp_path), export_dir="")
-    training.train(config, verbose=0)
-    good_weights = (tmp_path / "checkpoint.weights.h5").read_bytes()
-    exploding = dataclasses.replace(config, epochs=3, learning_rate=1e30)
-    with pytest.raises(training.TrainingDiverged, match="non-finite in epoch 2.*still holds epoch 1"):
-        training.train(exploding, verbose=0)
-    assert json.loads((tmp_path / "checkpoint.json").read_text())["epochs_done"] == 1
-    assert (tmp_path / "checkpoint.weights.h5").read_bytes() == good_weights
+def small_config(mnist_dir, run_dir, **changes):
+    settings = dict(data_dir=mnist_dir, train_limit=500, epochs=1, hidden_units=(32,), run_dir=str(run_dir),
+                    export_dir="")
+    return vae_mnist.VAEMnistConfig(**{**settings, **changes})
 
 
-def test_resuming_a_run_dir_of_another_model_is_refused(mnist_dir, tmp_path):
-    config = vae_mnist.VAEMnistConfig(data_dir=mnist_dir, train_limit=200, epochs=1, hidden_units=(16,),
-                                      run_dir=str(tmp_path), export_dir="")
+def test_restore_brings_back_weights_and_optimizer_state(mnist_dir, tmp_path):
+    config = small_config(mnist_dir, tmp_path, epochs=2)
+    trained, _, checkpoint = training.train(config, verbose=0)
+    fresh = training.build_model(config, tf.distribute.get_strategy(), 5, False)
+    resumed = training.EpochCheckpoint(tmp_path, 500, checkpoint.run_config)
+    assert resumed.restore(fresh) == 2
+    assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) == 10
+    for mine, theirs in zip(fresh.weights + fresh.optimizer.variables, trained.weights + trained.optimizer.variables):
+        if "seed_generator" not in mine.path:
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_divergence_from_the_start_writes_no_checkpoint(mnist_dir, tmp_path):
+    with pytest.raises(training.TrainingDiverged, match="non-finite in epoch 1"):
+        training.train(small_config(mnist_dir, tmp_path, learning_rate=1e30), verbose=0)
+    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.weights.h5"))
+
+
+def test_a_nan_epoch_keeps_the_last_good_checkpoint(mnist_dir, tmp_path):
+    config = small_config(mnist_dir, tmp_path, epochs=2)
+    model, _, checkpoint = training.train(dataclasses.replace(config), verbose=0)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.weights.h5")}
+    state_before = (tmp_path / "checkpoint.json").read_text()
+    checkpoint.set_model(model)
+    checkpoint.on_train_begin()
+    checkpoint.on_epoch_begin(2)
+    checkpoint.on_epoch_end(2, {"loss": float("nan"), "kl": 1.0})
+    assert checkpoint.diverged_at == 3 and model.stop_training
+    assert (tmp_path / "checkpoint.json").read_text() == state_before
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.weights.h5")} == before
+
+
+def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):
+    config = small_config(mnist_dir, tmp_path)
     training.train(config, verbose=0)
-    with pytest.raises(ZooError, match=r"holds a run of another model \(latent_dim=32 there, latent_dim=3 now\)"):
-        training.train(dataclasses.replace(config, latent_dim=3, epochs=2), verbose=0)
+    with pytest.raises(ZooError, match=r"holds a run with other settings \(latent_dim=32 there, latent_dim=3 now\)"):
+        training.train(dataclasses.replace(config, latent_dim=3), verbose=0)
+    with pytest.raises(ZooError, match=r"\(epochs=1, learning_rate=0.001 there, epochs=2, learning_rate=0.01 now\)"):
+        training.train(dataclasses.replace(config, epochs=2, learning_rate=0.01), verbose=0)

@@ -7,6 +7,7 @@ function returning an error message or None). Bad values exit with status 2 and 
 
 import argparse
 import dataclasses
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -23,12 +24,12 @@ def flag(default, help, check=None, choices=None, model_arg=False, type=None):
 # Checks: each takes the flag name and value and returns an error message, or None when the value is fine.
 def positive(name, value):
     values = value if isinstance(value, tuple) else (value,)
-    if any(v <= 0 for v in values):
+    if not all(math.isfinite(v) and v > 0 for v in values):
         return f"{name} must be positive; received {name}={_show(value)}"
 
 
 def non_negative(name, value):
-    if value < 0:
+    if not (math.isfinite(value) and value >= 0):
         return f"{name} must be >= 0; received {name}={value}"
 
 
@@ -51,6 +52,7 @@ def _flag_name(field):
 
 
 def build_parser(config_cls, prog=None, description=None):
+    """An argparse parser with one flag per `flag(...)` field of the dataclass `config_cls`."""
     parser = _OneLineParser(prog=prog, description=description,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for field in dataclasses.fields(config_cls):

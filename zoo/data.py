@@ -142,15 +142,23 @@ def _to_unit(images):
     return tf.cast(images, tf.float32)[..., None] / 255.0
 
 
+def _dynamic(seed):
+    # A tf.random.Generator's state outlives each epoch's iterator; a seeded tf.random op in `map`
+    # would repeat the same draws every epoch.
+    generator = tf.random.Generator.from_seed(seed)
+    return lambda images: tf.cast(generator.uniform(tf.shape(images)) < images, tf.float32)
+
+
+_BINARIZERS = {  # name -> (seed -> batched transform of [0, 1] images)
+    "dynamic": _dynamic,
+    "threshold": lambda seed: lambda images: tf.cast(images > 0.5, tf.float32),
+    "none": lambda seed: lambda images: images,
+}
+assert set(_BINARIZERS) == set(BINARIZATIONS)
+
+
 def _binarizer(binarization, seed):
-    """A batched transform of [0, 1] images. Dynamic draws come from a tf.random.Generator, whose state
-    outlives each epoch's iterator (a plain tf.random op would repeat its draws every epoch)."""
-    if binarization == "dynamic":
-        generator = tf.random.Generator.from_seed(seed)
-        return lambda images: tf.cast(generator.uniform(tf.shape(images)) < images, tf.float32)
-    if binarization == "threshold":
-        return lambda images: tf.cast(images > 0.5, tf.float32)
-    return lambda images: images
+    return _BINARIZERS[binarization](seed)
 
 
 @dataclass
@@ -182,19 +190,19 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
       train_limit: use only the first `train_limit` training images (for quick runs and tests).
     """
     if binarization not in BINARIZATIONS:
-        raise ValueError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
+        raise DataError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
     arrays = load_mnist_arrays(data_dir)
     source = str(data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets:mnist")
     train_images, train_labels = arrays["train"]
     if validation_size:
         if not 0 < validation_size < len(train_images):
-            raise ValueError(f"validation_size must be in (0, {len(train_images)}); received {validation_size}")
+            raise DataError(f"validation_size must be in (0, {len(train_images)}); received {validation_size}")
         val_images, val_labels = train_images[-validation_size:], train_labels[-validation_size:]
         train_images, train_labels = train_images[:-validation_size], train_labels[:-validation_size]
     if train_limit:
         train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
     if len(train_images) < batch_size:
-        raise ValueError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
+        raise DataError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
 
     transform = _binarizer(binarization, seed)
     train = (

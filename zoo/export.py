@@ -80,7 +80,7 @@ def card(model, config, metrics, data_source, command):
     return {
         "model": model.registry_name,
         "description": doc[0] if doc else "",
-        "model_config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
+        "model_config": model.constructor_config(),
         "data": {
             "dataset": "MNIST",
             "source": "MNIST IDX files" if data_source.startswith(("/", ".")) else data_source,
@@ -101,9 +101,9 @@ def card(model, config, metrics, data_source, command):
     }
 
 
-def without_optimizer(model):
-    """A fresh copy of `model` with its weights but no optimizer state (a third of the bytes, same outputs)."""
-    copy = type(model).from_config(model.get_config())
+def float32_copy(model):
+    """A fresh float32 copy of `model` with its weights and no optimizer state (a third of the bytes)."""
+    copy = type(model).from_config({**model.get_config(), "dtype": "float32"})
     copy.set_weights(model.get_weights())
     return copy
 
@@ -117,16 +117,24 @@ def export(model, export_dir, model_card, figures=()):
     export_dir = Path(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = export_dir.parent / f".{export_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    model = without_optimizer(model)
-    build_archive(model).write_out(str(staging), verbose=False)
-    model.save(staging / "model.keras")
-    (staging / "card.json").write_text(json.dumps(model_card, indent=1, default=str) + "\n")
-    for figure in figures:
-        shutil.copy(figure, staging / Path(figure).name)
     retired = export_dir.parent / f".{export_dir.name}.old-{os.getpid()}"
-    if export_dir.exists():
-        os.rename(export_dir, retired)
-    os.rename(staging, export_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        model = float32_copy(model)
+        build_archive(model).write_out(str(staging), verbose=False)
+        model.save(staging / "model.keras")
+        (staging / "card.json").write_text(json.dumps(model_card, indent=1, default=str) + "\n")
+        for figure in figures:
+            shutil.copy(figure, staging / Path(figure).name)
+        if export_dir.exists():
+            os.rename(export_dir, retired)
+        try:
+            os.rename(staging, export_dir)
+        except OSError:
+            if retired.exists():
+                os.rename(retired, export_dir)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
     return export_dir

@@ -10,6 +10,8 @@ ARCHITECTURES = {}
 
 
 def architecture(name):
+    """Registers the encoder and decoder builders returned by the decorated function under `name`."""
+
     def decorate(builders):
         ARCHITECTURES[name] = builders()
         return builders

@@ -17,6 +17,7 @@ def register(name):
 
 
 def get_class(name):
+    """The class registered as `name`; a ValueError listing the registered names otherwise."""
     try:
         return _MODELS[name]
     except KeyError:
@@ -29,4 +30,5 @@ def get(name, **config):
 
 
 def names():
+    """The registered names, sorted."""
     return sorted(_MODELS)

@@ -13,12 +13,15 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import zoo
 from zoo import cli, data
 from zoo.config import TrainConfig, ZooError  # noqa: F401  (TrainConfig is re-exported for recipes)
+
+# Flags that change what a run computes: a run dir only resumes with the same values.
+RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
+                      "train_limit", "validation_size", "precision")
 
 
 class TrainingDiverged(ZooError):
@@ -29,7 +32,8 @@ def _use_xla(setting, has_gpu):
     return {"on": True, "off": False, "auto": has_gpu}[setting]
 
 
-def _policy(setting, has_gpu):
+def precision_policy(setting, has_gpu):
+    """The Keras dtype policy for a --precision setting."""
     if setting == "auto":
         return "mixed_float16" if has_gpu else "float32"
     return setting
@@ -41,42 +45,59 @@ def _atomic_write_text(path, text):
     os.replace(tmp, path)
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves weights and optimizer state after every finite epoch, atomically; `restore` resumes.
+def _stream_seed(seed, epochs_done):
+    """Seed of the data and noise streams: the run's seed, then a fresh one after each resume."""
+    return seed if epochs_done == 0 else (seed * 1_000_003 + epochs_done) % 2**31
 
-    An epoch whose logs hold a non-finite value is not saved, so a NaN never replaces the last good
-    checkpoint. The state file also accumulates training time and images seen across resumes.
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves weights and optimizer state after every finite epoch; `restore` resumes from the last one.
+
+    Each epoch's weights go to a new file, and checkpoint.json, replaced atomically, names the current
+    one, so an interruption at any moment leaves a consistent pair. An epoch whose logs hold a
+    non-finite value is not saved, so a NaN never replaces the last good checkpoint. The state also
+    records the run's defining flags (resuming with others is refused) and the training time.
     """
 
-    def __init__(self, run_dir, images_per_epoch, model_config):
+    def __init__(self, run_dir, images_per_epoch, run_config):
         super().__init__()
         self.run_dir = Path(run_dir)
-        self.weights_path = self.run_dir / "checkpoint.weights.h5"
         self.state_path = self.run_dir / "checkpoint.json"
         self.images_per_epoch = images_per_epoch
-        self.model_config = json.loads(json.dumps(model_config))
-        self.state = {"epochs_done": 0, "train_seconds": 0.0, "epoch_seconds": [], "history": [],
-                      "model_config": self.model_config}
+        self.run_config = json.loads(json.dumps(run_config))
+        self.state = {"epochs_done": 0, "weights_file": None, "train_seconds": 0.0, "epoch_seconds": [],
+                      "steady_epoch_seconds": [], "history": [], "run_config": self.run_config}
         self.diverged_at = None
 
+    @staticmethod
+    def epochs_done(run_dir):
+        path = Path(run_dir) / "checkpoint.json"
+        return json.loads(path.read_text())["epochs_done"] if path.exists() else 0
+
+    @property
+    def weights_path(self):
+        return self.run_dir / self.state["weights_file"] if self.state["weights_file"] else None
+
     def restore(self, model):
-        """Loads the last checkpoint into `model` (compiled) and returns the number of epochs it holds."""
+        """Loads the last checkpoint into the compiled `model`; returns the number of epochs it holds."""
         if not self.state_path.exists():
             return 0
         state = json.loads(self.state_path.read_text())
-        saved_config = state.get("model_config", self.model_config)
-        if saved_config != self.model_config:
-            changed = sorted(k for k in set(saved_config) | set(self.model_config)
-                             if saved_config.get(k) != self.model_config.get(k))
-            raise ZooError(
-                f"{self.run_dir} holds a run of another model ({', '.join(f'{k}={saved_config.get(k)}' for k in changed)}"
-                f" there, {', '.join(f'{k}={self.model_config.get(k)}' for k in changed)} now); "
-                "pass another --run-dir or delete it")
-        self.state = {**state, "model_config": saved_config}
+        saved = state["run_config"]
+        changed = sorted(k for k in set(saved) | set(self.run_config) if saved.get(k) != self.run_config.get(k))
+        if changed:
+            there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
+            now = ", ".join(f"{k}={self.run_config.get(k)}" for k in changed)
+            raise ZooError(f"{self.run_dir} holds a run with other settings ({there} there, {now} now); "
+                           "rerun with the same flags to resume, or pass another --run-dir")
+        self.state = state
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self.weights_path)
-        return self.state["epochs_done"]
+        return state["epochs_done"]
+
+    def on_train_begin(self, logs=None):
+        self._first_epoch_of_session = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start, self._train_end = time.perf_counter(), None
@@ -92,22 +113,28 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.diverged_at = epoch + 1
             self.model.stop_training = True
             return
-        tmp = self.weights_path.with_name(f"tmp-{os.getpid()}.weights.h5")
-        self.model.save_weights(tmp)
-        os.replace(tmp, self.weights_path)
-        self.state["epochs_done"] = epoch + 1
-        self.state["train_seconds"] += seconds
+        previous = self.weights_path
+        weights_file = f"epoch-{epoch + 1:04d}.weights.h5"
+        self.model.save_weights(self.run_dir / weights_file)
+        self.state.update(epochs_done=epoch + 1, weights_file=weights_file,
+                          train_seconds=self.state["train_seconds"] + seconds)
         self.state["epoch_seconds"].append(seconds)
+        if not self._first_epoch_of_session:  # the first epoch of each session includes compilation
+            self.state["steady_epoch_seconds"].append(seconds)
+        self._first_epoch_of_session = False
         self.state["history"].append({"epoch": epoch + 1, **logs})
         _atomic_write_text(self.state_path, json.dumps(self.state, indent=1))
+        if previous is not None and previous.name != weights_file:
+            previous.unlink(missing_ok=True)
 
     def throughput(self):
-        """Images per second over the training epochs, excluding the first (which includes compilation)."""
-        seconds = self.state["epoch_seconds"][1:] or self.state["epoch_seconds"]
+        """Training images per second, over the epochs that did not compile (all epochs if none)."""
+        seconds = self.state["steady_epoch_seconds"] or self.state["epoch_seconds"]
         return self.images_per_epoch * len(seconds) / sum(seconds) if seconds else float("nan")
 
 
 def build_model(config, strategy, steps_per_epoch, jit_compile):
+    """The configured registered model, compiled with Adam (and the schedule) under `strategy`."""
     with strategy.scope():
         model = zoo.get(config.model, seed=config.seed, **cli.model_kwargs(config))
         learning_rate = config.learning_rate
@@ -121,23 +148,28 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
 def train(config, strategy=None, verbose=None):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
 
-    Raises TrainingDiverged if a loss became non-finite (the last good checkpoint is kept).
+    Raises TrainingDiverged if a loss became non-finite (the last good checkpoint is kept), and
+    ZooError if the run dir holds a run with other settings.
     """
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_global_policy(_policy(config.precision, has_gpu))
+    keras.mixed_precision.set_global_policy(precision_policy(config.precision, has_gpu))
     if strategy is None:
         strategy = (tf.distribute.MirroredStrategy() if len(tf.config.list_physical_devices("GPU")) > 1
                     else tf.distribute.get_strategy())
-    dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed,
+    run_dir = Path(config.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
+    stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
+    keras.utils.set_random_seed(config.seed)
+    dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
                          config.validation_size, config.train_limit or None)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
-    run_dir = Path(config.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    model_config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, model_config)
-    initial_epoch = checkpoint.restore(model)
+    run_config = {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
+    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config)
+    with strategy.scope():
+        initial_epoch = checkpoint.restore(model)
+        model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
     if initial_epoch < config.epochs:
@@ -146,6 +178,7 @@ def train(config, strategy=None, verbose=None):
             validation_data=dataset.validation or dataset.test,
             epochs=config.epochs,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the pipeline shuffles
             callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(),
                        keras.callbacks.TensorBoard(str(run_dir / "logs"))],
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
@@ -177,11 +210,16 @@ def run(config, command=None):
     model, dataset, checkpoint = train(config)
     from zoo import export, plots  # imported late: a long run picks up the current code for its last steps
 
+    if keras.mixed_precision.global_policy().name != "float32":
+        # Reported numbers and artifacts are float32, whatever precision trained the weights.
+        keras.mixed_precision.set_global_policy("float32")
+        model = export.float32_copy(model)
+        model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     if (metrics.get("epochs"), metrics.get("eval_samples")) != (checkpoint.state["epochs_done"], config.eval_samples):
-        print("evaluating on the test set ...")
+        print(f"evaluating on the test set (likelihoods with k={config.eval_samples} importance samples) ...")
         metrics = {**evaluate(model, dataset, checkpoint, config), "eval_samples": config.eval_samples}
         _atomic_write_text(metrics_path, json.dumps(metrics, indent=1))
     else:

@@ -89,6 +89,10 @@ class Autoencoder(keras.Model):
         """What the exported `decode` endpoint returns."""
         return {"probs": self.decode(codes)}
 
+    def constructor_config(self):
+        """`get_config()` without keras.Model bookkeeping (name, trainable, dtype): what defines the model."""
+        return {k: v for k, v in self.get_config().items() if k not in ("name", "trainable", "dtype")}
+
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=self.image_shape, seed=self.seed)

@@ -62,7 +62,10 @@ class VAE(Autoencoder):
         return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim))
 
     def likelihood(self, codes):
-        logits = tf.cast(self.decoder(codes), tf.float32)
+        """p(x | z) for codes of shape [..., latent_dim]: Bernoulli pixels, batch shape [...]."""
+        leading = tf.shape(codes)[:-1]
+        logits = tf.cast(self.decoder(tf.reshape(codes, [-1, self.latent_dim])), tf.float32)
+        logits = tf.reshape(logits, tf.concat([leading, self.image_shape], 0))
         return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
 
     def encode(self, images):
@@ -93,12 +96,8 @@ class VAE(Autoencoder):
         mean, stddev = q.mean(), q.stddev()
         eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(mean)], 0), seed=seed)
         codes = mean + stddev * eps
-        flat_codes = tf.reshape(codes, [-1, self.latent_dim])
-        logits = tf.cast(self.decoder(flat_codes), tf.float32)
-        logits = tf.reshape(logits, tf.concat([[num_samples, -1], self.image_shape], 0))
-        pixels = tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
         return {
-            "log_px_z": pixels.log_prob(images),
+            "log_px_z": self.likelihood(codes).log_prob(images),
             "log_pz": self.prior().log_prob(codes),
             "log_qz": q.log_prob(codes),
             "posterior": q,
@@ -119,7 +118,6 @@ class VAE(Autoencoder):
     def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
         from zoo.metrics import importance_sampled_log_likelihood
 
-        print(f"test log-likelihood with k={eval_samples} importance samples ...")
         log_px = importance_sampled_log_likelihood(self, images, eval_samples, batch_size=batch_size)
         return {
             "test_nll_nats": -log_px,
