@@ -2,6 +2,7 @@
 
 import math
 import sys
+import time
 
 import keras
 import numpy as np
@@ -34,7 +35,7 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
 
     results = []
     starts = range(0, len(images), batch_size)
-    bar = keras.utils.Progbar(len(starts), unit_name="batch") if progress and sys.stdout.isatty() else None
+    report = _progress(len(starts), f"log-likelihood, k={num_samples}") if progress else (lambda step: None)
     for step, start in enumerate(starts):
         batch = tf.constant(images[start:start + batch_size])
         partial = []
@@ -44,9 +45,23 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
             partial.append(chunk_log_weights(batch, tf.constant(count), seed_pair))
         log_sum = tf.reduce_logsumexp(tf.stack(partial), axis=0)
         results.append(log_sum.numpy().astype(np.float64) - math.log(num_samples))
-        if bar:
-            bar.update(step + 1)
+        report(step + 1)
     return np.concatenate(results)
+
+
+def _progress(total, label):
+    """A Keras progress bar on a terminal; otherwise (logs) a line at every tenth of the work."""
+    if sys.stdout.isatty():
+        bar = keras.utils.Progbar(total, unit_name="batch")
+        return bar.update
+    start = time.monotonic()
+    marks = {max(1, round(total * tenth / 10)) for tenth in range(1, 11)}
+
+    def report(done):
+        if done in marks:
+            print(f"{label}: {done}/{total} batches, {time.monotonic() - start:.0f} s", flush=True)
+
+    return report
 
 
 def importance_sampled_log_likelihood(model, images, num_samples, **kwargs):
