@@ -54,3 +54,12 @@ def test_readme_table_matches_the_cards():
     from benchmarks.artifact_table import table
 
     assert table() in (ROOT / "README.md").read_text(), "README is stale: paste `python -m benchmarks.artifact_table`"
+
+
+def test_flagship_vae_meets_its_bar():
+    card = json.loads((ROOT / "saved_models" / "vae_mnist" / "card.json").read_text())
+    metrics = {name: entry["value"] for name, entry in card["metrics"].items()}
+    assert card["data"]["training_binarization"] == "dynamic" and card["data"]["train_limit"] == "all 60000 training images"
+    assert metrics["nll_importance_samples"] == 5000
+    assert metrics["test_nll_nats"] <= 87.0
+    assert metrics["test_nll_nats"] < -metrics["test_elbo_nats"]
