@@ -17,8 +17,8 @@ strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     model = zoo.get("vae", latent_dim=4, hidden_units=(32,), seed=5)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
-images = (np.random.default_rng(0).random((64, 28, 28, 1)) < 0.2).astype(np.float32)
-dataset = tf.data.Dataset.from_tensor_slices((images, np.zeros(64, np.int32))).repeat().batch(16, drop_remainder=True)
+images = (np.random.default_rng(0).random((256, 28, 28, 1)) < 0.2).astype(np.float32)
+dataset = tf.data.Dataset.from_tensor_slices((images, np.zeros(256, np.int32))).repeat().batch(16, drop_remainder=True)
 before = [w.numpy().copy() for w in model.trainable_weights]
 history = model.fit(dataset, steps_per_epoch=8, epochs=2, verbose=0)
 moved = any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
@@ -35,7 +35,7 @@ def one_step_update(strategy):
         twin.set_weights(initial)
         twin.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=False)
     start = [w.numpy().copy() for w in twin.trainable_weights]
-    twin.fit(tf.data.Dataset.from_tensor_slices(images).batch(64, drop_remainder=True).take(1), epochs=1, verbose=0)
+    twin.fit(tf.data.Dataset.from_tensor_slices(images).batch(256).take(1), epochs=1, verbose=0)
     return np.sqrt(sum(np.sum((w.numpy() - s) ** 2) for w, s in zip(twin.trainable_weights, start)))
 
 ratio = float(one_step_update(strategy) / one_step_update(tf.distribute.OneDeviceStrategy("/cpu:0")))
