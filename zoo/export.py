@@ -41,7 +41,7 @@ def build_archive(model):
     code_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="code")
 
     def reconstruct(images):
-        return {"probs": model.decode(model.encode(_checked_images(images)))}
+        return {"probs": model(_checked_images(images))}
 
     # Endpoints track the variables they use; archive.track(model) would store every weight a second time.
     archive = keras.export.ExportArchive()
