@@ -15,10 +15,8 @@ class VAEMnistConfig(config.TrainConfig):
     """Flags of `python -m recipes.vae_mnist`: the shared training flags plus the VAE's own."""
 
     model: str = "vae"
-    run_dir: str = flag("runs/vae_mnist", "checkpoints, TensorBoard logs, metrics.json and figures; "
-                                          "rerunning with the same run dir resumes")
-    export_dir: str = flag("runs/vae_mnist/saved_model", "where to write the SavedModel artifact ('' to skip "
-                                                         "export); the committed one is saved_models/vae_mnist")
+    run_dir: str = config.run_dir_flag("vae_mnist")
+    export_dir: str = config.export_dir_flag("vae_mnist")
     latent_dim: int = flag(32, "size of the latent code z", cli.positive, model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
     hidden_units: tuple = flag((512, 512), "widths of the hidden layers", cli.positive, model_arg=True)
@@ -28,14 +26,7 @@ class VAEMnistConfig(config.TrainConfig):
 
 
 PROG = "python -m recipes.vae_mnist"
-
-
-def main(argv=None):
-    settings = cli.parse(VAEMnistConfig, argv, prog=PROG, description=__doc__)
-    from zoo import training  # imports TensorFlow: only after the flags are known to be good
-
-    training.run(settings, command=cli.command_line(PROG, argv))
-
+main = cli.recipe_main(VAEMnistConfig, PROG, __doc__)
 
 if __name__ == "__main__":
     cli.run_main(main)

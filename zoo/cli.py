@@ -28,6 +28,11 @@ def positive(name, value):
         return f"{name} must be positive; received {name}={_show(value)}"
 
 
+def open_unit_interval(name, value):
+    if not 0 < value < 1:
+        return f"{name} must be in (0, 1); received {name}={value}"
+
+
 def non_negative(name, value):
     if not (math.isfinite(value) and value >= 0):
         return f"{name} must be >= 0; received {name}={value}"
@@ -64,7 +69,7 @@ def build_parser(config_cls, prog=None, description=None):
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple):
-            kwargs.update(nargs="+", type=meta["type"] or type(default[0]))
+            kwargs.update(nargs="*", type=meta["type"] or (type(default[0]) if default else int))
         else:
             kwargs["type"] = meta["type"] or (type(default) if default is not None else str)
         if meta["choices"]:
@@ -86,6 +91,9 @@ def parse(config_cls, argv=None, prog=None, description=None):
         message = check and check(_flag_name(field), getattr(config, field.name))
         if message:
             parser.error(message)
+    message = config.check() if hasattr(config, "check") else None  # checks involving several flags
+    if message:
+        parser.error(message)
     return config
 
 
@@ -97,6 +105,19 @@ def command_line(prog, argv=None):
 def model_kwargs(config):
     """The config's model constructor arguments."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata.get("model_arg")}
+
+
+def recipe_main(config_cls, prog, description):
+    """The `main(argv=None)` of a recipe: parse the flags (before TensorFlow is imported), then train,
+    evaluate, draw and export through `zoo.training.run`."""
+
+    def main(argv=None):
+        settings = parse(config_cls, argv, prog=prog, description=description)
+        from zoo import training  # imports TensorFlow: only after the flags are known to be good
+
+        return training.run(settings, command=command_line(prog, argv))
+
+    return main
 
 
 def run_main(main):

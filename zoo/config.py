@@ -8,6 +8,24 @@ from zoo.cli import flag
 DATA_DIR_ENV = "ZOO_DATA_DIR"
 BINARIZATIONS = ("dynamic", "threshold", "none")
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
+OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
+CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
+# Corruptions of zoo.models.denoising: name -> (name of its level, check of the level, what the check allows)
+CORRUPTION_LEVELS = {
+    "masking": ("q", lambda level: 0 <= level < 1, "in [0, 1)"),
+    "gaussian": ("sigma", lambda level: level >= 0, ">= 0"),
+    "salt_and_pepper": ("fraction", lambda level: 0 <= level <= 1, "in [0, 1]"),
+}
+
+
+def run_dir_flag(recipe):
+    return flag(f"runs/{recipe}", "checkpoints, TensorBoard logs, metrics.json and figures; "
+                                  "rerunning with the same run dir resumes")
+
+
+def export_dir_flag(recipe):
+    return flag(f"runs/{recipe}/saved_model", "where to write the SavedModel artifact ('' to skip export); "
+                                              f"the committed one is saved_models/{recipe}")
 
 
 class ZooError(Exception):

@@ -67,3 +67,101 @@ def _progress(total, label):
 def importance_sampled_log_likelihood(model, images, num_samples, **kwargs):
     """Mean over images of `per_image_log_likelihood`, nats per image."""
     return float(np.mean(per_image_log_likelihood(model, images, num_samples, **kwargs)))
+
+
+# Deterministic autoencoders: reconstruction errors, the variants' property measures, a linear probe.
+
+MASKED_INPUT_Q = 0.5
+PROPERTY_SEED = 1234
+JACOBIAN_IMAGES = 1000
+
+
+def _batches(images, batch_size):
+    for start in range(0, len(images), batch_size):
+        yield tf.constant(images[start:start + batch_size])
+
+
+def reconstruction_errors(reconstruct, images, targets=None, batch_size=500):
+    """Mean per-image errors of `reconstruct(batch)` (values in [0, 1]) against `targets` (default: `images`).
+
+    Returns {"squared_error": summed over pixels, "bce_nats": binary cross-entropy summed over pixels}.
+    """
+    targets = images if targets is None else targets
+    squared, bce = [], []
+    for start in range(0, len(images), batch_size):
+        recon = np.asarray(reconstruct(tf.constant(images[start:start + batch_size])), np.float64)
+        truth = np.asarray(targets[start:start + batch_size], np.float64)
+        recon, truth = recon.reshape(len(recon), -1), truth.reshape(len(truth), -1)
+        squared.append(np.sum((recon - truth) ** 2, axis=1))
+        clipped = np.clip(recon, 1e-7, 1 - 1e-7)
+        bce.append(-np.sum(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped), axis=1))
+    return {"squared_error": float(np.mean(np.concatenate(squared))), "bce_nats": float(np.mean(np.concatenate(bce)))}
+
+
+def masked(images, q=MASKED_INPUT_Q, seed=PROPERTY_SEED):
+    """`images` with each pixel set to 0 with probability q (fixed seed): the masked-input benchmark."""
+    from zoo.models.denoising import masking
+
+    return masking(tf.constant(images), q, tf.constant([seed, 0])).numpy()
+
+
+def jacobian_frobenius_norms(encode, images, batch_size=100):
+    """||d code / d image||_F of each image [n], exactly, by autodiff (one backward pass per code unit)."""
+
+    @tf.function(reduce_retracing=True)
+    def norms(batch):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            codes = encode(batch)
+        jacobian = tape.batch_jacobian(codes, batch)
+        return tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(jacobian), [tf.shape(batch)[0], -1]), axis=-1))
+
+    return np.concatenate([norms(batch).numpy() for batch in _batches(images, batch_size)])
+
+
+def autoencoder_test_metrics(model, images, batch_size=100):
+    """Test metrics of a deterministic autoencoder: reconstruction errors of clean and masked inputs,
+    the mean Jacobian Frobenius norm of its code, and the mean code activation for sigmoid codes."""
+    clean = reconstruction_errors(model, images)
+    masked_inputs = reconstruction_errors(model, masked(images), targets=images)
+    metrics = {"test_squared_error": clean["squared_error"],
+               f"test_masked_q{MASKED_INPUT_Q}_squared_error": masked_inputs["squared_error"]}
+    if model.output_activation == "sigmoid":
+        metrics.update(test_bce_nats=clean["bce_nats"],
+                       **{f"test_masked_q{MASKED_INPUT_Q}_bce_nats": masked_inputs["bce_nats"]})
+    metrics["test_jacobian_norm"] = float(np.mean(jacobian_frobenius_norms(model.encode, images[:JACOBIAN_IMAGES])))
+    metrics["jacobian_norm_images"] = min(len(images), JACOBIAN_IMAGES)
+    if model.code_activation == "sigmoid":
+        codes = np.concatenate([model.encode(batch).numpy() for batch in _batches(images, 500)])
+        metrics["test_mean_activation"] = float(np.mean(codes))
+    return metrics
+
+
+def linear_probe_accuracy(train_features, train_labels, test_features, test_labels, l2=1e-4, iterations=500):
+    """Test accuracy of multinomial logistic regression fit by L-BFGS on standardized training features."""
+    import tensorflow_probability as tfp
+
+    mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+    x_train = tf.constant((train_features - mean) / std, tf.float64)
+    x_test = tf.constant((test_features - mean) / std, tf.float64)
+    y_train = tf.constant(train_labels, tf.int32)
+    classes, dims = int(np.max(train_labels)) + 1, x_train.shape[1]
+
+    def unpack(params):
+        return tf.reshape(params[:dims * classes], [dims, classes]), params[dims * classes:]
+
+    @tf.function
+    def loss_and_gradient(params):
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            weights, bias = unpack(params)
+            logits = x_train @ weights + bias
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y_train, logits))
+            loss += l2 * tf.reduce_sum(tf.square(weights))
+        return loss, tape.gradient(loss, params)
+
+    result = tfp.optimizer.lbfgs_minimize(loss_and_gradient, tf.zeros([(dims + 1) * classes], tf.float64),
+                                          max_iterations=iterations, tolerance=1e-8)
+    weights, bias = unpack(result.position)
+    predictions = tf.argmax(x_test @ weights + bias, axis=-1).numpy()
+    return float(np.mean(predictions == np.asarray(test_labels)))

@@ -105,7 +105,31 @@ def interpolation(model, images, labels, out_dir, seed):
                       "slerp between the codes of two test digits (ends are reconstructions)")
 
 
-FIGURES = (reconstructions, samples, latent_space, interpolation)
+def denoising(model, images, labels, out_dir, seed):
+    """For models that corrupt their training inputs: corrupted test digits, their restorations, the clean ones."""
+    if not hasattr(model, "corrupt"):
+        return None
+    clean = images[:30]
+    corrupted = np.clip(model.corrupt(tf.constant(clean), tf.constant([seed, 1])).numpy(), 0.0, 1.0)
+    restored = model(tf.constant(corrupted)).numpy()
+    rows = [block for i in range(0, 30, 10) for block in (corrupted[i:i + 10], restored[i:i + 10], clean[i:i + 10])]
+    return image_grid(np.concatenate(rows), 9, out_dir / "denoising.png",
+                      f"{model.corruption} (level {model.noise_level:g}): corrupted, restored, clean",
+                      ["corrupted", "restored", "clean"] * 3)
+
+
+def principal_components(model, images, labels, out_dir, seed):
+    """For the linear autoencoder: its decoder's left singular vectors as images, each scaled to [0, 1]."""
+    if not hasattr(model, "principal_components"):
+        return None
+    components = model.principal_components().numpy().T[:20]
+    low, high = components.min(axis=1, keepdims=True), components.max(axis=1, keepdims=True)
+    scaled = ((components - low) / (high - low)).reshape(-1, *model.image_shape)
+    return image_grid(scaled, 2, out_dir / "principal_components.png",
+                      "decoder's left singular vectors, by singular value (white = low, black = high)")
+
+
+FIGURES = (reconstructions, samples, latent_space, interpolation, denoising, principal_components)
 
 
 def draw_all(model, dataset, out_dir, seed=0):

@@ -165,6 +165,8 @@ def train(config, strategy=None, verbose=None):
                          config.validation_size, config.train_limit or None)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
+    if hasattr(model, "adapt"):  # statistics of the training data the model needs (the linear AE's mean)
+        model.adapt(dataset.train)
     run_config = {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
     checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config)
     with strategy.scope():
@@ -194,7 +196,7 @@ def train(config, strategy=None, verbose=None):
 def evaluate(model, dataset, checkpoint, config):
     """Test metrics: the tracked losses in nats per image, the model's own metrics, time and throughput."""
     tracked = model.evaluate(dataset.test, return_dict=True, verbose=0)
-    metrics = {f"test_{name}_nats": float(value) for name, value in tracked.items()}
+    metrics = {model.test_metric_name(name): float(value) for name, value in tracked.items()}
     metrics.update(model.evaluation_metrics(dataset.test_images, tracked, config.eval_samples, config.batch_size))
     metrics.update(
         epochs=checkpoint.state["epochs_done"],

@@ -77,6 +77,10 @@ class Autoencoder(keras.Model):
             tracker.update_state(losses[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
+    def test_metric_name(self, name):
+        """The name under which the tracked loss term `name` is reported on the test set."""
+        return f"test_{name}_nats"
+
     def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
         """Model-specific test metrics beyond the tracked losses (e.g. likelihoods); none by default."""
         return {}

@@ -1,0 +1,153 @@
+"""The deterministic autoencoder: encoder x -> h, decoder h -> x_hat (Rumelhart et al., 1986; Hinton &
+Salakhutdinov, 2006), dense or convolutional, of any depth, with a code smaller (undercomplete) or
+larger (overcomplete) than the input, and an optional L2 penalty lambda * ||theta||^2 on the weights.
+
+The output and the loss follow the input: `output_activation="sigmoid"` gives binary cross-entropy (nats per
+image) for inputs in [0, 1]; `output_activation="linear"` squared error (summed over pixels, per
+image) for real values. The other classic variants (linear = PCA,
+tied, sparse, denoising, contractive) subclass this one and override only what differs.
+"""
+
+import keras
+import tensorflow as tf
+
+from zoo import nets
+from zoo.config import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from zoo.models.base import Autoencoder
+from zoo.registry import register
+
+
+def per_image_error(output_activation, images, raw):
+    """Reconstruction error of each image [b]: cross-entropy from logits, or squared error, summed over pixels."""
+    if output_activation == "sigmoid":
+        pixel_errors = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=raw)
+    else:
+        pixel_errors = tf.square(images - raw)
+    return tf.reduce_sum(tf.reshape(pixel_errors, [tf.shape(images)[0], -1]), axis=-1)
+
+
+def mean_image(dataset, images_of=lambda batch: batch):
+    """The mean image over the batches of `dataset`, accumulated in float64."""
+    total, count = 0.0, 0
+    for batch in dataset:
+        images = tf.cast(images_of(batch), tf.float64)
+        total += tf.reduce_sum(images, axis=0)
+        count += int(images.shape[0])
+    return tf.cast(total / count, tf.float32)
+
+
+@register("ae")
+@keras.saving.register_keras_serializable("zoo")
+class AE(Autoencoder):
+    """Autoencoder with a deterministic code, the reconstruction loss its output calls for, and optional L2.
+
+    Metrics: loss = reconstruction + l2 (+ the penalties of a subclass); reconstruction in nats per image
+    for the sigmoid output, squared error per image for the linear one; l2 = lambda * sum of squared
+    kernel entries (biases excluded).
+
+    Args:
+      latent_dim: size of the code h (under 784: undercomplete; over: overcomplete).
+      arch: "mlp" (dense) or "conv" (convolutional), see `zoo.nets`.
+      hidden_units: widths of the hidden layers, mirrored by the decoder; more entries, a deeper network.
+      output_activation: "sigmoid" (binary cross-entropy, inputs in [0, 1]) or "linear" (squared error, real inputs).
+      code_activation: activation of the code layer.
+      l2: lambda of the weight penalty lambda * ||theta||^2 (0: none).
+      **kwargs: image_shape, seed and keras.Model arguments.
+    """
+
+    loss_names = ("loss", "reconstruction", "l2")
+
+    def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512,), output_activation="sigmoid",
+                 code_activation="linear", l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if int(latent_dim) <= 0:
+            raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}; "
+                             f"received output_activation={output_activation!r}")
+        if code_activation not in CODE_ACTIVATIONS:
+            raise ValueError(f"code_activation must be one of {CODE_ACTIVATIONS}; received {code_activation!r}")
+        if not l2 >= 0:
+            raise ValueError(f"l2 must be >= 0; received l2={l2}")
+        self.latent_dim = int(latent_dim)
+        self.arch = arch
+        self.hidden_units = tuple(int(units) for units in hidden_units)
+        self.output_activation = output_activation
+        self.code_activation = code_activation
+        self.l2 = float(l2)
+        self.encoder, self.decoder = self.build_networks()
+        self.built = True
+
+    def build_networks(self):
+        """(encoder, decoder): images -> code pre-activations, codes -> per-pixel outputs before the output link."""
+        return (nets.encoder(self.arch, self.image_shape, self.latent_dim, self.hidden_units),
+                nets.decoder(self.arch, self.latent_dim, self.image_shape, self.hidden_units))
+
+    def output_bias(self):
+        """The bias variable of the decoder's output layer (per pixel for dense decoders, per channel for conv)."""
+        return self.decoder.layers[-1].bias if self.arch == "conv" else self.decoder.layers[-2].bias
+
+    def adapt(self, dataset):
+        """Initializes the output bias to the mean training image, through the inverse of the output link.
+
+        Without it, Adam makes the code units stand in for the output bias: sigmoid codes saturate at 1
+        and the model collapses to reconstructing the mean image. `dataset` yields images or (images, labels).
+        """
+        mean = mean_image(dataset, self.images_of)
+        if self.output_activation == "sigmoid":
+            mean = tf.math.log(mean + 1e-3) - tf.math.log(1.0 - mean + 1e-3)
+        bias = self.output_bias()
+        bias.assign(tf.reduce_mean(tf.reshape(mean, [-1, bias.shape[0]]), axis=0))
+
+    def encode(self, images):
+        return keras.activations.get(self.code_activation)(tf.cast(self.encoder(images), tf.float32))
+
+    def decode_raw(self, codes):
+        """The decoder's output before the output link: logits (sigmoid output) or the reconstruction (linear)."""
+        return tf.cast(self.decoder(codes), tf.float32)
+
+    def decode(self, codes):
+        """Reconstructed images in [0, 1] (a linear output is clipped to the pixel range)."""
+        raw = self.decode_raw(codes)
+        return tf.sigmoid(raw) if self.output_activation == "sigmoid" else tf.clip_by_value(raw, 0.0, 1.0)
+
+    def decode_outputs(self, codes):
+        raw = self.decode_raw(codes)
+        if self.output_activation == "sigmoid":
+            return {"probs": tf.sigmoid(raw), "logits": raw}
+        return {"probs": tf.clip_by_value(raw, 0.0, 1.0), "mean": raw}
+
+    def training_inputs(self, images):
+        """What the encoder sees in a training step (the denoising AE corrupts here)."""
+        return images
+
+    def extra_terms(self, inputs, codes):
+        """(penalties added to the loss, diagnostics only reported), each {name: scalar}; none here."""
+        return {}, {}
+
+    def weight_penalty(self):
+        kernels = [v for v in self.trainable_variables if v.name == "kernel"]
+        return self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(k, tf.float32))) for k in kernels])
+
+    def compute_losses(self, images, training=False):
+        inputs = self.training_inputs(images) if training else images
+        codes = self.encode(inputs)
+        reconstruction = tf.reduce_mean(per_image_error(self.output_activation, images, self.decode_raw(codes)))
+        penalties, diagnostics = self.extra_terms(inputs, codes)
+        l2 = self.weight_penalty()
+        loss = tf.add_n([reconstruction, l2, *penalties.values()])
+        return {"loss": loss, "reconstruction": reconstruction, "l2": l2, **penalties, **diagnostics}
+
+    def test_metric_name(self, name):
+        return f"test_{name}"
+
+    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+        from zoo.metrics import autoencoder_test_metrics
+
+        return autoencoder_test_metrics(self, images, batch_size=batch_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(latent_dim=self.latent_dim, arch=self.arch, hidden_units=list(self.hidden_units),
+                      output_activation=self.output_activation, code_activation=self.code_activation, l2=self.l2)
+        return config
