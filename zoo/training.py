@@ -220,9 +220,11 @@ def run(config, command=None):
     run_dir = Path(config.run_dir)
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    if (metrics.get("epochs"), metrics.get("eval_samples")) != (checkpoint.state["epochs_done"], config.eval_samples):
-        print(f"evaluating on the test set (likelihoods with k={config.eval_samples} importance samples) ...")
-        metrics = {**evaluate(model, dataset, checkpoint, config), "eval_samples": config.eval_samples}
+    # A cached evaluation is reused if it saw the same epochs and, for likelihoods, the same k.
+    if (metrics.get("epochs") != checkpoint.state["epochs_done"]
+            or metrics.get("nll_importance_samples", config.eval_samples) != config.eval_samples):
+        print("evaluating on the test set ...")
+        metrics = evaluate(model, dataset, checkpoint, config)
         _atomic_write_text(metrics_path, json.dumps(metrics, indent=1))
     else:
         print(f"reusing the evaluation in {metrics_path}")
