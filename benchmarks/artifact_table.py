@@ -4,11 +4,11 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = (  # (header, metric key, format)
+COLUMNS = (  # (header, metric key, format); "-" where a model has no such metric
     ("test NLL, nats (k)", "test_nll_nats", "{:.2f}"),
     ("test ELBO, nats", "test_elbo_nats", "{:.2f}"),
-    ("reconstruction, nats", "test_reconstruction_nats", "{:.2f}"),
-    ("KL, nats", "test_kl_nats", "{:.2f}"),
+    ("test BCE, nats", "test_bce_nats", "{:.2f}"),
+    ("test squared error", "test_squared_error", "{:.2f}"),
     ("epochs", "epochs", "{}"),
     ("train time, min", "train_seconds", "{:.0f}"),
 )
@@ -30,12 +30,12 @@ def artifact_rows():
             else:
                 cells.append(fmt.format(value))
         size = sum(f.stat().st_size for f in card_path.parent.rglob("*") if f.is_file()) / 1e6
-        yield [f"`saved_models/{card_path.parent.name}`", card["model"], *cells,
+        yield [f"`saved_models/{card_path.parent.name}`", card["model"], str(card["model_config"]["latent_dim"]), *cells,
                f"{card['parameters']:,}", f"{size:.1f}", f"`{card['command']}`"]
 
 
 def table():
-    headers = ["artifact", "model", *(c[0] for c in COLUMNS), "parameters", "MB", "command"]
+    headers = ["artifact", "model", "code size", *(c[0] for c in COLUMNS), "parameters", "MB", "command"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in artifact_rows()]
     return "\n".join(lines)

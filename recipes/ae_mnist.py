@@ -18,8 +18,7 @@ class AutoencoderFlags(config.TrainConfig):
     model: str = "ae"
     run_dir: str = config.run_dir_flag("ae_mnist")
     export_dir: str = config.export_dir_flag("ae_mnist")
-    binarization: str = flag("none", "binarization of the images ('none': grayscale in [0, 1])",
-                             choices=config.BINARIZATIONS)
+    binarization: str = config.binarization_flag("none")
     latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", cli.positive,
                            model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)

@@ -17,8 +17,7 @@ class LinearAEMnistConfig(config.TrainConfig):
     model: str = "linear_ae"
     run_dir: str = config.run_dir_flag("linear_ae_mnist")
     export_dir: str = config.export_dir_flag("linear_ae_mnist")
-    binarization: str = flag("none", "binarization of the images ('none': grayscale in [0, 1])",
-                             choices=config.BINARIZATIONS)
+    binarization: str = config.binarization_flag("none")
     latent_dim: int = flag(32, "k, the number of principal directions", cli.positive, model_arg=True)
     l2: float = flag(0.0, "lambda of lambda * (||W1||^2 + ||W2||^2); > 0 orders the principal directions",
                      cli.non_negative, model_arg=True)

@@ -12,13 +12,28 @@ def images():
     return (np.random.default_rng(0).random((32, 28, 28, 1)) < 0.2).astype(np.float32)
 
 
+def training_data(model, images):
+    """What `fit` takes: images, or (images, labels) for the classifier."""
+    if hasattr(model, "classify"):
+        return images, np.arange(len(images)) % model.num_classes
+    return images, None
+
+
+def call_input(model, images):
+    """What the model's `call` takes: codes for a generator, else images."""
+    if hasattr(model, "generate"):
+        return tf.constant(np.random.default_rng(1).normal(size=(len(images), model.latent_dim)), tf.float32)
+    return tf.constant(images)
+
+
 @pytest.mark.parametrize("name", zoo.names())
 def test_fit_moves_weights_and_reports_every_loss(name, images):
     model = zoo.get(name)
     assert model.built
-    model.compile(optimizer="adam")
+    model.compile(**model.training_optimizers(1e-3))
     before = [w.numpy().copy() for w in model.trainable_weights]
-    history = model.fit(images, epochs=1, batch_size=16, verbose=0)
+    x, y = training_data(model, images)
+    history = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     assert set(history.history) == set(model.loss_names)
     assert all(np.isfinite(v[0]) for v in history.history.values())
     assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
@@ -29,15 +44,17 @@ def test_keras_round_trip_gives_identical_outputs(name, images, tmp_path):
     model = zoo.get(name, seed=3)
     model.save(tmp_path / "model.keras")
     loaded = zoo.load(tmp_path / "model.keras")
-    np.testing.assert_array_equal(loaded(tf.constant(images)).numpy(), model(tf.constant(images)).numpy())
+    inputs = call_input(model, images)
+    np.testing.assert_array_equal(loaded(inputs).numpy(), model(inputs).numpy())
 
 
-RECONSTRUCT = """
+CALL_ENDPOINT = """
 import sys
 import numpy as np
 import tensorflow as tf
 loaded = tf.saved_model.load(sys.argv[1])
-np.save(sys.argv[3], loaded.reconstruct(tf.constant(np.load(sys.argv[2])))["probs"].numpy())
+outputs = getattr(loaded, sys.argv[2])(tf.constant(np.load(sys.argv[3])))
+np.save(sys.argv[4], outputs[sys.argv[5]].numpy())
 """
 
 
@@ -48,9 +65,16 @@ def test_export_reloads_in_plain_tensorflow_with_the_same_outputs(name, images, 
 
     model = zoo.get(name, seed=3)
     export.export(model, tmp_path / "artifact", {"model": name})
-    np.save(tmp_path / "images.npy", images)
-    (tmp_path / "reconstruct.py").write_text(RECONSTRUCT)
-    result = run_python([str(tmp_path / "reconstruct.py"), str(tmp_path / "artifact"), str(tmp_path / "images.npy"),
-                         str(tmp_path / "out.npy")])
+    inputs = call_input(model, images)
+    if hasattr(model, "classify"):
+        endpoint, key, expected = "classify", "probs", model.classify(inputs)["probs"]
+    elif hasattr(model, "generate"):
+        endpoint, key, expected = "generate", "images", model.generate(inputs)
+    else:
+        endpoint, key, expected = "reconstruct", "probs", model(inputs)
+    np.save(tmp_path / "inputs.npy", inputs.numpy())
+    (tmp_path / "call.py").write_text(CALL_ENDPOINT)
+    result = run_python([str(tmp_path / "call.py"), str(tmp_path / "artifact"), endpoint, str(tmp_path / "inputs.npy"),
+                         str(tmp_path / "out.npy"), key])
     assert result.returncode == 0, result.stderr[-3000:]
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), model(tf.constant(images)).numpy(), atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected.numpy(), atol=1e-6)

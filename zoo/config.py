@@ -28,6 +28,11 @@ def export_dir_flag(recipe):
                                               f"the committed one is saved_models/{recipe}")
 
 
+def binarization_flag(default):
+    help = "binarization of the images ('none': grayscale in [0, 1]; 'dynamic': a fresh Bernoulli draw each epoch)"
+    return flag(default, help, choices=BINARIZATIONS)
+
+
 class ZooError(Exception):
     """An expected failure (bad data, a diverged run) that a command line reports in one line."""
 

@@ -5,6 +5,8 @@ Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
   decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"
   reconstruct(images) -> {"probs"}          also the serving_default signature
   sample(num, seed) -> {"images"}           generative models only; stateless in (num, seed)
+  generate(code) -> {"images"}              GANs (which have no encoder, so no encode/decode/reconstruct)
+  classify(images) -> {"probs", "features"} the classifier (also its serving_default)
 Out-of-range or non-finite inputs fail inside the endpoint with a message saying what is allowed.
 """
 
@@ -35,28 +37,40 @@ def _checked_codes(codes):
     return tf.debugging.assert_all_finite(codes, "code must be finite (no NaN or Inf)")
 
 
-def build_archive(model):
-    """An ExportArchive holding the contract's endpoints for `model`."""
+def endpoints(model):
+    """{name: (function, input signature)} of the contract's endpoints that `model` supports."""
     image_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
-    code_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="code")
+    code_spec = tf.TensorSpec([None, getattr(model, "latent_dim", 0)], tf.float32, name="code")
+    found = {}
+    if hasattr(model, "classify"):
+        found["serving_default"] = found["classify"] = (lambda images: model.classify(_checked_images(images)),
+                                                        [image_spec])
+    if hasattr(model, "encode"):
+        def reconstruct(images):
+            return {"probs": model(_checked_images(images))}
 
-    def reconstruct(images):
-        return {"probs": model(_checked_images(images))}
-
-    # Endpoints track the variables they use; archive.track(model) would store every weight a second time.
-    archive = keras.export.ExportArchive()
-    archive.add_endpoint("serving_default", reconstruct, [image_spec])
-    archive.add_endpoint("reconstruct", reconstruct, [image_spec])
-    archive.add_endpoint("encode", lambda images: model.encode_outputs(_checked_images(images)), [image_spec])
-    archive.add_endpoint("decode", lambda code: model.decode_outputs(_checked_codes(code)), [code_spec])
+        found["serving_default"] = found["reconstruct"] = (reconstruct, [image_spec])
+        found["encode"] = (lambda images: model.encode_outputs(_checked_images(images)), [image_spec])
+        found["decode"] = (lambda code: model.decode_outputs(_checked_codes(code)), [code_spec])
+    if hasattr(model, "generate"):
+        found["generate"] = (lambda code: {"images": model.generate(_checked_codes(code))}, [code_spec])
+        found.setdefault("serving_default", found["generate"])
     if hasattr(model, "sample"):
         def sample(num, seed):
             with tf.control_dependencies([tf.debugging.assert_non_negative(num, message="num must be >= 0")]):
                 seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
                 return {"images": model.sample(num, seed_pair)}
 
-        archive.add_endpoint("sample", sample, [tf.TensorSpec([], tf.int32, name="num"),
-                                                tf.TensorSpec([], tf.int32, name="seed")])
+        found["sample"] = (sample, [tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int32, name="seed")])
+    return found
+
+
+def build_archive(model):
+    """An ExportArchive holding the contract's endpoints for `model`."""
+    # Endpoints track the variables they use; archive.track(model) would store every weight a second time.
+    archive = keras.export.ExportArchive()
+    for name, (function, signature) in endpoints(model).items():
+        archive.add_endpoint(name, function, signature)
     return archive
 
 
@@ -93,7 +107,7 @@ def card(model, config, metrics, data_source, command):
         "command": command,
         "metrics": {name: {"value": value, "command": command} for name, value in metrics.items()},
         "parameters": int(model.count_params()),
-        "endpoints": ["encode", "decode", "reconstruct", "serving_default"] + (["sample"] if hasattr(model, "sample") else []),
+        "endpoints": sorted(endpoints(model)),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
         "git_commit": _git_commit(),

@@ -12,7 +12,7 @@ LIKELIHOOD_SEED = 2016
 
 
 def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LIKELIHOOD_SEED,
-                             max_decoded=20000, progress=True):
+                             max_decoded=20000, progress=True, labels=None):
     """Importance-sampled log p(x) for each image: log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x).
 
     A lower bound on log p(x) in expectation (the k-sample IWAE bound) that tightens as k grows;
@@ -23,14 +23,18 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
       model: a model with `importance_terms(images, num_samples, seed)` (e.g. the VAE).
       images: float32 array [n, 28, 28, 1] of binary images.
       num_samples: k.
+      labels: the images' labels [n], for conditional models (used if the model has `condition_of`).
     Returns:
       float64 array [n] of log p(x) estimates in nats.
     """
     chunk = max(1, min(num_samples, max_decoded // batch_size))
 
+    conditional = labels is not None and hasattr(model, "condition_of")
+
     @tf.function
-    def chunk_log_weights(batch, count, seed):
-        terms = model.importance_terms(batch, count, seed)
+    def chunk_log_weights(batch, batch_labels, count, seed):
+        condition = model.condition_of(batch_labels) if conditional else None
+        terms = model.importance_terms(batch, count, seed, condition)
         return tf.reduce_logsumexp(terms["log_px_z"] + terms["log_pz"] - terms["log_qz"], axis=0)
 
     results = []
@@ -38,11 +42,12 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
     report = _progress(len(starts), f"log-likelihood, k={num_samples}") if progress else (lambda step: None)
     for step, start in enumerate(starts):
         batch = tf.constant(images[start:start + batch_size])
+        batch_labels = tf.constant(labels[start:start + batch_size] if conditional else np.zeros(len(batch), np.int32))
         partial = []
         for offset in range(0, num_samples, chunk):
             count = min(chunk, num_samples - offset)
             seed_pair = tf.constant([seed + start, offset], dtype=tf.int64)
-            partial.append(chunk_log_weights(batch, tf.constant(count), seed_pair))
+            partial.append(chunk_log_weights(batch, batch_labels, tf.constant(count), seed_pair))
         log_sum = tf.reduce_logsumexp(tf.stack(partial), axis=0)
         results.append(log_sum.numpy().astype(np.float64) - math.log(num_samples))
         report(step + 1)

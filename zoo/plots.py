@@ -39,6 +39,8 @@ def image_grid(images, rows, path, title=None, row_labels=None):
 
 def reconstructions(model, images, labels, out_dir, seed):
     """Test inputs in odd rows, their reconstructions beneath."""
+    if not hasattr(model, "encode"):
+        return None
     picked = images[:40]
     recon = model(tf.constant(picked)).numpy()
     rows = [block for i in range(0, 40, 10) for block in (picked[i:i + 10], recon[i:i + 10])]
@@ -51,11 +53,14 @@ def samples(model, images, labels, out_dir, seed):
     if not hasattr(model, "sample"):
         return None
     drawn = model.sample(100, tf.constant([seed, 0], tf.int64)).numpy()
-    return image_grid(drawn, 10, out_dir / "samples.png", "decoded draws from the prior (Bernoulli means)")
+    what = "generated from z ~ N(0, I)" if hasattr(model, "generate") else "decoded draws from the prior (Bernoulli means)"
+    return image_grid(drawn, 10, out_dir / "samples.png", what)
 
 
 def latent_space(model, images, labels, out_dir, seed):
     """The 2-D manifold when the code has 2 dimensions, else test codes projected on their top-2 principal axes."""
+    if not hasattr(model, "encode"):
+        return None
     if getattr(model, "latent_dim", None) == 2 and hasattr(model, "prior"):
         quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
         normal = tf.constant(quantiles)
@@ -93,6 +98,8 @@ def slerp(start, end, steps):
 
 def interpolation(model, images, labels, out_dir, seed):
     """Slerp between the codes of pairs of test digits of different classes."""
+    if not hasattr(model, "encode"):
+        return None
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(6):
@@ -129,7 +136,36 @@ def principal_components(model, images, labels, out_dir, seed):
                       "decoder's left singular vectors, by singular value (white = low, black = high)")
 
 
-FIGURES = (reconstructions, samples, latent_space, interpolation, denoising, principal_components)
+def misclassified(model, images, labels, out_dir, seed):
+    """For classifiers: the first 40 misclassified test digits, titled with the true and predicted classes."""
+    if not hasattr(model, "classify"):
+        return None
+    predicted = np.concatenate([np.argmax(model.classify(tf.constant(images[i:i + 1000]))["probs"], -1)
+                                for i in range(0, len(images), 1000)])
+    wrong = np.flatnonzero(predicted != labels)[:40]
+    rows = [f"{'  '.join(f'{labels[i]}>{predicted[i]}' for i in wrong[r:r + 10])}" for r in range(0, len(wrong), 10)]
+    return image_grid(images[wrong], max(1, len(rows)), out_dir / "misclassified.png",
+                      f"{len(np.flatnonzero(predicted != labels))} of {len(labels)} test digits misclassified "
+                      "(true>predicted, row by row)", rows or None)
+
+
+def progress_callback(model, out_dir, seed=0, count=64):
+    """A Keras callback drawing `model.generate` on the same codes after every epoch, so progress is
+    visible: out_dir/epoch-NNNN.png."""
+    import keras
+
+    out_dir = Path(out_dir)
+    codes = tf.random.stateless_normal([count, model.latent_dim], seed=[seed, 7])
+
+    def draw(epoch, logs=None):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        image_grid(model.generate(codes).numpy(), 8, out_dir / f"epoch-{epoch + 1:04d}.png",
+                   f"epoch {epoch + 1}: the same {count} codes every epoch")
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=draw)
+
+
+FIGURES = (reconstructions, samples, latent_space, interpolation, denoising, principal_components, misclassified)
 
 
 def draw_all(model, dataset, out_dir, seed=0):

@@ -25,7 +25,8 @@ RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "s
 
 
 class TrainingDiverged(ZooError):
-    """A loss went non-finite; the last good checkpoint was kept."""
+    """A loss went non-finite or the model reported a failure (e.g. a GAN's collapse); the last good
+    checkpoint was kept."""
 
 
 def _use_xla(setting, has_gpu):
@@ -67,7 +68,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.run_config = json.loads(json.dumps(run_config))
         self.state = {"epochs_done": 0, "weights_file": None, "train_seconds": 0.0, "epoch_seconds": [],
                       "steady_epoch_seconds": [], "history": [], "run_config": self.run_config}
-        self.diverged_at = None
+        self.diverged_at = self.failure = None
 
     @staticmethod
     def epochs_done(run_dir):
@@ -91,8 +92,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             raise ZooError(f"{self.run_dir} holds a run with other settings ({there} there, {now} now); "
                            "rerun with the same flags to resume, or pass another --run-dir")
         self.state = state
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        model.build_optimizers()
         model.load_weights(self.weights_path)
         return state["epochs_done"]
 
@@ -109,8 +109,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = (self._train_end or time.perf_counter()) - self._epoch_start
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        if not all(math.isfinite(v) for v in logs.values()):
-            self.diverged_at = epoch + 1
+        finite = all(math.isfinite(v) for v in logs.values())
+        failure = "a loss became non-finite" if not finite else self.model.failure(logs)
+        if failure:
+            self.diverged_at, self.failure = epoch + 1, failure
             self.model.stop_training = True
             return
         previous = self.weights_path
@@ -141,8 +143,17 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
                 config.learning_rate, decay_steps=config.epochs * steps_per_epoch, alpha=0.05)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=jit_compile)
+        model.compile(**model.training_optimizers(learning_rate), jit_compile=jit_compile)
     return model
+
+
+def _progress_callbacks(model, run_dir):
+    """Per-epoch pictures for generators (a grid from fixed codes in figures/progress/)."""
+    if not hasattr(model, "generate"):
+        return []
+    from zoo import plots
+
+    return [plots.progress_callback(model, Path(run_dir) / "figures" / "progress")]
 
 
 def train(config, strategy=None, verbose=None):
@@ -182,14 +193,14 @@ def train(config, strategy=None, verbose=None):
             initial_epoch=initial_epoch,
             shuffle=False,  # the pipeline shuffles
             callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(),
-                       keras.callbacks.TensorBoard(str(run_dir / "logs"))],
+                       keras.callbacks.TensorBoard(str(run_dir / "logs")), *_progress_callbacks(model, run_dir)],
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
         if checkpoint.diverged_at is not None:
-            raise TrainingDiverged(
-                f"a loss became non-finite in epoch {checkpoint.diverged_at}; training stopped and "
-                f"{checkpoint.weights_path} still holds epoch {checkpoint.state['epochs_done']}. "
-                "Try a lower --learning-rate.")
+            kept = (f"{checkpoint.weights_path} still holds epoch {checkpoint.state['epochs_done']}"
+                    if checkpoint.weights_path else "no epoch was saved")
+            raise TrainingDiverged(f"{checkpoint.failure} in epoch {checkpoint.diverged_at}; training stopped and "
+                                   f"{kept}. Try a lower --learning-rate.")
     return model, dataset, checkpoint
 
 
@@ -197,7 +208,8 @@ def evaluate(model, dataset, checkpoint, config):
     """Test metrics: the tracked losses in nats per image, the model's own metrics, time and throughput."""
     tracked = model.evaluate(dataset.test, return_dict=True, verbose=0)
     metrics = {model.test_metric_name(name): float(value) for name, value in tracked.items()}
-    metrics.update(model.evaluation_metrics(dataset.test_images, tracked, config.eval_samples, config.batch_size))
+    metrics.update(model.evaluation_metrics(dataset.test_images, dataset.test_labels, tracked, config.eval_samples,
+                                            config.batch_size))
     metrics.update(
         epochs=checkpoint.state["epochs_done"],
         train_seconds=round(checkpoint.state["train_seconds"], 1),

@@ -1,3 +1,3 @@
 """Every model module is imported here so that its `@register` runs."""
 
-from zoo.models import ae, base, contractive, denoising, linear, sparse, tied, vae  # noqa: F401
+from zoo.models import ae, base, classifier, contractive, denoising, gan, linear, sparse, tied, vae  # noqa: F401

@@ -141,7 +141,7 @@ class AE(Autoencoder):
     def test_metric_name(self, name):
         return f"test_{name}"
 
-    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         from zoo.metrics import autoencoder_test_metrics
 
         return autoencoder_test_metrics(self, images, batch_size=batch_size)

@@ -1,4 +1,5 @@
-"""The shared base of every autoencoder: train_step/test_step around one `compute_losses`."""
+"""The shared bases: `ZooModel` (trackers, the model's random stream, training hooks, config) for every
+model, and `Autoencoder`, whose train_step/test_step wrap one `compute_losses`."""
 
 import keras
 import tensorflow as tf
@@ -6,15 +7,12 @@ import tensorflow as tf
 from zoo.data import IMAGE_SHAPE
 
 
-class Autoencoder(keras.Model):
-    """Base class: owns the train/test steps, the loss trackers and the model's random stream.
-
-    A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
-    implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and
-    builds its networks in `__init__` so that the model is built on construction.
+class ZooModel(keras.Model):
+    """What every zoo model shares: one Mean tracker per name in `loss_names`, a seeded random stream,
+    the hooks the training core calls, and `get_config` of the image shape and seed.
 
     Args:
-      image_shape: shape of one input image.
+      image_shape: shape of one image.
       seed: seed of the model's own random stream (noise in the train and test steps).
     """
 
@@ -34,17 +32,19 @@ class Autoencoder(keras.Model):
     def build(self, input_shape=None):
         self.built = True
 
-    def call(self, images, training=False):
-        return self.decode(self.encode(images))
+    @staticmethod
+    def training_optimizers(learning_rate):
+        """The `compile` arguments the training core passes (a learning rate or schedule in)."""
+        return {"optimizer": keras.optimizers.Adam(learning_rate)}
 
-    def encode(self, images):
-        raise NotImplementedError
+    def build_optimizers(self):
+        """Creates the optimizer variables (so that a checkpoint can be restored into them)."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
 
-    def decode(self, codes):
-        raise NotImplementedError
-
-    def compute_losses(self, images, training=False):
-        raise NotImplementedError
+    def failure(self, logs):
+        """A message if an epoch's logs show training has failed in a model-specific way, else None."""
+        return None
 
     def noise_seed(self):
         """A fresh stateless-RNG seed [2] from the model's stream, distinct for every replica of a strategy."""
@@ -58,10 +58,13 @@ class Autoencoder(keras.Model):
     def images_of(data):
         return data[0] if isinstance(data, (tuple, list)) else data
 
+    def losses_of(self, data, training=False):
+        """{name: scalar} of the loss terms on a batch `data` (the first named "loss" is minimized)."""
+        raise NotImplementedError
+
     def train_step(self, data):
-        images = self.images_of(data)
         with tf.GradientTape() as tape:
-            losses = self.compute_losses(images, training=True)
+            losses = self.losses_of(data, training=True)
             # Each replica's gradients are summed across replicas, so each contributes its share.
             objective = losses["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
             objective = self.optimizer.scale_loss(objective)
@@ -70,7 +73,7 @@ class Autoencoder(keras.Model):
         return self._track(losses)
 
     def test_step(self, data):
-        return self._track(self.compute_losses(self.images_of(data), training=False))
+        return self._track(self.losses_of(data, training=False))
 
     def _track(self, losses):
         for name, tracker in self.trackers.items():
@@ -81,17 +84,9 @@ class Autoencoder(keras.Model):
         """The name under which the tracked loss term `name` is reported on the test set."""
         return f"test_{name}_nats"
 
-    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         """Model-specific test metrics beyond the tracked losses (e.g. likelihoods); none by default."""
         return {}
-
-    def encode_outputs(self, images):
-        """What the exported `encode` endpoint returns."""
-        return {"code": self.encode(images)}
-
-    def decode_outputs(self, codes):
-        """What the exported `decode` endpoint returns."""
-        return {"probs": self.decode(codes)}
 
     def constructor_config(self):
         """`get_config()` without keras.Model bookkeeping (name, trainable, dtype): what defines the model."""
@@ -101,3 +96,36 @@ class Autoencoder(keras.Model):
         config = super().get_config()
         config.update(image_shape=self.image_shape, seed=self.seed)
         return config
+
+
+class Autoencoder(ZooModel):
+    """Base class of the autoencoders: owns the train/test steps around `compute_losses`.
+
+    A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
+    implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and
+    builds its networks in `__init__` so that the model is built on construction.
+    """
+
+    def call(self, images, training=False):
+        return self.decode(self.encode(images))
+
+    def encode(self, images):
+        raise NotImplementedError
+
+    def decode(self, codes):
+        raise NotImplementedError
+
+    def compute_losses(self, images, training=False):
+        raise NotImplementedError
+
+    def losses_of(self, data, training=False):
+        return self.compute_losses(self.images_of(data), training=training)
+
+    def encode_outputs(self, images):
+        """What the exported `encode` endpoint returns."""
+        return {"code": self.encode(images)}
+
+    def decode_outputs(self, codes):
+        """What the exported `decode` endpoint returns."""
+        return {"probs": self.decode(codes)}
+

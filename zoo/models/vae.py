@@ -48,64 +48,81 @@ class VAE(Autoencoder):
         self.hidden_units = tuple(int(units) for units in hidden_units)
         self.beta = float(beta)
         self.importance_samples = int(importance_samples)
-        self.encoder = nets.encoder(arch, self.image_shape, 2 * self.latent_dim, self.hidden_units)
-        self.decoder = nets.decoder(arch, self.latent_dim, self.image_shape, self.hidden_units)
+        self.encoder, self.decoder = self.build_networks()
         self.built = True
 
+    def build_networks(self):
+        """(encoder, decoder): images -> [mean, raw scale] of q(z|x), codes -> Bernoulli logits."""
+        return (nets.encoder(self.arch, self.image_shape, 2 * self.latent_dim, self.hidden_units),
+                nets.decoder(self.arch, self.latent_dim, self.image_shape, self.hidden_units))
+
+    # A conditional model (the CVAE) adds its condition (e.g. a one-hot label) to the networks' inputs here.
+    def encoder_input(self, images, condition):
+        return images
+
+    def decoder_input(self, codes, condition):
+        return codes
+
     # Distributions. Network outputs are cast to float32 so that mixed precision leaves TFP in float32.
-    def posterior(self, images):
-        params = tf.cast(self.encoder(images), tf.float32)
+    def posterior(self, images, condition=None):
+        params = tf.cast(self.encoder(self.encoder_input(images, condition)), tf.float32)
         mean, raw_scale = tf.split(params, 2, axis=-1)
         return tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.nn.softplus(raw_scale) + 1e-5)
 
     def prior(self):
         return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim))
 
-    def likelihood(self, codes):
-        """p(x | z) for codes of shape [..., latent_dim]: Bernoulli pixels, batch shape [...]."""
+    def likelihood(self, codes, condition=None):
+        """p(x | z) for codes of shape [..., latent_dim]: Bernoulli pixels, batch shape [...].
+
+        A condition [b, ...] goes with codes [b, latent_dim] or [k, b, latent_dim]."""
         leading = tf.shape(codes)[:-1]
-        logits = tf.cast(self.decoder(tf.reshape(codes, [-1, self.latent_dim])), tf.float32)
+        flat_codes = tf.reshape(codes, [-1, self.latent_dim])
+        if condition is not None:
+            repeats = tf.shape(flat_codes)[0] // tf.shape(condition)[0]
+            condition = tf.tile(condition, tf.concat([[repeats], tf.ones_like(tf.shape(condition)[1:])], 0))
+        logits = tf.cast(self.decoder(self.decoder_input(flat_codes, condition)), tf.float32)
         logits = tf.reshape(logits, tf.concat([leading, self.image_shape], 0))
         return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
 
-    def encode(self, images):
-        return self.posterior(images).mean()
+    def encode(self, images, condition=None):
+        return self.posterior(images, condition).mean()
 
-    def decode(self, codes):
-        return self.likelihood(codes).mean()
+    def decode(self, codes, condition=None):
+        return self.likelihood(codes, condition).mean()
 
-    def encode_outputs(self, images):
-        q = self.posterior(images)
+    def encode_outputs(self, images, condition=None):
+        q = self.posterior(images, condition)
         return {"code": q.mean(), "mean": q.mean(), "stddev": q.stddev()}
 
-    def decode_outputs(self, codes):
-        p = self.likelihood(codes)
+    def decode_outputs(self, codes, condition=None):
+        p = self.likelihood(codes, condition)
         return {"logits": p.distribution.logits, "probs": p.mean()}
 
-    def sample(self, num, seed):
+    def sample(self, num, seed, condition=None):
         """Bernoulli means of `num` decoded prior draws; stateless in the int seed [2]."""
         codes = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
-        return self.decode(codes)
+        return self.decode(codes, condition)
 
-    def importance_terms(self, images, num_samples, seed):
+    def importance_terms(self, images, num_samples, seed, condition=None):
         """Draws z = mu + sigma * eps (eps ~ N(0, I), `num_samples` per image) and returns the log-densities.
 
         Returns a dict of [num_samples, batch] tensors log_px_z, log_pz, log_qz, and the posterior q.
         """
-        q = self.posterior(images)
+        q = self.posterior(images, condition)
         mean, stddev = q.mean(), q.stddev()
         eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(mean)], 0), seed=seed)
         codes = mean + stddev * eps
         return {
-            "log_px_z": self.likelihood(codes).log_prob(images),
+            "log_px_z": self.likelihood(codes, condition).log_prob(images),
             "log_pz": self.prior().log_prob(codes),
             "log_qz": q.log_prob(codes),
             "posterior": q,
         }
 
-    def compute_losses(self, images, training=False):
+    def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples
-        terms = self.importance_terms(images, k, self.noise_seed())
+        terms = self.importance_terms(images, k, self.noise_seed(), condition)
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
         kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
         if k == 1:
@@ -115,10 +132,11 @@ class VAE(Autoencoder):
             loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
-    def evaluation_metrics(self, images, tracked, eval_samples, batch_size):
+    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         from zoo.metrics import importance_sampled_log_likelihood
 
-        log_px = importance_sampled_log_likelihood(self, images, eval_samples, batch_size=batch_size)
+        log_px = importance_sampled_log_likelihood(self, images, eval_samples, batch_size=batch_size,
+                                                   labels=labels)
         return {
             "test_nll_nats": -log_px,
             "nll_importance_samples": eval_samples,

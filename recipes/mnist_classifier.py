@@ -1,0 +1,31 @@
+"""The MNIST classifier behind the sample-quality measures: `python -m recipes.mnist_classifier --help`.
+
+A small CNN on grayscale MNIST; the committed saved_models/mnist_classifier has its test accuracy in
+its card. Its `classify` endpoint returns class probabilities and the penultimate features used by
+the Fréchet distance (`zoo.metrics.sample_quality`).
+"""
+
+import dataclasses
+
+from zoo import cli, config
+from zoo.cli import flag
+
+
+@dataclasses.dataclass
+class MnistClassifierConfig(config.TrainConfig):
+    """Flags of `python -m recipes.mnist_classifier`."""
+
+    model: str = "mnist_classifier"
+    run_dir: str = config.run_dir_flag("mnist_classifier")
+    export_dir: str = config.export_dir_flag("mnist_classifier")
+    epochs: int = flag(8, "training epochs", cli.positive)
+    binarization: str = config.binarization_flag("none")
+    feature_units: int = flag(128, "width of the penultimate (feature) layer", cli.positive, model_arg=True)
+    dropout: float = flag(0.3, "dropout rate before the output layer", cli.non_negative, model_arg=True)
+
+
+PROG = "python -m recipes.mnist_classifier"
+main = cli.recipe_main(MnistClassifierConfig, PROG, __doc__)
+
+if __name__ == "__main__":
+    cli.run_main(main)

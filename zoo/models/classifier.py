@@ -1,0 +1,76 @@
+"""A small convolutional MNIST classifier: the yardstick of sample quality.
+
+Its penultimate layer gives the features of the Fréchet distance between generated and real digits
+(the Fréchet Inception Distance of Heusel et al., 2017, with this classifier in place of Inception,
+as TF-GAN's classifier-based distances do), and its predictions the confidence and class spread of
+samples.
+"""
+
+import keras
+import tensorflow as tf
+
+from zoo.models.base import ZooModel
+from zoo.registry import register
+
+
+@register("mnist_classifier")
+@keras.saving.register_keras_serializable("zoo")
+class MnistClassifier(ZooModel):
+    """Two conv blocks (32 and 64 filters), a 128-unit feature layer, dropout, softmax over the classes.
+
+    Trains on (images, labels) batches; metrics loss (cross-entropy, nats) and accuracy.
+
+    Args:
+      num_classes: number of classes.
+      feature_units: width of the penultimate (feature) layer.
+      dropout: dropout rate before the output layer.
+      **kwargs: image_shape, seed and keras.Model arguments.
+    """
+
+    loss_names = ("loss", "accuracy")
+
+    def __init__(self, num_classes=10, feature_units=128, dropout=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.feature_units, self.dropout = int(num_classes), int(feature_units), float(dropout)
+        conv = dict(kernel_size=3, padding="same", activation="relu")
+        self.feature_net = keras.Sequential([
+            keras.Input(self.image_shape),
+            keras.layers.Conv2D(32, **conv), keras.layers.Conv2D(32, **conv), keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(64, **conv), keras.layers.Conv2D(64, **conv), keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(self.feature_units, activation="relu"),
+        ], name="features")
+        self.head = keras.Sequential([keras.Input((self.feature_units,)), keras.layers.Dropout(self.dropout),
+                                      keras.layers.Dense(self.num_classes)], name="head")
+        self.built = True
+
+    def features(self, images):
+        """Penultimate-layer features [b, feature_units]."""
+        return tf.cast(self.feature_net(images), tf.float32)
+
+    def call(self, images, training=False):
+        """Class logits [b, num_classes]."""
+        return tf.cast(self.head(self.feature_net(images, training=training), training=training), tf.float32)
+
+    def classify(self, images):
+        """{"probs": class probabilities, "features": penultimate features}."""
+        features = self.features(images)
+        return {"probs": tf.nn.softmax(tf.cast(self.head(features), tf.float32)), "features": features}
+
+    def compute_losses(self, images, labels, training=False):
+        logits = self(images, training=training)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)), tf.float32)
+        return {"loss": loss, "accuracy": tf.reduce_mean(correct)}
+
+    def losses_of(self, data, training=False):
+        images, labels = data
+        return self.compute_losses(images, labels, training=training)
+
+    def test_metric_name(self, name):
+        return f"test_{name}"
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, feature_units=self.feature_units, dropout=self.dropout)
+        return config

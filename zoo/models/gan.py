@@ -1,0 +1,155 @@
+"""The generative adversarial network (Goodfellow et al., 2014) with DCGAN-style convolutional networks
+sized for MNIST (Radford, Metz & Chintala, 2016).
+
+The course's cost is C(D, G) = mean log D(x) + mean log(1 - D(G(z))): the discriminator ascends it and
+the generator descends it. By default the generator instead maximizes mean log D(G(z)) (the
+non-saturating loss of the same paper, standard practice because log(1 - D(G(z))) has vanishing
+gradients while D rejects the samples); `non_saturating=False` gives the minimax generator loss.
+"""
+
+import keras
+import tensorflow as tf
+
+from zoo.models.base import ZooModel
+from zoo.registry import register
+
+
+def _generator(latent_dim, image_shape, filters):
+    height, width, channels = image_shape
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(height // 4 * width // 4 * filters * 2, use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(),
+        keras.layers.Reshape((height // 4, width // 4, filters * 2)),
+        keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(),
+        keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same"),  # logits of the pixels
+    ], name="generator")
+
+
+def _discriminator(image_shape, filters):
+    return keras.Sequential([
+        keras.Input(image_shape),
+        keras.layers.Conv2D(filters, 4, strides=2, padding="same"),
+        keras.layers.LeakyReLU(0.2),
+        keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same"),
+        keras.layers.LeakyReLU(0.2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(1),  # logit of D(x)
+    ], name="discriminator")
+
+
+@register("gan")
+@keras.saving.register_keras_serializable("zoo")
+class GAN(ZooModel):
+    """GAN with its own `compile(d_optimizer, g_optimizer)` and a `train_step` alternating the players.
+
+    Each step: one discriminator update on a real batch and as many generated images, then one generator
+    update on fresh codes. Metrics: d_loss (= -C on the batch), g_loss, d_real = mean D(x),
+    d_fake = mean D(G(z)), and value = C(D, G) itself, in nats.
+
+    Args:
+      latent_dim: size of the code z ~ N(0, I).
+      filters: width of the first discriminator layer and last generator layer (the others double it).
+      non_saturating: the generator maximizes log D(G(z)) (True) or minimizes log(1 - D(G(z))) (False).
+      image_shape, seed: as for the autoencoders.
+    """
+
+    loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "value")
+
+    def __init__(self, latent_dim=64, filters=64, non_saturating=True, **kwargs):
+        super().__init__(**kwargs)
+        if int(latent_dim) <= 0:
+            raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
+        self.latent_dim, self.filters, self.non_saturating = int(latent_dim), int(filters), bool(non_saturating)
+        self.generator = _generator(self.latent_dim, self.image_shape, self.filters)
+        self.discriminator = _discriminator(self.image_shape, self.filters)
+        self.built = True
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+    def get_compile_config(self):
+        return None  # two optimizers: a loaded model is compiled anew by whoever trains it
+
+    @staticmethod
+    def training_optimizers(learning_rate):
+        """The `compile` arguments of the training core: Adam with beta_1 = 0.5 for both players (DCGAN)."""
+        return {"d_optimizer": keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                "g_optimizer": keras.optimizers.Adam(learning_rate, beta_1=0.5)}
+
+    def build_optimizers(self):
+        for optimizer, variables in ((self.d_optimizer, self.discriminator.trainable_variables),
+                                     (self.g_optimizer, self.generator.trainable_variables)):
+            if not optimizer.built:
+                optimizer.build(variables)
+
+    def generate(self, codes, training=False):
+        """Images in [0, 1] for codes [b, latent_dim]."""
+        return tf.sigmoid(tf.cast(self.generator(codes, training=training), tf.float32))
+
+    def call(self, codes, training=False):
+        return self.generate(codes, training=training)
+
+    def sample(self, num, seed):
+        """`num` generated images, stateless in the int seed [2]."""
+        return self.generate(tf.random.stateless_normal([num, self.latent_dim], seed=seed))
+
+    def _codes(self, count):
+        return tf.random.stateless_normal([count, self.latent_dim], seed=self.noise_seed())
+
+    def _logits(self, images, training):
+        return tf.cast(self.discriminator(images, training=training), tf.float32)[:, 0]
+
+    def discriminator_terms(self, images, training):
+        fake = self.generate(self._codes(tf.shape(images)[0]), training=training)
+        real_logits, fake_logits = self._logits(images, training), self._logits(fake, training)
+        # log D(x) = -softplus(-logit), log(1 - D(x)) = -softplus(logit)
+        value = tf.reduce_mean(-tf.nn.softplus(-real_logits)) + tf.reduce_mean(-tf.nn.softplus(fake_logits))
+        return {"d_loss": -value, "value": value, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    def generator_loss(self, count, training):
+        fake_logits = self._logits(self.generate(self._codes(count), training=training), training)
+        if self.non_saturating:
+            return tf.reduce_mean(tf.nn.softplus(-fake_logits))  # -log D(G(z))
+        return -tf.reduce_mean(tf.nn.softplus(fake_logits))     # log(1 - D(G(z)))
+
+    def train_step(self, data):
+        images = self.images_of(data)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync  # gradients are summed over replicas
+        critic, generator = self.discriminator.trainable_variables, self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            terms = self.discriminator_terms(images, training=True)
+            objective = self.d_optimizer.scale_loss(terms["d_loss"] / replicas)
+        self.d_optimizer.apply(tape.gradient(objective, critic), critic)
+        with tf.GradientTape() as tape:
+            terms["g_loss"] = self.generator_loss(tf.shape(images)[0], training=True)
+            objective = self.g_optimizer.scale_loss(terms["g_loss"] / replicas)
+        self.g_optimizer.apply(tape.gradient(objective, generator), generator)
+        return self._track(terms)
+
+    def losses_of(self, data, training=False):
+        images = self.images_of(data)
+        terms = self.discriminator_terms(images, training=training)
+        terms["g_loss"] = self.generator_loss(tf.shape(images)[0], training=training)
+        return terms
+
+    def failure(self, logs):
+        """A message when an epoch's logs show the discriminator has won outright, else None."""
+        if logs.get("d_real", 0.0) > 0.99 and logs.get("d_fake", 1.0) < 0.01:
+            return (f"the discriminator won outright (mean D(x) = {logs['d_real']:.3f}, mean D(G(z)) = "
+                    f"{logs['d_fake']:.4f}): the generator gets no useful gradient")
+        return None
+
+    def test_metric_name(self, name):
+        return f"test_{name}"
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(latent_dim=self.latent_dim, filters=self.filters, non_saturating=self.non_saturating)
+        return config
