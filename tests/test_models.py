@@ -12,15 +12,21 @@ def images():
     return (np.random.default_rng(0).random((32, 28, 28, 1)) < 0.2).astype(np.float32)
 
 
+def labels_for(images):
+    return np.arange(len(images), dtype=np.int32) % 10
+
+
 def training_data(model, images):
-    """What `fit` takes: images, or (images, labels) for the classifier."""
-    if hasattr(model, "classify"):
-        return images, np.arange(len(images)) % model.num_classes
+    """What `fit` takes: images, or (images, labels) for the classifier and conditional models."""
+    if hasattr(model, "classify") or getattr(model, "conditional", False):
+        return images, labels_for(images)
     return images, None
 
 
 def call_input(model, images):
-    """What the model's `call` takes: codes for a generator, else images."""
+    """What the model's `call` takes: codes for a generator, (images, labels) for conditional models, else images."""
+    if getattr(model, "conditional", False):
+        return tf.constant(images), tf.constant(labels_for(images))
     if hasattr(model, "generate"):
         return tf.constant(np.random.default_rng(1).normal(size=(len(images), model.latent_dim)), tf.float32)
     return tf.constant(images)
@@ -53,7 +59,9 @@ import sys
 import numpy as np
 import tensorflow as tf
 loaded = tf.saved_model.load(sys.argv[1])
-outputs = getattr(loaded, sys.argv[2])(tf.constant(np.load(sys.argv[3])))
+inputs = np.load(sys.argv[3], allow_pickle=True)
+arguments = [tf.constant(inputs)] if inputs.dtype != object else [tf.constant(a) for a in inputs]
+outputs = getattr(loaded, sys.argv[2])(*arguments)
 np.save(sys.argv[4], outputs[sys.argv[5]].numpy())
 """
 
@@ -72,7 +80,12 @@ def test_export_reloads_in_plain_tensorflow_with_the_same_outputs(name, images, 
         endpoint, key, expected = "generate", "images", model.generate(inputs)
     else:
         endpoint, key, expected = "reconstruct", "probs", model(inputs)
-    np.save(tmp_path / "inputs.npy", inputs.numpy())
+    if isinstance(inputs, tuple):
+        saved = np.empty(len(inputs), dtype=object)
+        saved[:] = [t.numpy() for t in inputs]
+    else:
+        saved = inputs.numpy()
+    np.save(tmp_path / "inputs.npy", saved, allow_pickle=True)
     (tmp_path / "call.py").write_text(CALL_ENDPOINT)
     result = run_python([str(tmp_path / "call.py"), str(tmp_path / "artifact"), endpoint, str(tmp_path / "inputs.npy"),
                          str(tmp_path / "out.npy"), key])

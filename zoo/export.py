@@ -7,6 +7,7 @@ Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
   sample(num, seed) -> {"images"}           generative models only; stateless in (num, seed)
   generate(code) -> {"images"}              GANs (which have no encoder, so no encode/decode/reconstruct)
   classify(images) -> {"probs", "features"} the classifier (also its serving_default)
+Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
 Out-of-range or non-finite inputs fail inside the endpoint with a message saying what is allowed.
 """
 
@@ -42,6 +43,8 @@ def endpoints(model):
     image_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
     code_spec = tf.TensorSpec([None, getattr(model, "latent_dim", 0)], tf.float32, name="code")
     found = {}
+    if getattr(model, "conditional", False):
+        return conditional_endpoints(model, image_spec, code_spec)
     if hasattr(model, "classify"):
         found["serving_default"] = found["classify"] = (lambda images: model.classify(_checked_images(images)),
                                                         [image_spec])
@@ -58,11 +61,45 @@ def endpoints(model):
     if hasattr(model, "sample"):
         def sample(num, seed):
             with tf.control_dependencies([tf.debugging.assert_non_negative(num, message="num must be >= 0")]):
-                seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-                return {"images": model.sample(num, seed_pair)}
+                return {"images": model.sample(num, _seed_pair(seed))}
 
         found["sample"] = (sample, [tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int32, name="seed")])
     return found
+
+
+def _seed_pair(seed):
+    return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+
+
+def conditional_endpoints(model, image_spec, code_spec):
+    """The contract with a class label beside every input: digits int32 [b] (digit a scalar for sample)."""
+    digits_spec = tf.TensorSpec([None], tf.int32, name="digits")
+
+    def condition(digits):
+        checks = [tf.debugging.assert_greater_equal(digits, 0, message="digits must be >= 0"),
+                  tf.debugging.assert_less(digits, model.num_classes,
+                                           message=f"digits must be < {model.num_classes}")]
+        with tf.control_dependencies(checks):
+            return model.condition_of(digits)
+
+    def reconstruct(images, digits):
+        return {"probs": model((_checked_images(images), digits))}
+
+    def sample(num, seed, digit):
+        with tf.control_dependencies([tf.debugging.assert_non_negative(num, message="num must be >= 0")]):
+            return {"images": model.decode(tf.random.stateless_normal([num, model.latent_dim], _seed_pair(seed)),
+                                           condition(tf.fill([num], digit)))}
+
+    return {
+        "serving_default": (reconstruct, [image_spec, digits_spec]),
+        "reconstruct": (reconstruct, [image_spec, digits_spec]),
+        "encode": (lambda images, digits: model.encode_outputs(_checked_images(images), condition(digits)),
+                   [image_spec, digits_spec]),
+        "decode": (lambda code, digits: model.decode_outputs(_checked_codes(code), condition(digits)),
+                   [code_spec, digits_spec]),
+        "sample": (sample, [tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int32, name="seed"),
+                            tf.TensorSpec([], tf.int32, name="digit")]),
+    }
 
 
 def build_archive(model):

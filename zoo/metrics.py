@@ -170,3 +170,44 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
     weights, bias = unpack(result.position)
     predictions = tf.argmax(x_test @ weights + bias, axis=-1).numpy()
     return float(np.mean(predictions == np.asarray(test_labels)))
+
+
+# Sample quality, measured with the zoo's MNIST classifier (saved_models/mnist_classifier).
+
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to two feature sets [n, d]:
+    ||mu_a - mu_b||^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2)) (Heusel et al., 2017)."""
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr((S_a S_b)^(1/2)) = sum of the square roots of the eigenvalues of S_a^(1/2) S_b S_a^(1/2) (PSD)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sum(np.sqrt(np.clip(middle, 0, None)))
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def classifier_outputs(classify, images, batch_size=500):
+    """(features [n, d], class probabilities [n, classes]) of `classify(batch) -> {"features", "probs"}`."""
+    features, probs = [], []
+    for start in range(0, len(images), batch_size):
+        outputs = classify(tf.constant(np.asarray(images[start:start + batch_size], np.float32)))
+        features.append(np.asarray(outputs["features"]))
+        probs.append(np.asarray(outputs["probs"]))
+    return np.concatenate(features), np.concatenate(probs)
+
+
+def sample_quality(classify, samples, reference_features):
+    """Fréchet distance of the samples' classifier features to the reference features, the classifier's
+    mean confidence on the samples, and the spread of its predicted classes."""
+    features, probs = classifier_outputs(classify, samples)
+    predicted = np.argmax(probs, axis=1)
+    shares = np.bincount(predicted, minlength=probs.shape[1]) / len(predicted)
+    return {
+        "frechet_distance": frechet_distance(features, reference_features),
+        "mean_confidence": float(np.mean(np.max(probs, axis=1))),
+        "classes_present": int(np.sum(shares >= 0.01)),  # classes with at least 1% of the samples
+        "largest_class_share": float(shares.max()),
+        "smallest_class_share": float(shares.min()),
+    }

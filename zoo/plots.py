@@ -42,7 +42,8 @@ def reconstructions(model, images, labels, out_dir, seed):
     if not hasattr(model, "encode"):
         return None
     picked = images[:40]
-    recon = model(tf.constant(picked)).numpy()
+    inputs = (tf.constant(picked), tf.constant(labels[:40])) if getattr(model, "conditional", False) else picked
+    recon = model(inputs).numpy()
     rows = [block for i in range(0, 40, 10) for block in (picked[i:i + 10], recon[i:i + 10])]
     return image_grid(np.concatenate(rows), 8, out_dir / "reconstructions.png",
                       "test digits (input) and their reconstructions",
@@ -52,14 +53,18 @@ def reconstructions(model, images, labels, out_dir, seed):
 def samples(model, images, labels, out_dir, seed):
     if not hasattr(model, "sample"):
         return None
+    if getattr(model, "conditional", False):
+        rows = [model.sample(10, tf.constant([seed, digit], tf.int64), digit).numpy() for digit in range(10)]
+        return image_grid(np.concatenate(rows), 10, out_dir / "samples.png",
+                          "sample(10, seed, digit), one row per digit", [str(d) for d in range(10)])
     drawn = model.sample(100, tf.constant([seed, 0], tf.int64)).numpy()
-    what = "generated from z ~ N(0, I)" if hasattr(model, "generate") else "decoded draws from the prior (Bernoulli means)"
-    return image_grid(drawn, 10, out_dir / "samples.png", what)
+    return image_grid(drawn, 10, out_dir / "samples.png",
+                      getattr(model, "samples_title", "decoded draws from the prior (Bernoulli means)"))
 
 
 def latent_space(model, images, labels, out_dir, seed):
     """The 2-D manifold when the code has 2 dimensions, else test codes projected on their top-2 principal axes."""
-    if not hasattr(model, "encode"):
+    if not hasattr(model, "encode") or getattr(model, "conditional", False):
         return None
     if getattr(model, "latent_dim", None) == 2 and hasattr(model, "prior"):
         quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
@@ -98,7 +103,7 @@ def slerp(start, end, steps):
 
 def interpolation(model, images, labels, out_dir, seed):
     """Slerp between the codes of pairs of test digits of different classes."""
-    if not hasattr(model, "encode"):
+    if not hasattr(model, "encode") or getattr(model, "conditional", False):
         return None
     rng = np.random.default_rng(seed)
     rows = []

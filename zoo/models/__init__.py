@@ -1,3 +1,5 @@
 """Every model module is imported here so that its `@register` runs."""
 
-from zoo.models import ae, base, classifier, contractive, denoising, gan, linear, sparse, tied, vae  # noqa: F401
+from zoo.models import (  # noqa: F401
+    ae, base, classifier, contractive, cvae, denoising, gan, linear, mixture, sparse, tied, vae,
+)

@@ -58,6 +58,7 @@ class GAN(ZooModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "value")
+    samples_title = "generated from z ~ N(0, I)"
 
     def __init__(self, latent_dim=64, filters=64, non_saturating=True, **kwargs):
         super().__init__(**kwargs)
