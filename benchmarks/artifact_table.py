@@ -9,6 +9,7 @@ COLUMNS = (  # (header, metric key, format); "-" where a model has no such metri
     ("test ELBO, nats", "test_elbo_nats", "{:.2f}"),
     ("test BCE, nats", "test_bce_nats", "{:.2f}"),
     ("test squared error", "test_squared_error", "{:.2f}"),
+    ("test accuracy", "test_accuracy", "{:.4f}"),
     ("epochs", "epochs", "{}"),
     ("train time, min", "train_seconds", "{:.0f}"),
 )
@@ -30,7 +31,7 @@ def artifact_rows():
             else:
                 cells.append(fmt.format(value))
         size = sum(f.stat().st_size for f in card_path.parent.rglob("*") if f.is_file()) / 1e6
-        yield [f"`saved_models/{card_path.parent.name}`", card["model"], str(card["model_config"]["latent_dim"]), *cells,
+        yield [f"`saved_models/{card_path.parent.name}`", card["model"], str(card["model_config"].get("latent_dim", "-")), *cells,
                f"{card['parameters']:,}", f"{size:.1f}", f"`{card['command']}`"]
 
 

@@ -90,15 +90,30 @@ def latent_space(model, images, labels, out_dir, seed):
     return path
 
 
-def slerp(start, end, steps):
-    """Spherical linear interpolation (White, 2016) between codes, [steps, d]; linear where they are parallel."""
-    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
-    cos = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+def lerp(start, end, steps):
+    """Linear interpolation between codes, [steps, d]."""
     t = np.linspace(0.0, 1.0, steps)[:, None]
+    return ((1 - t) * np.asarray(start, np.float64) + t * np.asarray(end, np.float64)).astype(np.float32)
+
+
+def slerp(start, end, steps):
+    """Spherical linear interpolation (White, 2016) between codes, [steps, d].
+
+    The direction moves along the great circle between the endpoints' directions and the norm moves
+    linearly between their norms, so every point's norm lies between the endpoints' (for endpoints of
+    equal norm this is White's slerp). Linear where the endpoints are parallel or one is zero.
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    start_norm, end_norm = np.linalg.norm(start), np.linalg.norm(end)
+    if min(start_norm, end_norm) < 1e-12:
+        return lerp(start, end, steps)
+    cos = np.dot(start, end) / (start_norm * end_norm)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
     if np.sin(omega) < 1e-6:
-        return ((1 - t) * start + t * end).astype(np.float32)
-    return ((np.sin((1 - t) * omega) * start + np.sin(t * omega) * end) / np.sin(omega)).astype(np.float32)
+        return lerp(start, end, steps)
+    direction = (np.sin((1 - t) * omega) * start / start_norm + np.sin(t * omega) * end / end_norm) / np.sin(omega)
+    return (direction * ((1 - t) * start_norm + t * end_norm)).astype(np.float32)
 
 
 def interpolation(model, images, labels, out_dir, seed):
@@ -179,3 +194,34 @@ def draw_all(model, dataset, out_dir, seed=0):
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [figure(model, dataset.test_images, dataset.test_labels, out_dir, seed) for figure in FIGURES]
     return [path for path in written if path is not None]
+
+
+# Moving in the latent space of any exported artifact (callables on numpy arrays, no Keras needed).
+
+def interpolation_comparison(decode, pairs, path, steps=10, title=None):
+    """For each pair of codes, a row of linear interpolation and a row of slerp beneath, decoded."""
+    rows, labels = [], []
+    for start, end in pairs:
+        rows += [decode(lerp(start, end, steps)), decode(slerp(start, end, steps))]
+        labels += ["linear", "slerp"]
+    return image_grid(np.concatenate(rows), len(rows), path,
+                      title or "linear (upper) and spherical (lower) interpolation between the same codes", labels)
+
+
+def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
+    """For each digit d: the attribute vector (mean code of d minus mean code of the other digits) added,
+    with weights 0 to 1.5, to the codes of `count` test digits of other classes; one block per digit."""
+    codes = np.concatenate([encode(images[i:i + 1000]) for i in range(0, len(images), 1000)])
+    rng = np.random.default_rng(seed)
+    strengths = np.linspace(0.0, 1.5, 6, dtype=np.float32)
+    rows, row_labels = [], []
+    for digit in (0, 1, 6, 8):
+        vector = codes[labels == digit].mean(0) - codes[labels != digit].mean(0)
+        others = rng.choice(np.flatnonzero(labels != digit), size=count, replace=False)
+        grid = codes[others][:, None, :] + strengths[None, :, None] * vector  # [count, strengths, d]
+        decoded = decode(grid.reshape(-1, codes.shape[1]).astype(np.float32))
+        rows.append(decoded.reshape(count, len(strengths), *decoded.shape[1:]).transpose(1, 0, 2, 3, 4)
+                    .reshape(-1, *decoded.shape[1:]))
+        row_labels += [f"+{s:.1f} v({digit})" for s in strengths]
+    return image_grid(np.concatenate(rows), len(row_labels), path,
+                      "adding v(d) = mean code of d - mean code of the rest", row_labels)

@@ -1,0 +1,182 @@
+"""Generation: the GAN's two players, conditional sampling, the mixture sampler, the Fréchet distance, slerp."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.conftest import ROOT, run_python
+from zoo import metrics, plots
+
+
+@pytest.fixture(scope="module")
+def real_batch():
+    rng = np.random.default_rng(0)
+    images = np.zeros((32, 28, 28, 1), np.float32)
+    images[:, 6:22, 12:16] = rng.uniform(0.7, 1.0, (32, 16, 4, 1))  # vertical strokes, a "1"
+    return tf.constant(images)
+
+
+def step_with_frozen_player(frozen, images):
+    """Losses on the same codes before and after one train_step in which `frozen` has learning rate 0."""
+    model = zoo.get("gan", latent_dim=8, filters=8, seed=1)
+    rates = {"d": 0.0 if frozen == "d" else 1e-3, "g": 0.0 if frozen == "g" else 1e-3}
+    model.compile(d_optimizer=keras.optimizers.SGD(rates["d"]), g_optimizer=keras.optimizers.SGD(rates["g"]))
+    state = model.seed_generator.state.numpy().copy()
+    before = {k: float(v) for k, v in model.losses_of(images, training=True).items()}
+    model.seed_generator.state.assign(state)  # the step draws the same codes as the measurement
+    weights = {"d": [w.numpy().copy() for w in model.discriminator.trainable_weights],
+               "g": [w.numpy().copy() for w in model.generator.trainable_weights]}
+    model.train_step(images)
+    model.seed_generator.state.assign(state)
+    after = {k: float(v) for k, v in model.losses_of(images, training=True).items()}
+    moved = {player: any(not np.array_equal(w, v.numpy()) for w, v in
+                         zip(weights[player], (model.discriminator if player == "d" else model.generator)
+                             .trainable_weights)) for player in ("d", "g")}
+    return before, after, moved
+
+
+def test_gan_discriminator_step_ascends_the_cost(real_batch):
+    before, after, moved = step_with_frozen_player("g", real_batch)
+    assert moved == {"d": True, "g": False}
+    assert after["value"] > before["value"]  # C(D, G) = mean log D(x) + mean log(1 - D(G(z))) went up
+    assert after["d_real"] > before["d_real"] and after["d_fake"] < before["d_fake"]
+
+
+def test_gan_generator_step_fools_the_discriminator_more(real_batch):
+    before, after, moved = step_with_frozen_player("d", real_batch)
+    assert moved == {"d": False, "g": True}
+    assert after["g_loss"] < before["g_loss"]  # -log D(G(z)) went down
+    assert after["d_fake"] > before["d_fake"]
+
+
+def test_minimax_generator_loss_is_log_one_minus_d(real_batch):
+    model = zoo.get("gan", latent_dim=8, filters=8, non_saturating=False, seed=2)
+    state = model.seed_generator.state.numpy().copy()
+    loss = float(model.generator_loss(16, training=False))
+    model.seed_generator.state.assign(state)
+    codes = tf.random.stateless_normal([16, 8], seed=model.noise_seed())
+    d_fake = tf.sigmoid(model.discriminator(model.generate(codes))[:, 0])
+    np.testing.assert_allclose(loss, np.mean(np.log(1 - d_fake.numpy())), rtol=1e-4)
+
+
+def test_gan_failure_is_reported_and_keeps_the_last_checkpoint(tmp_path):
+    from zoo import training
+
+    model = zoo.get("gan", latent_dim=8, filters=8)
+    assert model.failure({"d_real": 0.9, "d_fake": 0.2}) is None
+    message = model.failure({"d_real": 0.995, "d_fake": 0.004})
+    assert "discriminator won outright" in message and "0.995" in message
+    checkpoint = training.EpochCheckpoint(tmp_path, 100, {"model": "gan"})
+    checkpoint.set_model(model)
+    checkpoint.on_train_begin()
+    checkpoint.on_epoch_begin(0)
+    checkpoint.on_epoch_end(0, {"d_real": 0.995, "d_fake": 0.004, "d_loss": 0.01, "g_loss": 6.0, "value": -0.01})
+    assert checkpoint.diverged_at == 1 and checkpoint.failure == message and model.stop_training
+    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.weights.h5"))
+
+
+def test_conditional_sampling_is_deterministic_by_seed_and_uses_the_digit():
+    model = zoo.get("cvae", latent_dim=4, hidden_units=(16,), seed=1)
+    seed = tf.constant([5, 0], tf.int64)
+    first, again = model.sample(6, seed, 3).numpy(), model.sample(6, seed, 3).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, model.sample(6, seed, 7).numpy())
+    assert not np.allclose(first, model.sample(6, tf.constant([6, 0], tf.int64), 3).numpy())
+
+
+CONDITIONAL_ARTIFACT = """
+import sys
+import numpy as np
+import tensorflow as tf
+cvae = tf.saved_model.load(sys.argv[1])
+classifier = tf.saved_model.load(sys.argv[2])  # keep the object: its functions use its variables
+classify = classifier.classify
+hits = []
+for digit in range(10):
+    images = cvae.sample(tf.constant(50), tf.constant(11), tf.constant(digit))["images"]
+    again = cvae.sample(tf.constant(50), tf.constant(11), tf.constant(digit))["images"]
+    np.testing.assert_array_equal(images.numpy(), again.numpy())
+    hits.append(float(np.mean(np.argmax(classify(images)["probs"].numpy(), 1) == digit)))
+print(min(hits), float(np.mean(hits)))
+"""
+
+
+def test_conditional_artifact_draws_the_digit_asked_for(tmp_path):
+    script = tmp_path / "conditional.py"
+    script.write_text(CONDITIONAL_ARTIFACT)
+    result = run_python([str(script), str(ROOT / "saved_models" / "cvae_mnist"),
+                         str(ROOT / "saved_models" / "mnist_classifier")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    worst, mean = map(float, result.stdout.split())
+    assert mean > 0.9 and worst > 0.7, (worst, mean)
+
+
+MIXTURE_SAMPLE = """
+import sys
+import numpy as np
+import tensorflow as tf
+artifact = tf.saved_model.load(sys.argv[1])
+np.save(sys.argv[2], artifact.sample(tf.constant(12), tf.constant(4))["images"].numpy())
+"""
+
+
+def test_mixture_sampler_round_trips_through_export(tmp_path):
+    from zoo import export
+
+    model = zoo.get("ae_mixture", latent_dim=3, hidden_units=(16,), mixture_components=2)
+    rng = np.random.default_rng(0)
+    model.fit_prior(np.concatenate([rng.normal(-3, 1, (200, 3)), rng.normal(3, 0.5, (100, 3))]))
+    np.testing.assert_allclose(np.sort(np.exp(model.mixture_logits.numpy())), [1 / 3, 2 / 3], atol=0.02)
+    export.export(model, tmp_path / "artifact", {"model": "ae_mixture"})
+    (tmp_path / "sample.py").write_text(MIXTURE_SAMPLE)
+    result = run_python([str(tmp_path / "sample.py"), str(tmp_path / "artifact"), str(tmp_path / "out.npy")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = model.sample(12, tf.constant([4, 0], tf.int64)).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
+    reloaded = zoo.load(tmp_path / "artifact" / "model.keras")
+    np.testing.assert_array_equal(reloaded.mixture_means.numpy(), model.mixture_means.numpy())
+
+
+def test_frechet_distance_is_zero_for_identical_sets_and_grows_with_a_shift():
+    features = np.random.default_rng(0).normal(size=(2000, 16))
+    assert abs(metrics.frechet_distance(features, features)) < 1e-6
+    distances = [metrics.frechet_distance(features, features + shift) for shift in (0.5, 1.0, 2.0)]
+    np.testing.assert_allclose(distances, [16 * 0.25, 16 * 1.0, 16 * 4.0], rtol=1e-6)  # ||shift||^2
+    scaled = metrics.frechet_distance(features, features * 2.0)
+    assert scaled > 1.0
+
+
+def test_slerp_keeps_norms_between_its_endpoints_norms():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        start, end = rng.normal(size=32), 2.0 * rng.normal(size=32)
+        norms = np.linalg.norm(plots.slerp(start, end, 15), axis=1)
+        low, high = sorted([np.linalg.norm(start), np.linalg.norm(end)])
+        assert np.all(norms >= low - 1e-4) and np.all(norms <= high + 1e-4)
+        linear = np.linalg.norm(plots.lerp(start, end, 15), axis=1)
+        assert linear.min() < norms.min()  # linear interpolation cuts through the low-norm middle
+
+
+def test_classifier_artifact_meets_its_bar():
+    card = json.loads((ROOT / "saved_models" / "mnist_classifier" / "card.json").read_text())
+    assert card["metrics"]["test_accuracy"]["value"] >= 0.99
+
+
+@pytest.mark.parametrize("module, argv, message", [
+    ("gan_mnist", ["--latent-dim", "0"], "--latent-dim must be positive; received --latent-dim=0"),
+    ("gan_mnist", ["--learning-rate", "-0.1"], "--learning-rate must be positive; received --learning-rate=-0.1"),
+    ("cvae_mnist", ["--beta", "-1"], "--beta must be >= 0; received --beta=-1.0"),
+    ("ae_mixture_mnist", ["--components", "0"], "--components must be positive; received --components=0"),
+    ("ae_mixture_mnist", ["--autoencoder", "/no/such/model.keras"],
+     "--autoencoder file does not exist: /no/such/model.keras"),
+    ("mnist_classifier", ["--dropout", "-0.5"], "--dropout must be >= 0; received --dropout=-0.5"),
+    ("latent_moves", ["--artifact", "/no/such/dir"], "--artifact directory does not exist: /no/such/dir"),
+])
+def test_bad_flags_exit_2_with_one_line(module, argv, message):
+    result = run_python(["-m", f"recipes.{module}", *argv])
+    assert result.returncode == 2
+    assert result.stderr == f"python -m recipes.{module}: error: {message}\n"
