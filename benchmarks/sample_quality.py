@@ -7,7 +7,7 @@ classifier of saved_models/mnist_classifier then gives, for each set: the Fréch
 penultimate-layer features and those of the 10,000 MNIST test images (the FID with this classifier
 in place of Inception); its mean confidence (max class probability); how many of the ten classes get
 at least 1% of the samples; and the largest and smallest class shares. The floor is the same distance
-from 10,000 training images to the test set. Writes benchmarks/results/sample_quality.{json,md}.
+from as many training images to the test set. Writes benchmarks/results/sample_quality.{json,md}.
 """
 
 import dataclasses
@@ -83,7 +83,7 @@ def main(argv=None):
     reference, _ = metrics.classifier_outputs(classify, test)
     rows = []
     picked = np.random.default_rng(settings.seed).choice(len(train), settings.samples, replace=False)
-    rows.append({"generator": "floor: 10,000 MNIST training images", "artifact": None,
+    rows.append({"generator": f"floor: {settings.samples:,} MNIST training images", "artifact": None,
                  "command": "the MNIST training set", **metrics.sample_quality(classify, train[picked], reference)})
     figures = RESULTS / "sample_quality"
     figures.mkdir(parents=True, exist_ok=True)
