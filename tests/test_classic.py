@@ -197,3 +197,31 @@ def test_contractive_autoencoder_has_a_smaller_jacobian_than_the_same_network_wi
     norms = [metrics.jacobian_frobenius_norms(trained("contractive_ae", train, epochs=4, contraction_weight=weight)
                                               .encode, test).mean() for weight in (0.1, 0.0)]
     assert norms[0] < 0.85 * norms[1], norms
+
+
+@pytest.mark.parametrize("config", [
+    {"arch": "conv", "hidden_units": (64,), "latent_dim": 16},                 # convolutional
+    {"hidden_units": (128, 64, 32), "latent_dim": 8},                          # deep
+    {"hidden_units": (), "latent_dim": 1000},                                  # overcomplete, one layer
+    {"output_activation": "linear", "hidden_units": (32,), "latent_dim": 8},   # real-valued output
+])
+def test_autoencoder_shapes_train_and_adapt(config, mnist_gray):
+    images = mnist_gray[0][:200]
+    model = trained("ae", images, epochs=1, **config)
+    codes = model.encode(tf.constant(images[:5]))
+    assert codes.shape == (5, config["latent_dim"])
+    outputs = model.decode_outputs(codes)
+    assert outputs["probs"].shape == (5, 28, 28, 1)
+    assert 0.0 <= outputs["probs"].numpy().min() and outputs["probs"].numpy().max() <= 1.0
+    assert ("logits" if model.output_activation == "sigmoid" else "mean") in outputs
+    assert model.output_bias().shape == ((1,) if model.arch == "conv" else (784,))  # per channel or per pixel
+
+
+@pytest.mark.parametrize("output_activation", ["sigmoid", "linear"])
+def test_adapt_sets_the_output_bias_to_the_mean_image_through_the_link(output_activation, mnist_gray):
+    images = mnist_gray[0][:1000]
+    model = zoo.get("ae", hidden_units=(16,), latent_dim=4, output_activation=output_activation)
+    model.adapt(tf.data.Dataset.from_tensor_slices(images).batch(250))
+    mean = images.mean(0).reshape(-1).astype(np.float64)
+    expected = np.log(mean + 1e-3) - np.log(1 - mean + 1e-3) if output_activation == "sigmoid" else mean
+    np.testing.assert_allclose(model.output_bias().numpy(), expected, rtol=1e-4, atol=1e-5)

@@ -180,3 +180,21 @@ def test_bad_flags_exit_2_with_one_line(module, argv, message):
     result = run_python(["-m", f"recipes.{module}", *argv])
     assert result.returncode == 2
     assert result.stderr == f"python -m recipes.{module}: error: {message}\n"
+
+
+def test_gan_resumes_both_players_and_both_optimizers(mnist_dir, tmp_path):
+    from recipes.gan_mnist import GANMnistConfig
+    from zoo import training
+
+    config = GANMnistConfig(data_dir=mnist_dir, train_limit=400, epochs=2, latent_dim=8, filters=8,
+                            run_dir=str(tmp_path), export_dir="")
+    trained, _, checkpoint = training.train(config, verbose=0)
+    assert (tmp_path / "figures" / "progress" / "epoch-0002.png").exists()
+    fresh = training.build_model(config, tf.distribute.get_strategy(), 4, False)
+    assert training.EpochCheckpoint(tmp_path, 400, checkpoint.run_config).restore(fresh) == 2
+    for optimizer in ("d_optimizer", "g_optimizer"):
+        assert int(getattr(fresh, optimizer).iterations) == int(getattr(trained, optimizer).iterations) == 8
+    for mine, theirs in zip(fresh.weights + fresh.d_optimizer.variables + fresh.g_optimizer.variables,
+                            trained.weights + trained.d_optimizer.variables + trained.g_optimizer.variables):
+        if "seed_generator" not in mine.path:
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
