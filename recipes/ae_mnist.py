@@ -29,10 +29,6 @@ class AutoencoderFlags(config.TrainConfig):
                                   choices=config.OUTPUT_ACTIVATIONS, model_arg=True)
     l2: float = flag(0.0, "lambda of the weight penalty lambda * ||theta||^2", cli.non_negative, model_arg=True)
 
-    def check(self):
-        if self.arch == "conv" and not self.hidden_units:
-            return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"
-
 
 @dataclasses.dataclass
 class AEMnistConfig(AutoencoderFlags):

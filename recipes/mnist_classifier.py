@@ -21,7 +21,7 @@ class MnistClassifierConfig(config.TrainConfig):
     epochs: int = flag(8, "training epochs", cli.positive)
     binarization: str = config.binarization_flag("none")
     feature_units: int = flag(128, "width of the penultimate (feature) layer", cli.positive, model_arg=True)
-    dropout: float = flag(0.3, "dropout rate before the output layer", cli.non_negative, model_arg=True)
+    dropout: float = flag(0.3, "dropout rate before the output layer", cli.unit_interval_right_open, model_arg=True)
 
 
 PROG = "python -m recipes.mnist_classifier"

@@ -173,7 +173,7 @@ def test_classifier_artifact_meets_its_bar():
     ("ae_mixture_mnist", ["--components", "0"], "--components must be positive; received --components=0"),
     ("ae_mixture_mnist", ["--autoencoder", "/no/such/model.keras"],
      "--autoencoder file does not exist: /no/such/model.keras"),
-    ("mnist_classifier", ["--dropout", "-0.5"], "--dropout must be >= 0; received --dropout=-0.5"),
+    ("mnist_classifier", ["--dropout", "1"], "--dropout must be in [0, 1); received --dropout=1.0"),
     ("latent_moves", ["--artifact", "/no/such/dir"], "--artifact directory does not exist: /no/such/dir"),
 ])
 def test_bad_flags_exit_2_with_one_line(module, argv, message):
@@ -198,3 +198,14 @@ def test_gan_resumes_both_players_and_both_optimizers(mnist_dir, tmp_path):
                             trained.weights + trained.d_optimizer.variables + trained.g_optimizer.variables):
         if "seed_generator" not in mine.path:
             np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_gan_optimizers_scale_the_loss_under_mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = zoo.get("gan", latent_dim=8, filters=8)
+        model.compile(**model.training_optimizers(1e-3))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)

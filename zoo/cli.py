@@ -33,6 +33,11 @@ def open_unit_interval(name, value):
         return f"{name} must be in (0, 1); received {name}={value}"
 
 
+def unit_interval_right_open(name, value):
+    if not 0 <= value < 1:
+        return f"{name} must be in [0, 1); received {name}={value}"
+
+
 def non_negative(name, value):
     if not (math.isfinite(value) and value >= 0):
         return f"{name} must be >= 0; received {name}={value}"

@@ -50,8 +50,7 @@ class TrainConfig:
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
                                "then tensorflow-datasets)", cli.existing_dir)
     binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
-    run_dir: str = flag("runs/model", "checkpoints, TensorBoard logs, metrics.json and figures; "
-                                      "rerunning with the same run dir resumes")
+    run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
     xla: str = flag("auto", "XLA compilation: auto = on with a GPU, off on CPU (measured slower there, "
                             "see benchmarks/xla_throughput.py)", choices=("auto", "on", "off"))
@@ -62,3 +61,8 @@ class TrainConfig:
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
                                    "split (monitoring only, nothing is selected on it)", cli.non_negative)
     train_limit: int = flag(0, "use only the first N training images (0 = all)", cli.non_negative)
+
+    def check(self):
+        """Checks involving several flags (`zoo.cli.parse` calls it); a message, or None."""
+        if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
+            return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"

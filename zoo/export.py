@@ -86,9 +86,9 @@ def conditional_endpoints(model, image_spec, code_spec):
         return {"probs": model((_checked_images(images), digits))}
 
     def sample(num, seed, digit):
-        with tf.control_dependencies([tf.debugging.assert_non_negative(num, message="num must be >= 0")]):
-            return {"images": model.decode(tf.random.stateless_normal([num, model.latent_dim], _seed_pair(seed)),
-                                           condition(tf.fill([num], digit)))}
+        checks = [tf.debugging.assert_non_negative(num, message="num must be >= 0"), condition(digit[None])]
+        with tf.control_dependencies(checks):
+            return {"images": model.sample(num, _seed_pair(seed), digit)}
 
     return {
         "serving_default": (reconstruct, [image_spec, digits_spec]),

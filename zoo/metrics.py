@@ -1,4 +1,5 @@
-"""Likelihood bounds for probabilistic models, in nats per image."""
+"""Measurements: likelihood bounds (nats per image), reconstruction errors and the autoencoders'
+property measures, a linear probe, and sample quality with the zoo's classifier."""
 
 import math
 import sys

@@ -53,11 +53,18 @@ def _mlp():
     return {"encoder": build_encoder, "decoder": build_decoder}
 
 
+def _check_dense_width(hidden_units):
+    if not hidden_units:
+        raise ValueError("the conv architecture needs one hidden_units value (the width of its dense layer); "
+                         "received none")
+
+
 @architecture("conv")
 def _conv():
     """Two stride-2 convolutions each way (28 -> 14 -> 7), then one dense layer of hidden_units[-1]."""
 
     def build_encoder(image_shape, output_dim, hidden_units, name):
+        _check_dense_width(hidden_units)
         return keras.Sequential(
             [
                 keras.Input(image_shape),
@@ -71,6 +78,7 @@ def _conv():
         )
 
     def build_decoder(latent_dim, image_shape, hidden_units, name):
+        _check_dense_width(hidden_units)
         height, width, channels = image_shape
         if height % 4 or width % 4:
             raise ValueError(f"the conv architecture needs image sides divisible by 4; received {image_shape}")

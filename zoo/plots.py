@@ -66,7 +66,7 @@ def latent_space(model, images, labels, out_dir, seed):
     """The 2-D manifold when the code has 2 dimensions, else test codes projected on their top-2 principal axes."""
     if not hasattr(model, "encode") or getattr(model, "conditional", False):
         return None
-    if getattr(model, "latent_dim", None) == 2 and hasattr(model, "prior"):
+    if getattr(model, "latent_dim", None) == 2 and hasattr(model, "importance_terms"):  # a VAE: N(0, I) prior
         quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
         normal = tf.constant(quantiles)
         values = (np.sqrt(2.0) * tf.math.erfinv(2.0 * normal - 1.0)).numpy()

@@ -159,7 +159,8 @@ def _progress_callbacks(model, run_dir):
 def train(config, strategy=None, verbose=None):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
 
-    Raises TrainingDiverged if a loss became non-finite (the last good checkpoint is kept), and
+    Raises TrainingDiverged if a loss became non-finite or the model reported a failure (`model.failure`,
+    e.g. a GAN's discriminator winning outright); the last good checkpoint is kept. Raises
     ZooError if the run dir holds a run with other settings.
     """
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
@@ -176,13 +177,13 @@ def train(config, strategy=None, verbose=None):
                          config.validation_size, config.train_limit or None)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
-    if hasattr(model, "adapt"):  # statistics of the training data the model needs (the linear AE's mean)
-        model.adapt(dataset.train)
     run_config = {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
     checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config)
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
+    if not initial_epoch and hasattr(model, "adapt"):  # data statistics a fresh model starts from
+        model.adapt(dataset.train)
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
     if initial_epoch < config.epochs:

@@ -126,6 +126,8 @@ class AE(Autoencoder):
         return {}, {}
 
     def weight_penalty(self):
+        if self.l2 == 0:
+            return tf.constant(0.0)
         kernels = [v for v in self.trainable_variables if v.name == "kernel"]
         return self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(k, tf.float32))) for k in kernels])
 
@@ -137,9 +139,6 @@ class AE(Autoencoder):
         l2 = self.weight_penalty()
         loss = tf.add_n([reconstruction, l2, *penalties.values()])
         return {"loss": loss, "reconstruction": reconstruction, "l2": l2, **penalties, **diagnostics}
-
-    def test_metric_name(self, name):
-        return f"test_{name}"
 
     def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         from zoo.metrics import autoencoder_test_metrics

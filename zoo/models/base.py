@@ -1,5 +1,6 @@
-"""The shared bases: `ZooModel` (trackers, the model's random stream, training hooks, config) for every
-model, and `Autoencoder`, whose train_step/test_step wrap one `compute_losses`."""
+"""The shared bases: `ZooModel` (trackers, the model's random stream, train_step/test_step around
+`losses_of`, training hooks, config) for every model, and `Autoencoder`, whose losses are one
+`compute_losses(images)`."""
 
 import keras
 import tensorflow as tf
@@ -82,7 +83,7 @@ class ZooModel(keras.Model):
 
     def test_metric_name(self, name):
         """The name under which the tracked loss term `name` is reported on the test set."""
-        return f"test_{name}_nats"
+        return f"test_{name}"
 
     def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         """Model-specific test metrics beyond the tracked losses (e.g. likelihoods); none by default."""
@@ -99,7 +100,7 @@ class ZooModel(keras.Model):
 
 
 class Autoencoder(ZooModel):
-    """Base class of the autoencoders: owns the train/test steps around `compute_losses`.
+    """Base class of the autoencoders: the train/test steps of `ZooModel` around `compute_losses(images)`.
 
     A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
     implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and

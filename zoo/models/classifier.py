@@ -67,9 +67,6 @@ class MnistClassifier(ZooModel):
         images, labels = data
         return self.compute_losses(images, labels, training=training)
 
-    def test_metric_name(self, name):
-        return f"test_{name}"
-
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes, feature_units=self.feature_units, dropout=self.dropout)

@@ -71,8 +71,15 @@ class GAN(ZooModel):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        defaults = self.training_optimizers(2e-4)
+        self.d_optimizer = self._loss_scaled(d_optimizer or defaults["d_optimizer"])
+        self.g_optimizer = self._loss_scaled(g_optimizer or defaults["g_optimizer"])
+
+    def _loss_scaled(self, optimizer):
+        """Under mixed_float16 the players' optimizers scale their losses (Keras wraps only `self.optimizer`)."""
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
 
     def get_compile_config(self):
         return None  # two optimizers: a loaded model is compiled anew by whoever trains it
@@ -146,9 +153,6 @@ class GAN(ZooModel):
             return (f"the discriminator won outright (mean D(x) = {logs['d_real']:.3f}, mean D(G(z)) = "
                     f"{logs['d_fake']:.4f}): the generator gets no useful gradient")
         return None
-
-    def test_metric_name(self, name):
-        return f"test_{name}"
 
     def get_config(self):
         config = super().get_config()

@@ -35,13 +35,20 @@ def fit_gaussian_mixture(points, components, iterations=200, seed=0, regularizat
     means = np.array(means)
     covariances = np.repeat(np.cov(points.T)[None] + regularization * np.eye(dims), components, axis=0)
     weights = np.full(components, 1.0 / components)
-    previous = -np.inf
-    for _ in range(iterations):
+
+    def e_step():
         log_joint = np.stack([np.log(weights[k]) + _gaussian_log_density(points, means[k], covariances[k])
                               for k in range(components)], axis=1)
         log_norm = np.logaddexp.reduce(log_joint, axis=1)
-        log_likelihood = float(np.mean(log_norm))
-        responsibilities = np.exp(log_joint - log_norm[:, None])
+        return float(np.mean(log_norm)), log_joint - log_norm[:, None]
+
+    previous = -np.inf
+    for _ in range(iterations):
+        log_likelihood, log_responsibilities = e_step()
+        if log_likelihood - previous < tolerance * abs(log_likelihood):
+            break
+        previous = log_likelihood
+        responsibilities = np.exp(log_responsibilities)
         totals = responsibilities.sum(axis=0) + 1e-12
         weights = totals / count
         means = responsibilities.T @ points / totals[:, None]
@@ -49,9 +56,8 @@ def fit_gaussian_mixture(points, components, iterations=200, seed=0, regularizat
             centred = points - means[k]
             covariances[k] = (responsibilities[:, k, None] * centred).T @ centred / totals[k]
             covariances[k] += regularization * np.eye(dims)
-        if log_likelihood - previous < tolerance * abs(log_likelihood):
-            break
-        previous = log_likelihood
+    else:
+        log_likelihood, _ = e_step()  # of the parameters returned
     return weights, means, covariances, log_likelihood
 
 

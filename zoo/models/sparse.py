@@ -38,7 +38,8 @@ class SparseAE(AE):
             raise ValueError(f"rho must be in (0, 1); received rho={rho}")
         if not sparsity_weight >= 0:
             raise ValueError(f"sparsity_weight must be >= 0; received sparsity_weight={sparsity_weight}")
-        kwargs.pop("code_activation", None)
+        if kwargs.pop("code_activation", "sigmoid") != "sigmoid":
+            raise ValueError("the code units of this model are sigmoid; code_activation cannot be changed")
         super().__init__(latent_dim=latent_dim, code_activation="sigmoid", **kwargs)
         self.rho = float(rho)
         self.sparsity_weight = float(sparsity_weight)

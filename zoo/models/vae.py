@@ -132,6 +132,9 @@ class VAE(Autoencoder):
             loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
+    def test_metric_name(self, name):
+        return f"test_{name}_nats"
+
     def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         from zoo.metrics import importance_sampled_log_likelihood
 
