@@ -135,10 +135,8 @@ def main(argv=None):
     from zoo import data
     from zoo.metrics import linear_probe_accuracy
 
-    arrays = data.load_mnist_arrays(settings.data_dir)
-    train_images = (arrays["train"][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
-    test_images = (arrays["test"][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
-    train_labels, test_labels = arrays["train"][1], arrays["test"][1]
+    arrays = data.mnist_grayscale(settings.data_dir)
+    (train_images, train_labels), (test_images, test_labels) = arrays["train"], arrays["test"]
     if settings.train_limit:
         train_images, train_labels = train_images[:settings.train_limit], train_labels[:settings.train_limit]
     rows = []

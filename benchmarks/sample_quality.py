@@ -77,9 +77,8 @@ def main(argv=None):
 
     classifier = tf.saved_model.load(settings.classifier)  # keep the object: its functions use its variables
     classify = classifier.classify
-    arrays = data.load_mnist_arrays(settings.data_dir)
-    test = (arrays["test"][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
-    train = (arrays["train"][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    arrays = data.mnist_grayscale(settings.data_dir)
+    test, train = arrays["test"][0], arrays["train"][0]
     reference, _ = metrics.classifier_outputs(classify, test)
     rows = []
     picked = np.random.default_rng(settings.seed).choice(len(train), settings.samples, replace=False)

@@ -53,9 +53,8 @@ def main(argv=None):
     model = zoo.get("ae_mixture", mixture_components=settings.components, **autoencoder.constructor_config())
     model.encoder.set_weights(autoencoder.encoder.get_weights())
     model.decoder.set_weights(autoencoder.decoder.get_weights())
-    arrays = data.load_mnist_arrays(settings.data_dir)
-    train = (arrays["train"][0].astype(np.float32) / 255.0).reshape(-1, *model.image_shape)
-    test = (arrays["test"][0].astype(np.float32) / 255.0).reshape(-1, *model.image_shape)
+    arrays = data.mnist_grayscale(settings.data_dir)
+    train, test = arrays["train"][0], arrays["test"][0]
     codes = {name: np.concatenate([model.encode(tf.constant(images[i:i + 1000])).numpy()
                                    for i in range(0, len(images), 1000)]) for name, images in (("train", train),
                                                                                               ("test", test))}

@@ -46,9 +46,7 @@ def main(argv=None):
     else:
         if not hasattr(artifact, "encode") or "digits" in str(artifact.encode.concrete_functions[0].structured_input_signature):
             raise config.ZooError(f"{settings.artifact} needs unconditional encode/decode endpoints")
-        arrays = data.load_mnist_arrays(settings.data_dir)
-        images = (arrays["test"][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
-        labels = arrays["test"][1]
+        images, labels = data.mnist_grayscale(settings.data_dir)["test"]
         encode = lambda x: artifact.encode(tf.constant(x))["code"].numpy()  # noqa: E731
         decode = lambda codes: artifact.decode(tf.constant(codes))["probs"].numpy()  # noqa: E731
         picked = [rng.choice(np.flatnonzero(labels == d), 1)[0] for d in rng.permutation(10)[:8]]

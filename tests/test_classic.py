@@ -14,8 +14,8 @@ def mnist_gray(mnist_dir):
     """Grayscale MNIST in [0, 1]: (train images, test images)."""
     from zoo import data
 
-    arrays = data.load_mnist_arrays(mnist_dir)
-    return tuple((arrays[split][0].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1) for split in ("train", "test"))
+    arrays = data.mnist_grayscale(mnist_dir)
+    return arrays["train"][0], arrays["test"][0]
 
 
 def trained(name, images, epochs, batch_size=100, learning_rate=1e-3, **config):

@@ -78,8 +78,7 @@ def test_denoising_recipe_trains_evaluates_draws_and_exports(mnist_dir, tmp_path
 
     from zoo import data
 
-    test_images = (data.load_mnist_arrays(mnist_dir)["test"][0][:64].astype(np.float32) / 255.0)[..., None]
-    np.save(tmp_path / "images.npy", test_images.reshape(-1, 28, 28, 1))
+    np.save(tmp_path / "images.npy", data.mnist_grayscale(mnist_dir)["test"][0][:64])
     (tmp_path / "check.py").write_text(CHECK_ARTIFACT)
     check = run_python([str(tmp_path / "check.py"), str(export_dir), str(tmp_path / "images.npy")])
     assert check.returncode == 0, check.stderr[-3000:]

@@ -132,6 +132,13 @@ def load_mnist_arrays(data_dir=None):
     return _read_mnist_tfds()
 
 
+def mnist_grayscale(data_dir=None):
+    """{"train": (images, labels), "test": (images, labels)}: float32 images [n, 28, 28, 1] in [0, 1], int labels."""
+    arrays = load_mnist_arrays(data_dir)
+    return {split: ((images.astype(np.float32) / 255.0).reshape(-1, *IMAGE_SHAPE), labels)
+            for split, (images, labels) in arrays.items()}
+
+
 def binarize_once(images_uint8, seed=EVAL_BINARIZATION_SEED):
     """One fixed Bernoulli draw per pixel (probability = grey level), as float32 [n, 28, 28, 1]."""
     probs = images_uint8.astype(np.float32)[..., None] / 255.0

@@ -135,7 +135,8 @@ def autoencoder_test_metrics(model, images, batch_size=100):
     if model.output_activation == "sigmoid":
         metrics.update(test_bce_nats=clean["bce_nats"],
                        **{f"test_masked_q{MASKED_INPUT_Q}_bce_nats": masked_inputs["bce_nats"]})
-    metrics["test_jacobian_norm"] = float(np.mean(jacobian_frobenius_norms(model.encode, images[:JACOBIAN_IMAGES])))
+    metrics["test_jacobian_norm"] = float(np.mean(jacobian_frobenius_norms(model.encode, images[:JACOBIAN_IMAGES],
+                                                                           batch_size)))
     metrics["jacobian_norm_images"] = min(len(images), JACOBIAN_IMAGES)
     if model.code_activation == "sigmoid":
         codes = np.concatenate([model.encode(batch).numpy() for batch in _batches(images, 500)])
