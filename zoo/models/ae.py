@@ -125,6 +125,11 @@ class AE(Autoencoder):
         """(penalties added to the loss, diagnostics only reported), each {name: scalar}; none here."""
         return {}, {}
 
+    def encode_with_terms(self, inputs):
+        """(codes, extra_terms): a variant whose terms need the encoding itself (its Jacobian) overrides this."""
+        codes = self.encode(inputs)
+        return codes, self.extra_terms(inputs, codes)
+
     def weight_penalty(self):
         if self.l2 == 0:
             return tf.constant(0.0)
@@ -133,9 +138,8 @@ class AE(Autoencoder):
 
     def compute_losses(self, images, training=False):
         inputs = self.training_inputs(images) if training else images
-        codes = self.encode(inputs)
+        codes, (penalties, diagnostics) = self.encode_with_terms(inputs)
         reconstruction = tf.reduce_mean(per_image_error(self.output_activation, images, self.decode_raw(codes)))
-        penalties, diagnostics = self.extra_terms(inputs, codes)
         l2 = self.weight_penalty()
         loss = tf.add_n([reconstruction, l2, *penalties.values()])
         return {"loss": loss, "reconstruction": reconstruction, "l2": l2, **penalties, **diagnostics}

@@ -54,25 +54,25 @@ class ContractiveAE(AE):
 
     def estimated_jacobian_sq_norms(self, inputs):
         """(codes, unbiased estimates of ||J||_F^2 per image [b]) from random vector-Jacobian products."""
-        estimates = []
-        for _ in range(self.jacobian_projections):
-            with tf.GradientTape() as tape:
-                tape.watch(inputs)
-                codes = self.encode(inputs)
-                directions = tf.random.stateless_normal(tf.shape(codes), self.noise_seed())
-                projected = tf.reduce_sum(codes * directions)
-            # Images are encoded independently, so d(sum_b u_b . h_b)/dx_b = J_b^T u_b for each image b.
-            vjp = tape.gradient(projected, inputs)
-            estimates.append(tf.reduce_sum(tf.reshape(tf.square(vjp), [tf.shape(inputs)[0], -1]), axis=-1))
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(inputs)
+            codes = self.encode(inputs)
+            projections = [tf.reduce_sum(codes * tf.random.stateless_normal(tf.shape(codes), self.noise_seed()))
+                           for _ in range(self.jacobian_projections)]
+        # Images are encoded independently, so d(sum_b u_b . h_b)/dx_b = J_b^T u_b for each image b.
+        estimates = [tf.reduce_sum(tf.reshape(tf.square(tape.gradient(projected, inputs)), [tf.shape(inputs)[0], -1]),
+                                   axis=-1) for projected in projections]
         return codes, tf.add_n(estimates) / len(estimates)
 
-    def extra_terms(self, inputs, codes):
+    def encode_with_terms(self, inputs):
+        """The codes, encoded once, and the penalty on their Jacobian (closed form or estimate)."""
         if self.closed_form:
+            codes = self.encode(inputs)
             sq_norms = self.closed_form_jacobian_sq_norms(codes)
         else:
-            _, sq_norms = self.estimated_jacobian_sq_norms(inputs)
+            codes, sq_norms = self.estimated_jacobian_sq_norms(inputs)
         mean_sq_norm = tf.reduce_mean(sq_norms)
-        return {"contraction": self.contraction_weight * mean_sq_norm}, {"jacobian_sq_norm": mean_sq_norm}
+        return codes, ({"contraction": self.contraction_weight * mean_sq_norm}, {"jacobian_sq_norm": mean_sq_norm})
 
     def get_config(self):
         config = super().get_config()
