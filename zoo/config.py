@@ -18,6 +18,14 @@ CORRUPTION_LEVELS = {
 }
 
 
+def corruption_level_error(corruption, level):
+    """Why `level` is not a valid level of `corruption` (e.g. "q of masking must be in [0, 1); ..."), or None."""
+    level_name, valid, allowed = CORRUPTION_LEVELS[corruption]
+    if not valid(level):
+        return f"{level_name} of {corruption} must be {allowed}; received {level_name}={level}"
+    return None
+
+
 def run_dir_flag(recipe):
     return flag(f"runs/{recipe}", "checkpoints, TensorBoard logs, metrics.json and figures; "
                                   "rerunning with the same run dir resumes")

@@ -11,7 +11,7 @@ Corruptions, each stateless in a seed [2]:
 import keras
 import tensorflow as tf
 
-from zoo.config import CORRUPTION_LEVELS
+from zoo.config import CORRUPTION_LEVELS, corruption_level_error
 from zoo.models.ae import AE
 from zoo.registry import register
 
@@ -37,9 +37,9 @@ assert set(CORRUPTIONS) == set(CORRUPTION_LEVELS)
 
 def corrupt(images, corruption, level, seed):
     """`images` corrupted by the named corruption at `level` (q, sigma or fraction); stateless in `seed`."""
-    level_name, valid, allowed = CORRUPTION_LEVELS[corruption]
-    if not valid(level):
-        raise ValueError(f"{level_name} of {corruption} must be {allowed}; received {level_name}={level}")
+    message = corruption_level_error(corruption, level)
+    if message:
+        raise ValueError(message)
     return CORRUPTIONS[corruption](tf.convert_to_tensor(images, tf.float32), float(level), seed)
 
 
@@ -57,10 +57,12 @@ class DenoisingAE(AE):
     def __init__(self, corruption="masking", noise_level=0.5, **kwargs):
         if corruption not in CORRUPTIONS:
             raise ValueError(f"corruption must be one of {tuple(CORRUPTIONS)}; received corruption={corruption!r}")
+        message = corruption_level_error(corruption, noise_level)
+        if message:
+            raise ValueError(message)
         super().__init__(**kwargs)
         self.corruption = corruption
         self.noise_level = float(noise_level)
-        self.corrupt(tf.zeros([1, *self.image_shape]), tf.constant([0, 0]))  # validates noise_level
 
     def corrupt(self, images, seed):
         """The training corruption applied to `images`, stateless in the int seed [2]."""
