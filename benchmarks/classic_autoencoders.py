@@ -39,7 +39,7 @@ class BenchmarkConfig:
 
 
 def train_variant(name, settings):
-    """Runs the variant's recipe; returns (its metrics, its run dir, its command)."""
+    """Runs the variant's recipe; returns (its metrics, the trained model, its run dir, its command)."""
     import importlib
 
     recipe = importlib.import_module(f"recipes.{name}_mnist")
@@ -51,7 +51,10 @@ def train_variant(name, settings):
     if settings.train_limit:
         argv += ["--train-limit", str(settings.train_limit)]
     metrics = recipe.main(argv)
-    return metrics, run_dir, cli.command_line(recipe.PROG, argv)
+    from zoo import training
+
+    model = training.load_trained(cli.parse(recipe.main.config_cls, argv))
+    return metrics, model, run_dir, cli.command_line(recipe.PROG, argv)
 
 
 def seconds_per_epoch(run_dir):
@@ -141,8 +144,7 @@ def main(argv=None):
         train_images, train_labels = train_images[:settings.train_limit], train_labels[:settings.train_limit]
     rows = []
     for name in settings.variants:
-        metrics, run_dir, command = train_variant(name, settings)
-        model = load_trained(name, run_dir)
+        metrics, model, run_dir, command = train_variant(name, settings)
         probe = linear_probe_accuracy(
             encode_all(model.encode, train_images), train_labels, encode_all(model.encode, test_images), test_labels)
         rows.append({
@@ -160,20 +162,6 @@ def main(argv=None):
     Path(f"{settings.results}.json").write_text(json.dumps({"epochs": settings.epochs, "rows": rows}, indent=1) + "\n")
     Path(f"{settings.results}.md").write_text(table)
     print(table)
-
-
-def load_trained(name, run_dir):
-    """The variant's model with the weights of its run dir's last checkpoint."""
-    import zoo
-    from zoo.training import RUN_DEFINING_FLAGS
-
-    state = json.loads((Path(run_dir) / "checkpoint.json").read_text())
-    flags = set(RUN_DEFINING_FLAGS) - {"seed"}  # the seed is also a model argument
-    model = zoo.get(name, **{k: v for k, v in state["run_config"].items() if k not in flags})
-    model.compile(optimizer="adam")  # the checkpoint holds the optimizer state too
-    model.optimizer.build(model.trainable_variables)
-    model.load_weights(Path(run_dir) / state["weights_file"])
-    return model
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ def recipe_main(config_cls, prog, description):
 
         return training.run(settings, command=command_line(prog, argv))
 
+    main.config_cls = config_cls  # for callers that rebuild the recipe's settings (benchmarks)
     return main
 
 

@@ -147,6 +147,19 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
     return model
 
 
+def run_config(model, config):
+    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS."""
+    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
+
+
+def load_trained(config):
+    """The configured model with the weights of the last checkpoint in `config.run_dir`."""
+    model = build_model(config, tf.distribute.get_strategy(), 1, jit_compile=False)
+    if not EpochCheckpoint(config.run_dir, 0, run_config(model, config)).restore(model):
+        raise ZooError(f"{config.run_dir} holds no checkpoint")
+    return model
+
+
 def _progress_callbacks(model, run_dir):
     """Per-epoch pictures for generators (a grid from fixed codes in figures/progress/)."""
     if not hasattr(model, "generate"):
@@ -177,8 +190,7 @@ def train(config, strategy=None, verbose=None):
                          config.validation_size, config.train_limit or None)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
-    run_config = {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config)
+    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config(model, config))
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
