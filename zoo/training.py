@@ -148,8 +148,13 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
 
 
 def run_config(model, config):
-    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS."""
-    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
+    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS.
+
+    With a constant learning rate the number of epochs only says when to stop, so it is left out: a
+    finished run can then be extended by rerunning it with more epochs (tuning.search's Hyperband does).
+    """
+    flags = [k for k in RUN_DEFINING_FLAGS if not (k == "epochs" and config.lr_schedule == "constant")]
+    return {**model.constructor_config(), **{k: getattr(config, k) for k in flags}}
 
 
 def load_trained(config):
@@ -232,8 +237,11 @@ def evaluate(model, dataset, checkpoint, config):
     return metrics
 
 
-def run(config, command=None):
-    """Trains, evaluates, writes metrics.json and figures into the run dir, and exports: the whole recipe."""
+def run(config, command=None, card_extra=None):
+    """Trains, evaluates, writes metrics.json and figures into the run dir, and exports: the whole recipe.
+
+    `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
+    """
     model, dataset, checkpoint = train(config)
     from zoo import export, plots  # imported late: a long run picks up the current code for its last steps
 
@@ -259,6 +267,7 @@ def run(config, command=None):
     print(f"wrote {run_dir / 'metrics.json'} and {len(figures)} figures in {run_dir / 'figures'}")
     if config.export_dir:
         card = export.card(model, config, metrics, dataset.source, command or cli.command_line(sys.argv[0]))
+        card.update(card_extra or {})
         export.export(model, config.export_dir, card, figures)
         print(f"exported {config.export_dir}")
     return metrics

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from zoo.data import IMAGE_SHAPE
+from zoo.search_space import Int
 
 
 class ZooModel(keras.Model):
@@ -105,7 +106,10 @@ class Autoencoder(ZooModel):
     A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
     implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and
     builds its networks in `__init__` so that the model is built on construction.
+    `search_spaces` are the hyperparameter spaces `tuning.search` offers for it (see zoo.search_space).
     """
+
+    search_spaces = {"latent_dim": (Int("latent_dim", 2, 128, sampling="log"),)}
 
     def call(self, images, training=False):
         return self.decode(self.encode(images))

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from zoo.models.ae import AE
 from zoo.registry import register
+from zoo.search_space import Float
 
 
 def bernoulli_kl(rho, rho_hat):
@@ -32,6 +33,8 @@ class SparseAE(AE):
     """
 
     loss_names = AE.loss_names + ("sparsity", "mean_activation")
+    search_spaces = {**AE.search_spaces,
+                     "rho": (Float("rho", 0.01, 0.3, sampling="log"), Float("sparsity_weight", 1.0, 30.0, sampling="log"))}
 
     def __init__(self, rho=0.05, sparsity_weight=10.0, latent_dim=256, **kwargs):
         if not 0 < rho < 1:

@@ -1,0 +1,354 @@
+"""Keras Tuner searches over the zoo's models: `python -m tuning.search --help`.
+
+    python -m tuning.search --model vae --space latent_dim --tuner hyperband --max-trials 30 --epochs 9
+    python -m tuning.search --model sparse_ae --space rho --objective val_probe_accuracy --tuner random
+
+Every trial trains through the zoo's one training core (`zoo.training.train`) on the MNIST training
+split minus a held-out validation split, with the model's recipe defaults for every flag that is not
+searched, and reports a validation metric to the oracle. Rerunning the same command in the same
+`--out` resumes the search without repeating finished trials. Afterwards: a table of every trial
+(trials.csv, trials.md), a plot of the objective against the space's first hyperparameter, and the
+best configuration retrained with the recipe's schedule, evaluated on the test split and exported
+(its card names the search), beside the model's default configuration trained the same way.
+
+Distributed (Keras Tuner's chief/worker mode): the same command in every process, sharing `--out`:
+
+    KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 python -m tuning.search ...
+    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 python -m tuning.search ...
+
+The chief serves the oracle and, once every trial has ended, writes the results and retrains the best.
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from zoo import cli
+from zoo.cli import flag
+from zoo.config import DATA_DIR_ENV, ZooError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the checks import TensorFlow: keep its start-up logs out of errors
+
+PROG = "python -m tuning.search"
+TUNERS = ("hyperband", "random", "bayesian")
+PROBE_OBJECTIVE = "val_probe_accuracy"  # computed after training; every other objective is logged by test_step
+NATURAL_DIRECTIONS = {PROBE_OBJECTIVE: "max"}  # the logged objectives are losses and errors: "min"
+PROBE_TRAIN_IMAGES = 5000
+# Settings that define a search: rerunning in the same --out with other values is refused.
+SEARCH_DEFINING_FLAGS = ("model", "space", "tuner", "epochs", "objective", "direction", "factor", "batch_size",
+                         "learning_rate", "seed", "validation_size", "train_limit")
+
+
+def at_least_two(name, value):
+    if value < 2:
+        return f"{name} must be >= 2; received {name}={value}"
+
+
+def port_in_use_error():
+    """A message if this process is a Keras Tuner chief whose oracle port cannot be bound, else None."""
+    if "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "") or "KERASTUNER_ORACLE_IP" not in os.environ:
+        return None
+    ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ.get("KERASTUNER_ORACLE_PORT", "")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"KERASTUNER_ORACLE_PORT must be a port number in 1..65535; received {port!r}"
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as probe:
+        try:
+            probe.bind((ip, int(port)))
+        except OSError as error:
+            return (f"the chief cannot serve its oracle on {ip}:{port} ({error.strerror}); the port is in use "
+                    "or the address is not this machine's: set KERASTUNER_ORACLE_PORT to a free port")
+    return None
+
+
+def recipe_config_class(model):
+    """The config dataclass of the recipe `recipes.<model>_mnist`, or None if there is none."""
+    try:
+        recipe = importlib.import_module(f"recipes.{model}_mnist")
+    except ModuleNotFoundError:
+        return None
+    return getattr(getattr(recipe, "main", None), "config_cls", None)
+
+
+def tunable_spaces():
+    """{model name: {space name: hyperparameters}} for every registered model that has a recipe whose
+    flags include each hyperparameter of its spaces."""
+    import zoo
+    from zoo import registry, search_space
+
+    zoo.names()  # registers the models
+    tunable = {}
+    for name in registry.names():
+        config_cls = recipe_config_class(name)
+        fields = {f.name for f in dataclasses.fields(config_cls)} if config_cls else set()
+        spaces = {space: params for space, params in search_space.spaces_of(registry.get_class(name)).items()
+                  if all(p.name in fields for p in params)}
+        if spaces:
+            tunable[name] = spaces
+    return tunable
+
+
+@dataclasses.dataclass
+class SearchConfig:
+    """Flags of `python -m tuning.search`."""
+
+    model: str = flag("vae", "registered model to tune (one with search spaces and a recipe recipes.<model>_mnist)")
+    space: str = flag("latent_dim", "search space, defined beside the model (its `search_spaces`)")
+    tuner: str = flag("hyperband", "search algorithm", choices=TUNERS)
+    max_trials: int = flag(10, "most trials to run (for Hyperband, a cap on its own schedule); rerun with more "
+                               "to extend a finished search", cli.positive)
+    epochs: int = flag(9, "training epochs of each trial (Hyperband: the most any trial gets, its max_epochs)",
+                       cli.positive)
+    out: str = flag(None, "search directory (default runs/search/<model>_<space>_<tuner>); rerunning the same "
+                          "command in it resumes the search")
+    objective: str = flag("val_loss", "validation metric to optimize: val_<name> for a loss the model's test_step "
+                                      f"logs, or {PROBE_OBJECTIVE} (logistic regression on the codes)")
+    direction: str = flag(None, f"whether the objective is minimized or maximized (default: max for "
+                                f"{PROBE_OBJECTIVE}, min for the losses)", choices=("min", "max"))
+    factor: int = flag(3, "Hyperband's reduction factor", at_least_two)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
+                               "tensorflow-datasets)", cli.existing_dir)
+    batch_size: int = flag(100, "images per batch", cli.positive)
+    learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", cli.positive)
+    seed: int = flag(0, "seed of the oracle, of data shuffling and of initialization")
+    validation_size: int = flag(10000, "training images held out to score trials", cli.positive)
+    train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", cli.non_negative)
+    xla: str = flag("auto", "XLA compilation (auto = on with a GPU)", choices=("auto", "on", "off"))
+    eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", cli.positive)
+    final_epochs: int = flag(20, "epochs of retraining the best configuration with the recipe's learning-rate "
+                                 "schedule (0 = no retraining)", cli.non_negative)
+    compare_default: bool = flag(True, "also train the model's default configuration like the best, to compare")
+    export_dir: str = flag(None, "where to export the retrained best model (default <out>/best/saved_model)")
+
+    def __post_init__(self):
+        self.out = self.out or f"runs/search/{self.model}_{self.space}_{self.tuner}"
+        self.direction = self.direction or NATURAL_DIRECTIONS.get(self.objective, "min")
+        self.export_dir = self.export_dir or str(Path(self.out) / "best" / "saved_model")
+
+    def check(self):
+        """Checks of the model, space and objective (these import the zoo) and of the chief's port."""
+        tunable = tunable_spaces()
+        if self.model not in tunable:
+            return f"--model {self.model!r} has no search space; tunable models: {', '.join(sorted(tunable))}"
+        if self.space not in tunable[self.model]:
+            return (f"--space {self.space!r} is not a search space of {self.model}; its spaces: "
+                    f"{', '.join(sorted(tunable[self.model]))}")
+        objectives = objective_names(self.model)
+        if self.objective not in objectives:
+            return f"--objective {self.objective!r} is not logged for {self.model}; choose one of {', '.join(objectives)}"
+        natural = NATURAL_DIRECTIONS.get(self.objective, "min")
+        if self.direction != natural:
+            return f"{self.objective} is to be {natural}imized; received --direction {self.direction}"
+        return port_in_use_error()
+
+    @property
+    def hyperparameters(self):
+        """The searched hyperparameters (zoo.search_space specs), defined beside the model."""
+        return tunable_spaces()[self.model][self.space]
+
+    def defining(self):
+        return {k: getattr(self, k) for k in SEARCH_DEFINING_FLAGS}
+
+
+def objective_names(model):
+    """The objectives a search over `model` can optimize."""
+    from zoo import registry
+
+    return [f"val_{name}" for name in registry.get_class(model).loss_names] + [PROBE_OBJECTIVE]
+
+
+def recipe_config(search, hyperparameters, **settings):
+    """The recipe config of `search.model` with the search's data and optimizer settings, `hyperparameters`
+    and `settings` (run_dir, epochs, ...) over the recipe's defaults."""
+    shared = {k: getattr(search, k) for k in ("data_dir", "batch_size", "learning_rate", "seed", "validation_size",
+                                              "train_limit", "xla", "eval_samples")}
+    return dataclasses.replace(recipe_config_class(search.model)(), **shared, **hyperparameters, **settings)
+
+
+def default_hyperparameters(search):
+    """The recipe's default values of the searched hyperparameters."""
+    defaults = recipe_config_class(search.model)()
+    return {p.name: getattr(defaults, p.name) for p in search.hyperparameters}
+
+
+def _write_json(path, value):
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+
+
+def check_search_dir(search):
+    """Records the search's defining settings in <out>/search.json, or refuses a directory holding another search."""
+    out = Path(search.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "search.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        changed = sorted(k for k in set(saved) | set(search.defining()) if saved.get(k) != search.defining().get(k))
+        if changed:
+            there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
+            now = ", ".join(f"{k}={getattr(search, k)}" for k in changed)
+            raise ZooError(f"{out} holds a search with other settings ({there} there, {now} now); rerun with the "
+                           "same flags to resume it, or pass another --out")
+    else:
+        _write_json(path, search.defining())
+
+
+def log_event(out, **event):
+    """Appends one line to <out>/trial_log.jsonl (trial starts and ends, by which tuner process)."""
+    with open(Path(out) / "trial_log.jsonl", "a") as log:
+        log.write(json.dumps({"time": round(time.time(), 3), **event}) + "\n")
+
+
+def build_tuner(search):
+    """The Keras Tuner tuner of `search`: its oracle over the model's space, and trials run by the training core."""
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    for param in search.hyperparameters:
+        param.declare(hp)
+    objective = kt.Objective(search.objective, search.direction)
+    common = dict(objective=objective, hyperparameters=hp, seed=search.seed)
+    oracles = {
+        "random": lambda: kt.oracles.RandomSearchOracle(max_trials=search.max_trials, **common),
+        "bayesian": lambda: kt.oracles.BayesianOptimizationOracle(max_trials=search.max_trials, **common),
+        "hyperband": lambda: kt.oracles.HyperbandOracle(max_epochs=search.epochs, factor=search.factor, **common),
+    }
+    oracle = oracles[search.tuner]()
+    oracle.max_trials = search.max_trials  # Hyperband takes no max_trials; the base oracle honours this cap
+
+    class ZooTuner(kt.engine.base_tuner.BaseTuner):
+        """Runs each trial through `zoo.training.train` in <out>/trials/<trial id>."""
+
+        def run_trial(self, trial, *args, **kwargs):
+            return run_trial(search, trial, self.tuner_id)
+
+    return ZooTuner(oracle, directory=search.out, project_name="oracle")
+
+
+def trial_dir(search, trial_id):
+    return Path(search.out) / "trials" / trial_id
+
+
+def run_trial(search, trial, tuner_id):
+    """Trains one trial (resuming its checkpoint if it was interrupted) and returns its validation metrics.
+
+    Hyperband's later rounds continue a trial of the previous round: its checkpoint is copied, and the
+    training core extends it (trials use a constant learning rate, so more epochs simply continue).
+    """
+    import keras
+    import keras_tuner as kt
+
+    from zoo import training
+
+    values = trial.hyperparameters.values
+    hyperparameters = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    epochs = values.get("tuner/epochs", search.epochs)
+    run_dir = trial_dir(search, trial.trial_id)
+    previous = values.get("tuner/trial_id")
+    if previous and not (run_dir / "checkpoint.json").exists():
+        shutil.copytree(trial_dir(search, previous), run_dir, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("logs", "result.json", "figures"))
+    config = recipe_config(search, hyperparameters, epochs=epochs, lr_schedule="constant", run_dir=str(run_dir),
+                           export_dir=None)
+    log_event(search.out, trial=trial.trial_id, event="start", tuner=tuner_id)
+    start = time.perf_counter()
+    keras.backend.clear_session()
+    try:
+        model, dataset, checkpoint = training.train(config, verbose=2)
+    except training.TrainingDiverged as error:  # this configuration failed; the search goes on
+        raise kt.errors.FailedTrialError(str(error)) from error
+    except ZooError as error:  # e.g. a run dir of other settings: every trial would fail alike
+        raise kt.errors.FatalError(f"trial {trial.trial_id}: {error}") from error
+    metrics = {k: v for k, v in checkpoint.state["history"][-1].items() if k.startswith("val_")}
+    if search.objective == PROBE_OBJECTIVE:
+        metrics[PROBE_OBJECTIVE] = probe_accuracy(model, dataset)
+    result = {"trial": trial.trial_id, "tuner": tuner_id, "hyperparameters": hyperparameters, "epochs": epochs,
+              "continued_from": previous, "seconds": round(time.perf_counter() - start, 1), "metrics": metrics}
+    _write_json(run_dir / "result.json", result)
+    log_event(search.out, trial=trial.trial_id, event="end", tuner=tuner_id)
+    return metrics
+
+
+def probe_accuracy(model, dataset):
+    """Validation accuracy of logistic regression on the codes, fit on PROBE_TRAIN_IMAGES training codes."""
+    import numpy as np
+
+    from zoo import metrics
+
+    def codes_and_labels(batches, limit=None):
+        codes, labels = [], []
+        for images, batch_labels in batches:
+            codes.append(model.encode(images).numpy())
+            labels.append(batch_labels.numpy())
+            if limit and sum(map(len, labels)) >= limit:
+                break
+        return np.concatenate(codes), np.concatenate(labels)
+
+    train_codes, train_labels = codes_and_labels(dataset.train, PROBE_TRAIN_IMAGES)
+    val_codes, val_labels = codes_and_labels(dataset.validation)
+    return metrics.linear_probe_accuracy(train_codes, train_labels, val_codes, val_labels, iterations=200)
+
+
+def finish(search, tuner, command):
+    """After the search: the trial table and plot, then the best (and default) configuration retrained."""
+    from tuning import report
+    from zoo import training
+
+    rows = report.trial_rows(search, tuner.oracle)
+    paths = report.write_results(search, rows)
+    print(f"wrote {', '.join(map(str, paths))}")
+    completed = [row for row in rows if row["status"] == "COMPLETED"]
+    if not completed:
+        raise ZooError(f"no trial of the search in {search.out} completed; see the trial messages above")
+    best = report.best_row(search, completed)
+    print(f"best trial {best['trial']}: {search.objective} = {best['objective']:.4f} with {best['hyperparameters']}")
+    runs = {}
+    if search.final_epochs:
+        candidates = {"best": best["hyperparameters"]}
+        if search.compare_default and default_hyperparameters(search) != best["hyperparameters"]:
+            candidates["default"] = default_hyperparameters(search)
+        for name, hyperparameters in candidates.items():
+            config = recipe_config(search, hyperparameters, epochs=search.final_epochs,
+                                   run_dir=str(Path(search.out) / name),
+                                   export_dir=search.export_dir if name == "best" else "")
+            card_extra = {"search": {"command": command, "directory": search.out, "tuner": search.tuner,
+                                     "space": search.space, "objective": search.objective,
+                                     "direction": search.direction, "best_trial": best["trial"],
+                                     "best_objective": best["objective"], "trials_completed": len(completed),
+                                     "hyperparameters": hyperparameters}}
+            print(f"retraining the {name} configuration {hyperparameters} for {search.final_epochs} epochs")
+            metrics = training.run(config, command=f"{command}  # {name} configuration", card_extra=card_extra)
+            runs[name] = {"hyperparameters": hyperparameters, "metrics": metrics}
+    summary = report.write_summary(search, command, rows, best, runs)
+    print(f"wrote {summary}")
+
+
+def main(argv=None):
+    search = cli.parse(SearchConfig, argv, prog=PROG, description=__doc__)
+    command = cli.command_line(PROG, argv)
+    from zoo import data
+
+    data.load_mnist_arrays(search.data_dir)  # bad data fails here, once, not in every trial
+    check_search_dir(search)
+    tuner = build_tuner(search)
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    import keras_tuner as kt
+
+    try:
+        tuner.search()
+    except kt.errors.FatalError as error:
+        raise ZooError(str(error)) from None
+    if role and "chief" not in role and "KERASTUNER_ORACLE_IP" in os.environ:
+        print(f"worker {role}: the oracle has no more trials; the chief writes the results")
+        return
+    finish(search, tuner, command)
+
+
+if __name__ == "__main__":
+    cli.run_main(main)
