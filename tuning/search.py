@@ -33,8 +33,6 @@ from zoo import cli
 from zoo.cli import flag
 from zoo.config import DATA_DIR_ENV, ZooError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the checks import TensorFlow: keep its start-up logs out of errors
-
 PROG = "python -m tuning.search"
 TUNERS = ("hyperband", "random", "bayesian")
 PROBE_OBJECTIVE = "val_probe_accuracy"  # computed after training; every other objective is logged by test_step
@@ -132,7 +130,8 @@ class SearchConfig:
 
     def check(self):
         """Checks of the model, space and objective (these import the zoo) and of the chief's port."""
-        tunable = tunable_spaces()
+        with cli.native_stderr_silenced():
+            tunable = tunable_spaces()
         if self.model not in tunable:
             return f"--model {self.model!r} has no search space; tunable models: {', '.join(sorted(tunable))}"
         if self.space not in tunable[self.model]:

@@ -6,8 +6,10 @@ function returning an error message or None). Bad values exit with status 2 and 
 """
 
 import argparse
+import contextlib
 import dataclasses
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -100,6 +102,22 @@ def parse(config_cls, argv=None, prog=None, description=None):
     if message:
         parser.error(message)
     return config
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Silences what native code writes to stderr (TensorFlow's start-up logs, which ignore
+    TF_CPP_MIN_LOG_LEVEL before absl is initialized), for checks that must import TensorFlow and
+    still fail in one line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def command_line(prog, argv=None):

@@ -1,0 +1,102 @@
+"""Wall time of one small search run by one process against the same search run by a chief and N workers.
+
+    python -m benchmarks.distributed_tuning --data-dir ../shared/data/mnist
+
+Both runs start from empty directories, run the same `python -m tuning.search` command (random search,
+so both try the same configurations), and are timed from the first process's start to the last
+process's exit. Results: benchmarks/results/distributed_tuning.{json,md}.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from zoo import cli
+from zoo.cli import flag
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclasses.dataclass
+class DistributedTuningConfig:
+    """Flags of `python -m benchmarks.distributed_tuning`."""
+
+    data_dir: str = flag(None, "directory of the MNIST IDX files", cli.existing_dir)
+    workers: int = flag(2, "workers beside the chief", cli.positive)
+    max_trials: int = flag(8, "trials of the search", cli.positive)
+    epochs: int = flag(3, "epochs per trial", cli.positive)
+    train_limit: int = flag(20000, "training images per trial", cli.positive)
+    out: str = flag("runs/bench_distributed_tuning", "where the two searches run (emptied first)")
+
+
+def search_command(settings, out):
+    command = [sys.executable, "-m", "tuning.search", "--model", "vae", "--space", "latent_dim", "--tuner", "random",
+               "--max-trials", str(settings.max_trials), "--epochs", str(settings.epochs), "--train-limit",
+               str(settings.train_limit), "--validation-size", "5000", "--final-epochs", "0", "--out", str(out)]
+    return command + (["--data-dir", settings.data_dir] if settings.data_dir else [])
+
+
+def timed(processes):
+    """Waits for every (role, Popen); returns the seconds since the first started, failing on any error."""
+    start = time.perf_counter()
+    for role, process in processes:
+        if process.wait() != 0:
+            raise SystemExit(f"{role} exited with status {process.returncode}")
+    return time.perf_counter() - start
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main(argv=None):
+    settings = cli.parse(DistributedTuningConfig, argv, prog="python -m benchmarks.distributed_tuning")
+    root = Path(settings.out)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("KERASTUNER_TUNER_ID", None)
+    env.pop("KERASTUNER_ORACLE_IP", None)
+
+    def start(role, out, extra_env=None):
+        log = open(root / f"{out.name}-{role}.log", "w")
+        return role, subprocess.Popen(search_command(settings, out), env={**env, **(extra_env or {})}, stdout=log,
+                                      stderr=subprocess.STDOUT)
+
+    print("one process ...")
+    one_process = timed([start("single", root / "single")])
+    print(f"  {one_process:.1f} s")
+    print(f"a chief and {settings.workers} workers ...")
+    cluster = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
+    roles = ["chief"] + [f"tuner{i}" for i in range(settings.workers)]
+    distributed = timed([start(role, root / "distributed", {**cluster, "KERASTUNER_TUNER_ID": role}) for role in roles])
+    print(f"  {distributed:.1f} s")
+    ends = [json.loads(line) for line in (root / "distributed" / "trial_log.jsonl").read_text().splitlines()
+            if '"end"' in line]
+    per_worker = {role: sum(e["tuner"] == role for e in ends) for role in roles[1:]}
+    result = {"command": cli.command_line("python -m benchmarks.distributed_tuning", argv),
+              "settings": dataclasses.asdict(settings), "cpu_cores": os.cpu_count(),
+              "one_process_seconds": round(one_process, 1), "chief_and_workers_seconds": round(distributed, 1),
+              "speedup": round(one_process / distributed, 2), "trials_per_worker": per_worker}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "distributed_tuning.json").write_text(json.dumps(result, indent=1) + "\n")
+    (RESULTS / "distributed_tuning.md").write_text(
+        f"Command: `{result['command']}` ({os.cpu_count()} CPU cores)\n\n"
+        "| run | wall time, s | trials per worker |\n|---|---|---|\n"
+        f"| one process | {result['one_process_seconds']} | - |\n"
+        f"| chief + {settings.workers} workers | {result['chief_and_workers_seconds']} | {per_worker} |\n\n"
+        f"Speed-up: {result['speedup']}x. The search: random, {settings.max_trials} VAE trials over latent_dim, "
+        f"{settings.epochs} epochs each on {settings.train_limit} training images.\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
