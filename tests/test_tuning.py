@@ -56,6 +56,16 @@ def test_bad_flags_exit_2_with_one_line(argv, message):
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("env, message", [
+    ({"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "80a", "KERASTUNER_TUNER_ID": "chief"},
+     "KERASTUNER_ORACLE_PORT must be a port number in 1..65535; received '80a'"),
+    ({"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "8000"}, "KERASTUNER_TUNER_ID must name"),
+])
+def test_incomplete_cluster_variables_exit_2_with_one_line(env, message):
+    result = run_python(["-m", "tuning.search"], env=env)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
 def test_chief_refuses_a_port_in_use(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -82,6 +92,23 @@ def test_two_trial_search(tuner, mnist_dir, tmp_path):
     assert f"best: trial {best['trial']}" in (out / "summary.md").read_text()
 
 
+def test_hyperband_continues_a_trial_of_the_previous_round(mnist_dir, tmp_path):
+    from tuning import search
+
+    out = tmp_path / "hyperband"
+    search.main([*TINY, "--tuner", "hyperband", "--epochs", "3", "--max-trials", "4", "--data-dir", mnist_dir,
+                 "--out", str(out)])
+    rows = trial_table(out)
+    assert [row["status"] for row in rows] == ["COMPLETED"] * 4
+    assert [row["epochs"] for row in rows] == ["1", "1", "1", "3"]
+    continued, source = rows[3], rows[int(rows[3]["continued_from"])]
+    assert continued["latent_dim"] == source["latent_dim"]
+    history = json.loads((out / "trials" / "3" / "checkpoint.json").read_text())["history"]
+    source_history = json.loads((out / "trials" / source["trial"] / "checkpoint.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and history[0] == source_history[0]
+    assert float(continued["val_loss"]) == pytest.approx(history[-1]["val_loss"])
+
+
 def test_best_configuration_is_retrained_and_exported_naming_its_search(mnist_dir, tmp_path):
     from tuning import search
 
@@ -98,7 +125,9 @@ def test_best_configuration_is_retrained_and_exported_naming_its_search(mnist_di
     assert card["search"]["command"].startswith("python -m tuning.search --model sparse_ae --space rho")
     assert card["model_config"]["rho"] == pytest.approx(float(best["rho"]))
     assert card["model_config"]["sparsity_weight"] == pytest.approx(float(best["sparsity_weight"]))
-    assert (out / "best" / "saved_model" / "saved_model.pb").exists() and not (out / "default").exists()
+    assert (out / "best" / "saved_model" / "saved_model.pb").exists()
+    assert (out / f"best_trial{best['trial']}_1epochs" / "metrics.json").exists()
+    assert not list(out.glob("default*"))  # --no-compare-default
 
 
 def test_interrupted_search_resumes_without_repeating_finished_trials(mnist_dir, tmp_path):

@@ -5,20 +5,19 @@ import json
 import math
 from pathlib import Path
 
-TRIAL_COLUMNS = ("trial", "status", "tuner", "epochs", "continued_from", "seconds")
-
-
 def trial_rows(search, oracle):
     """One dict per trial of the oracle, in trial order, joined with the result.json its run wrote."""
     rows = []
-    for trial_id in sorted(oracle.trials):
+    for trial_id in sorted(oracle.trials, key=int):
         trial = oracle.trials[trial_id]
         result_path = Path(search.out) / "trials" / trial_id / "result.json"
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
         hyperparameters = {p.name: trial.hyperparameters.values.get(p.name) for p in search.hyperparameters}
         status = trial.status if isinstance(trial.status, str) else trial.status.value
         score = trial.score if status == "COMPLETED" else None
+        message = (trial.message or "").strip().splitlines()
         rows.append({"trial": trial_id, "status": status, "tuner": result.get("tuner", ""),
+                     "message": message[-1] if message and status != "COMPLETED" else "",
                      "epochs": result.get("epochs", trial.hyperparameters.values.get("tuner/epochs", "")),
                      "continued_from": result.get("continued_from") or "", "seconds": result.get("seconds", ""),
                      "hyperparameters": hyperparameters, "objective": score})
@@ -39,14 +38,15 @@ def _format(value):
 
 def _table(search, rows):
     names = [p.name for p in search.hyperparameters]
-    header = ["trial", *names, search.objective, "epochs", "seconds", "status", "tuner", "continued_from"]
+    header = ["trial", *names, search.objective, "epochs", "seconds", "status", "tuner", "continued_from", "message"]
     body = [[row["trial"], *[row["hyperparameters"][n] for n in names], row["objective"], row["epochs"],
-             row["seconds"], row["status"], row["tuner"], row["continued_from"]] for row in rows]
+             row["seconds"], row["status"], row["tuner"], row["continued_from"], row["message"]] for row in rows]
     return header, body
 
 
-def write_results(search, rows):
-    """Writes trials.csv, trials.md and objective.png into the search directory; returns their paths."""
+def write_results(search, rows, defaults):
+    """Writes trials.csv, trials.md and objective.png (marking the recipe's `defaults`) into the search
+    directory; returns their paths."""
     out = Path(search.out)
     header, body = _table(search, rows)
     with open(out / "trials.csv", "w", newline="") as file:
@@ -56,10 +56,10 @@ def write_results(search, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_format(v) for v in line) + " |" for line in body]
     (out / "trials.md").write_text("\n".join(lines) + "\n")
-    return [out / "trials.csv", out / "trials.md", plot(search, rows, out / "objective.png")]
+    return [out / "trials.csv", out / "trials.md", plot(search, rows, defaults, out / "objective.png")]
 
 
-def plot(search, rows, path):
+def plot(search, rows, defaults, path):
     """The objective of every completed trial against the space's first hyperparameter, coloured by the
     second hyperparameter (or by the trial's epochs), with the best trial and the recipe default marked."""
     import matplotlib
@@ -68,8 +68,6 @@ def plot(search, rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
-
-    from tuning.search import default_hyperparameters
 
     params = search.hyperparameters
     axis, colour = params[0], (params[1] if len(params) > 1 else None)
@@ -86,7 +84,7 @@ def plot(search, rows, path):
         best = best_row(search, done)
         ax.scatter([best["hyperparameters"][axis.name]], [best["objective"]], marker="*", s=300, c="red",
                    edgecolors="black", zorder=3, label=f"best (trial {best['trial']})")
-    default = default_hyperparameters(search)[axis.name]
+    default = defaults[axis.name]
     if axis.low <= default <= axis.high:
         ax.axvline(default, color="grey", linestyle="--", linewidth=1, label=f"recipe default {axis.name}={default}")
     if axis.sampling == "log":

@@ -20,6 +20,7 @@ The chief serves the oracle and, once every trial has ended, writes the results 
 """
 
 import dataclasses
+import functools
 import importlib
 import json
 import os
@@ -31,30 +32,33 @@ from pathlib import Path
 
 from zoo import cli
 from zoo.cli import flag
-from zoo.config import DATA_DIR_ENV, ZooError
+from zoo.config import DATA_DIR_ENV, ZooError, atomic_write_text, settings_mismatch
 
 PROG = "python -m tuning.search"
 TUNERS = ("hyperband", "random", "bayesian")
 PROBE_OBJECTIVE = "val_probe_accuracy"  # computed after training; every other objective is logged by test_step
-NATURAL_DIRECTIONS = {PROBE_OBJECTIVE: "max"}  # the logged objectives are losses and errors: "min"
+# Objectives whose direction is fixed; any other logged metric is minimized unless --direction says otherwise.
+FIXED_DIRECTIONS = {"val_loss": "min", PROBE_OBJECTIVE: "max"}
 PROBE_TRAIN_IMAGES = 5000
 # Settings that define a search: rerunning in the same --out with other values is refused.
 SEARCH_DEFINING_FLAGS = ("model", "space", "tuner", "epochs", "objective", "direction", "factor", "batch_size",
                          "learning_rate", "seed", "validation_size", "train_limit")
+IDLE_WAIT_SECONDS = 2  # a worker waiting for Hyperband's next round asks the chief again after this
 
 
-def at_least_two(name, value):
-    if value < 2:
-        return f"{name} must be >= 2; received {name}={value}"
-
-
-def port_in_use_error():
-    """A message if this process is a Keras Tuner chief whose oracle port cannot be bound, else None."""
-    if "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "") or "KERASTUNER_ORACLE_IP" not in os.environ:
+def cluster_error():
+    """A message if Keras Tuner's chief/worker variables are incomplete, or if this process is the chief
+    and cannot bind the oracle's port; else None."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
         return None
     ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ.get("KERASTUNER_ORACLE_PORT", "")
     if not port.isdigit() or not 0 < int(port) < 65536:
         return f"KERASTUNER_ORACLE_PORT must be a port number in 1..65535; received {port!r}"
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    if not role:
+        return "KERASTUNER_TUNER_ID must name this process: chief for the chief, tuner0, tuner1, ... for workers"
+    if "chief" not in role:
+        return None
     with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as probe:
         try:
             probe.bind((ip, int(port)))
@@ -73,6 +77,7 @@ def recipe_config_class(model):
     return getattr(getattr(recipe, "main", None), "config_cls", None)
 
 
+@functools.cache
 def tunable_spaces():
     """{model name: {space name: hyperparameters}} for every registered model that has a recipe whose
     flags include each hyperparameter of its spaces."""
@@ -106,14 +111,15 @@ class SearchConfig:
                           "command in it resumes the search")
     objective: str = flag("val_loss", "validation metric to optimize: val_<name> for a loss the model's test_step "
                                       f"logs, or {PROBE_OBJECTIVE} (logistic regression on the codes)")
-    direction: str = flag(None, f"whether the objective is minimized or maximized (default: max for "
-                                f"{PROBE_OBJECTIVE}, min for the losses)", choices=("min", "max"))
-    factor: int = flag(3, "Hyperband's reduction factor", at_least_two)
+    direction: str = flag(None, f"whether the objective is minimized or maximized (fixed for val_loss and "
+                                f"{PROBE_OBJECTIVE}; default min for the others)", choices=("min", "max"))
+    factor: int = flag(3, "Hyperband's reduction factor", cli.at_least_two)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
                                "tensorflow-datasets)", cli.existing_dir)
     batch_size: int = flag(100, "images per batch", cli.positive)
     learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", cli.positive)
-    seed: int = flag(0, "seed of the oracle, of data shuffling and of initialization")
+    seed: int = flag(0, "seed of data shuffling and initialization; the oracle's seed is this + 1 (Keras Tuner "
+                        "reads 0 as no seed)")
     validation_size: int = flag(10000, "training images held out to score trials", cli.positive)
     train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", cli.non_negative)
     xla: str = flag("auto", "XLA compilation (auto = on with a GPU)", choices=("auto", "on", "off"))
@@ -125,7 +131,7 @@ class SearchConfig:
 
     def __post_init__(self):
         self.out = self.out or f"runs/search/{self.model}_{self.space}_{self.tuner}"
-        self.direction = self.direction or NATURAL_DIRECTIONS.get(self.objective, "min")
+        self.direction = self.direction or FIXED_DIRECTIONS.get(self.objective, "min")
         self.export_dir = self.export_dir or str(Path(self.out) / "best" / "saved_model")
 
     def check(self):
@@ -140,17 +146,18 @@ class SearchConfig:
         objectives = objective_names(self.model)
         if self.objective not in objectives:
             return f"--objective {self.objective!r} is not logged for {self.model}; choose one of {', '.join(objectives)}"
-        natural = NATURAL_DIRECTIONS.get(self.objective, "min")
-        if self.direction != natural:
-            return f"{self.objective} is to be {natural}imized; received --direction {self.direction}"
-        return port_in_use_error()
+        fixed = FIXED_DIRECTIONS.get(self.objective, self.direction)
+        if self.direction != fixed:
+            return f"{self.objective} is to be {fixed}imized; received --direction {self.direction}"
+        return cluster_error()
 
     @property
     def hyperparameters(self):
         """The searched hyperparameters (zoo.search_space specs), defined beside the model."""
         return tunable_spaces()[self.model][self.space]
 
-    def defining(self):
+    def defining_settings(self):
+        """The settings that define the search (see SEARCH_DEFINING_FLAGS)."""
         return {k: getattr(self, k) for k in SEARCH_DEFINING_FLAGS}
 
 
@@ -176,9 +183,7 @@ def default_hyperparameters(search):
 
 
 def _write_json(path, value):
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(value, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, indent=1))
 
 
 def check_search_dir(search):
@@ -187,15 +192,12 @@ def check_search_dir(search):
     out.mkdir(parents=True, exist_ok=True)
     path = out / "search.json"
     if path.exists():
-        saved = json.loads(path.read_text())
-        changed = sorted(k for k in set(saved) | set(search.defining()) if saved.get(k) != search.defining().get(k))
-        if changed:
-            there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
-            now = ", ".join(f"{k}={getattr(search, k)}" for k in changed)
-            raise ZooError(f"{out} holds a search with other settings ({there} there, {now} now); rerun with the "
-                           "same flags to resume it, or pass another --out")
+        mismatch = settings_mismatch(json.loads(path.read_text()), search.defining_settings())
+        if mismatch:
+            raise ZooError(f"{out} holds a search with other settings {mismatch}; rerun with the same flags to "
+                           "resume it, or pass another --out")
     else:
-        _write_json(path, search.defining())
+        _write_json(path, search.defining_settings())
 
 
 def log_event(out, **event):
@@ -211,8 +213,10 @@ def build_tuner(search):
     hp = kt.HyperParameters()
     for param in search.hyperparameters:
         param.declare(hp)
-    objective = kt.Objective(search.objective, search.direction)
-    common = dict(objective=objective, hyperparameters=hp, seed=search.seed)
+    # A failed trial (a diverged run) is reported in the table; it must not stop the search, which in
+    # chief/worker mode would leave the chief waiting for a trial that never ends.
+    common = dict(objective=kt.Objective(search.objective, search.direction), hyperparameters=hp,
+                  seed=search.seed + 1, max_consecutive_failed_trials=None)
     oracles = {
         "random": lambda: kt.oracles.RandomSearchOracle(max_trials=search.max_trials, **common),
         "bayesian": lambda: kt.oracles.BayesianOptimizationOracle(max_trials=search.max_trials, **common),
@@ -222,19 +226,54 @@ def build_tuner(search):
     oracle.max_trials = search.max_trials  # Hyperband takes no max_trials; the base oracle honours this cap
 
     class ZooTuner(kt.engine.base_tuner.BaseTuner):
-        """Runs each trial through `zoo.training.train` in <out>/trials/<trial id>."""
+        """Runs each trial through `zoo.training.train` in <out>/trials/<trial id> (see `train_trial`)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            ask = self.oracle.create_trial
+
+            def create_trial(tuner_id):  # without this, a worker waiting for Hyperband's next round spins
+                trial = ask(tuner_id)
+                if trial.status == kt.engine.trial.TrialStatus.IDLE:
+                    time.sleep(IDLE_WAIT_SECONDS)
+                return trial
+
+            self.oracle.create_trial = create_trial
+
+        def on_search_begin(self):
+            self.save()  # so that a search interrupted in its first trial reloads its oracle
 
         def run_trial(self, trial, *args, **kwargs):
-            return run_trial(search, trial, self.tuner_id)
+            return train_trial(search, trial, self.tuner_id)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)  # the oracle records the trial's end before the log says so
+            log_event(search.out, trial=trial.trial_id, event="end", tuner=self.tuner_id, status=trial.status)
 
     return ZooTuner(oracle, directory=search.out, project_name="oracle")
 
 
 def trial_dir(search, trial_id):
+    """The training run directory of one trial."""
     return Path(search.out) / "trials" / trial_id
 
 
-def run_trial(search, trial, tuner_id):
+def continue_trial(search, previous, run_dir, initial_epoch):
+    """Starts `run_dir` from a copy of the previous trial's checkpoint (copied aside, then renamed)."""
+    source = trial_dir(search, previous)
+    if not (source / "checkpoint.json").exists():
+        raise ZooError(f"Hyperband continues trial {previous}, but {source} holds no checkpoint")
+    tmp = run_dir.with_name(f"{run_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("logs", "result.json", "figures", "*.tmp-*"))
+    epochs_done = json.loads((tmp / "checkpoint.json").read_text())["epochs_done"]
+    if epochs_done != initial_epoch:
+        raise ZooError(f"Hyperband continues trial {previous} from epoch {initial_epoch}, but it holds {epochs_done}")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.rename(tmp, run_dir)
+
+
+def train_trial(search, trial, tuner_id):
     """Trains one trial (resuming its checkpoint if it was interrupted) and returns its validation metrics.
 
     Hyperband's later rounds continue a trial of the previous round: its checkpoint is copied, and the
@@ -251,15 +290,14 @@ def run_trial(search, trial, tuner_id):
     run_dir = trial_dir(search, trial.trial_id)
     previous = values.get("tuner/trial_id")
     if previous and not (run_dir / "checkpoint.json").exists():
-        shutil.copytree(trial_dir(search, previous), run_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("logs", "result.json", "figures"))
+        continue_trial(search, previous, run_dir, values["tuner/initial_epoch"])
     config = recipe_config(search, hyperparameters, epochs=epochs, lr_schedule="constant", run_dir=str(run_dir),
                            export_dir=None)
     log_event(search.out, trial=trial.trial_id, event="start", tuner=tuner_id)
     start = time.perf_counter()
     keras.backend.clear_session()
     try:
-        model, dataset, checkpoint = training.train(config, verbose=2)
+        model, dataset, checkpoint = training.train(config, verbose=2, extendable=True)
     except training.TrainingDiverged as error:  # this configuration failed; the search goes on
         raise kt.errors.FailedTrialError(str(error)) from error
     except ZooError as error:  # e.g. a run dir of other settings: every trial would fail alike
@@ -270,7 +308,6 @@ def run_trial(search, trial, tuner_id):
     result = {"trial": trial.trial_id, "tuner": tuner_id, "hyperparameters": hyperparameters, "epochs": epochs,
               "continued_from": previous, "seconds": round(time.perf_counter() - start, 1), "metrics": metrics}
     _write_json(run_dir / "result.json", result)
-    log_event(search.out, trial=trial.trial_id, event="end", tuner=tuner_id)
     return metrics
 
 
@@ -300,11 +337,14 @@ def finish(search, tuner, command):
     from zoo import training
 
     rows = report.trial_rows(search, tuner.oracle)
-    paths = report.write_results(search, rows)
+    paths = report.write_results(search, rows, default_hyperparameters(search))
     print(f"wrote {', '.join(map(str, paths))}")
+    for row in rows:
+        if row["message"]:
+            print(f"trial {row['trial']} {row['status']}: {row['message']}")
     completed = [row for row in rows if row["status"] == "COMPLETED"]
     if not completed:
-        raise ZooError(f"no trial of the search in {search.out} completed; see the trial messages above")
+        raise ZooError(f"no trial of the search in {search.out} completed; their messages are above")
     best = report.best_row(search, completed)
     print(f"best trial {best['trial']}: {search.objective} = {best['objective']:.4f} with {best['hyperparameters']}")
     runs = {}
@@ -313,8 +353,10 @@ def finish(search, tuner, command):
         if search.compare_default and default_hyperparameters(search) != best["hyperparameters"]:
             candidates["default"] = default_hyperparameters(search)
         for name, hyperparameters in candidates.items():
+            # Named by trial and epochs, so that extending the search or retraining longer starts a new run.
+            label = f"best_trial{best['trial']}" if name == "best" else "default"
             config = recipe_config(search, hyperparameters, epochs=search.final_epochs,
-                                   run_dir=str(Path(search.out) / name),
+                                   run_dir=str(Path(search.out) / f"{label}_{search.final_epochs}epochs"),
                                    export_dir=search.export_dir if name == "best" else "")
             card_extra = {"search": {"command": command, "directory": search.out, "tuner": search.tuner,
                                      "space": search.space, "objective": search.objective,
@@ -335,6 +377,7 @@ def main(argv=None):
 
     data.load_mnist_arrays(search.data_dir)  # bad data fails here, once, not in every trial
     check_search_dir(search)
+    log_event(search.out, event="session", tuner=os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
     tuner = build_tuner(search)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     import keras_tuner as kt

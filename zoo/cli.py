@@ -45,6 +45,11 @@ def non_negative(name, value):
         return f"{name} must be >= 0; received {name}={value}"
 
 
+def at_least_two(name, value):
+    if value < 2:
+        return f"{name} must be >= 2; received {name}={value}"
+
+
 def existing_dir(name, value):
     if value is not None and not Path(value).is_dir():
         return f"{name} directory does not exist: {value}"

@@ -1,6 +1,8 @@
 """Configuration shared by recipes, free of TensorFlow so that command lines parse (and fail) fast."""
 
 import dataclasses
+import os
+from pathlib import Path
 
 from zoo import cli
 from zoo.cli import flag
@@ -39,6 +41,23 @@ def export_dir_flag(recipe):
 def binarization_flag(default):
     help = "binarization of the images ('none': grayscale in [0, 1]; 'dynamic': a fresh Bernoulli draw each epoch)"
     return flag(default, help, choices=BINARIZATIONS)
+
+
+def atomic_write_text(path, text):
+    """Writes `text` to `path` through a temporary file and a rename, so readers never see half a file."""
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def settings_mismatch(saved, current, ignored=()):
+    """"(a=1 there, a=2 now)" for the settings that differ between two dicts (except `ignored`), or None."""
+    changed = sorted(k for k in set(saved) | set(current) if k not in ignored and saved.get(k) != current.get(k))
+    if not changed:
+        return None
+    there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
+    now = ", ".join(f"{k}={current.get(k)}" for k in changed)
+    return f"({there} there, {now} now)"
 
 
 class ZooError(Exception):

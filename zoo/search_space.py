@@ -21,16 +21,22 @@ class Range:
     sampling: str = "linear"
 
     def declare(self, hp):
-        """Declares this hyperparameter on a `keras_tuner.HyperParameters` (hp.Int or hp.Float)."""
-        return getattr(hp, type(self).__name__)(self.name, self.low, self.high, sampling=self.sampling)
+        """Declares this hyperparameter on a `keras_tuner.HyperParameters`."""
+        raise NotImplementedError
 
 
 class Int(Range):
     """An integer hyperparameter."""
 
+    def declare(self, hp):
+        return hp.Int(self.name, self.low, self.high, sampling=self.sampling)
+
 
 class Float(Range):
     """A real hyperparameter."""
+
+    def declare(self, hp):
+        return hp.Float(self.name, self.low, self.high, sampling=self.sampling)
 
 
 def spaces_of(model_cls):

@@ -7,7 +7,6 @@ final evaluation, metrics.json, the figures and the export.
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import cli, data
-from zoo.config import TrainConfig, ZooError  # noqa: F401  (TrainConfig is re-exported for recipes)
+from zoo.config import TrainConfig, ZooError, atomic_write_text, settings_mismatch  # noqa: F401  (TrainConfig: for recipes)
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
@@ -40,12 +39,6 @@ def precision_policy(setting, has_gpu):
     return setting
 
 
-def _atomic_write_text(path, text):
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _stream_seed(seed, epochs_done):
     """Seed of the data and noise streams: the run's seed, then a fresh one after each resume."""
     return seed if epochs_done == 0 else (seed * 1_000_003 + epochs_done) % 2**31
@@ -58,10 +51,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
     one, so an interruption at any moment leaves a consistent pair. An epoch whose logs hold a
     non-finite value is not saved, so a NaN never replaces the last good checkpoint. The state also
     records the run's defining flags (resuming with others is refused) and the training time.
+    An `extendable` run may be resumed with more epochs than it was started with (see `train`).
     """
 
-    def __init__(self, run_dir, images_per_epoch, run_config):
+    def __init__(self, run_dir, images_per_epoch, run_config, extendable=False):
         super().__init__()
+        self.extendable = extendable
         self.run_dir = Path(run_dir)
         self.state_path = self.run_dir / "checkpoint.json"
         self.images_per_epoch = images_per_epoch
@@ -84,13 +79,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if not self.state_path.exists():
             return 0
         state = json.loads(self.state_path.read_text())
-        saved = state["run_config"]
-        changed = sorted(k for k in set(saved) | set(self.run_config) if saved.get(k) != self.run_config.get(k))
-        if changed:
-            there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
-            now = ", ".join(f"{k}={self.run_config.get(k)}" for k in changed)
-            raise ZooError(f"{self.run_dir} holds a run with other settings ({there} there, {now} now); "
+        mismatch = settings_mismatch(state["run_config"], self.run_config, ("epochs",) if self.extendable else ())
+        if mismatch:
+            raise ZooError(f"{self.run_dir} holds a run with other settings {mismatch}; "
                            "rerun with the same flags to resume, or pass another --run-dir")
+        if state["epochs_done"] > self.run_config["epochs"]:
+            raise ZooError(f"{self.run_dir} holds {state['epochs_done']} epochs, more than the "
+                           f"{self.run_config['epochs']} asked for")
+        state["run_config"] = self.run_config
         self.state = state
         model.build_optimizers()
         model.load_weights(self.weights_path)
@@ -125,7 +121,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.state["steady_epoch_seconds"].append(seconds)
         self._first_epoch_of_session = False
         self.state["history"].append({"epoch": epoch + 1, **logs})
-        _atomic_write_text(self.state_path, json.dumps(self.state, indent=1))
+        atomic_write_text(self.state_path, json.dumps(self.state, indent=1))
         if previous is not None and previous.name != weights_file:
             previous.unlink(missing_ok=True)
 
@@ -148,13 +144,8 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
 
 
 def run_config(model, config):
-    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS.
-
-    With a constant learning rate the number of epochs only says when to stop, so it is left out: a
-    finished run can then be extended by rerunning it with more epochs (tuning.search's Hyperband does).
-    """
-    flags = [k for k in RUN_DEFINING_FLAGS if not (k == "epochs" and config.lr_schedule == "constant")]
-    return {**model.constructor_config(), **{k: getattr(config, k) for k in flags}}
+    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS."""
+    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
 
 
 def load_trained(config):
@@ -174,13 +165,18 @@ def _progress_callbacks(model, run_dir):
     return [plots.progress_callback(model, Path(run_dir) / "figures" / "progress")]
 
 
-def train(config, strategy=None, verbose=None):
+def train(config, strategy=None, verbose=None, extendable=False):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
+
+    An `extendable` run (constant learning rate only) may later be continued with a larger `config.epochs`,
+    since then the number of epochs only says when to stop; tuning.search's Hyperband extends its trials so.
 
     Raises TrainingDiverged if a loss became non-finite or the model reported a failure (`model.failure`,
     e.g. a GAN's discriminator winning outright); the last good checkpoint is kept. Raises
     ZooError if the run dir holds a run with other settings.
     """
+    if extendable and config.lr_schedule != "constant":
+        raise ValueError(f"only a constant learning rate makes a run extendable; received lr_schedule={config.lr_schedule}")
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     keras.mixed_precision.set_global_policy(precision_policy(config.precision, has_gpu))
     if strategy is None:
@@ -195,7 +191,7 @@ def train(config, strategy=None, verbose=None):
                          config.validation_size, config.train_limit or None)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config(model, config))
+    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config(model, config), extendable)
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
@@ -258,7 +254,7 @@ def run(config, command=None, card_extra=None):
             or metrics.get("nll_importance_samples", config.eval_samples) != config.eval_samples):
         print("evaluating on the test set ...")
         metrics = evaluate(model, dataset, checkpoint, config)
-        _atomic_write_text(metrics_path, json.dumps(metrics, indent=1))
+        atomic_write_text(metrics_path, json.dumps(metrics, indent=1))
     else:
         print(f"reusing the evaluation in {metrics_path}")
     for name, value in metrics.items():
