@@ -30,13 +30,16 @@ def artifact_rows():
                 cells.append(f"{fmt.format(value)} ({metrics['nll_importance_samples']})")
             else:
                 cells.append(fmt.format(value))
+        anomaly = card.get("anomaly")
+        cells.append(f"{anomaly['threshold']:.1f}" if anomaly else "-")
         size = sum(f.stat().st_size for f in card_path.parent.rglob("*") if f.is_file()) / 1e6
         yield [f"`saved_models/{card_path.parent.name}`", card["model"], str(card["model_config"].get("latent_dim", "-")), *cells,
                f"{card['parameters']:,}", f"{size:.1f}", f"`{card['command']}`"]
 
 
 def table():
-    headers = ["artifact", "model", "code size", *(c[0] for c in COLUMNS), "parameters", "MB", "command"]
+    headers = ["artifact", "model", "code size", *(c[0] for c in COLUMNS), "score threshold", "parameters", "MB",
+               "command"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in artifact_rows()]
     return "\n".join(lines)

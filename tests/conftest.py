@@ -19,6 +19,17 @@ def mnist_dir():
 
 
 @pytest.fixture(scope="session")
+def movielens_dir():
+    """MovieLens 100K (u.data) from ZOO_MOVIELENS_DIR, else the ml-100k directory beside ZOO_DATA_DIR's."""
+    path = os.environ.get("ZOO_MOVIELENS_DIR")
+    if not path and os.environ.get("ZOO_DATA_DIR"):
+        path = str(Path(os.environ["ZOO_DATA_DIR"]).parent / "ml-100k")
+    if not path or not (Path(path) / "u.data").exists():
+        pytest.skip("needs MovieLens 100K: set ZOO_MOVIELENS_DIR to the directory of u.data")
+    return path
+
+
+@pytest.fixture(scope="session")
 def mnist_small(mnist_dir):
     from zoo import data
 

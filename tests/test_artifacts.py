@@ -103,3 +103,28 @@ def test_flagship_vae_meets_its_bar():
     assert metrics["nll_importance_samples"] == 5000
     assert metrics["test_nll_nats"] <= 87.0
     assert metrics["test_nll_nats"] < -metrics["test_elbo_nats"]
+
+
+SCORE_SNIPPET = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+model = tf.saved_model.load(sys.argv[1])
+threshold = json.load(open(sys.argv[1] + "/card.json"))["anomaly"]["threshold"]
+noise = tf.constant(np.random.default_rng(0).random((8, 28, 28, 1)).astype(np.float32))
+print(json.dumps({"noise": model.score(noise)["score"].numpy().tolist(), "threshold": threshold}))
+"""
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS, ids=[p.name for p in ARTIFACTS])
+def test_autoencoder_artifacts_flag_noise_as_anomalous(artifact):
+    card = json.loads((artifact / "card.json").read_text())
+    if "encode" not in card["endpoints"] or card["model"] == "cvae":
+        assert "anomaly" not in card
+        return
+    assert "score" in card["endpoints"] and card["anomaly"]["target_false_positive_rate"] == 0.01
+    result = run_python(["-c", SCORE_SNIPPET, str(artifact)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert min(scores["noise"]) > scores["threshold"]  # uniform noise is no digit

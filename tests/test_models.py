@@ -5,6 +5,9 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from zoo import registry
+
+IMAGE_MODELS = [name for name in zoo.names() if registry.get_class(name).data_kind == "images"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,7 @@ def call_input(model, images):
     return tf.constant(images)
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_fit_moves_weights_and_reports_every_loss(name, images):
     model = zoo.get(name)
     assert model.built
@@ -45,7 +48,7 @@ def test_fit_moves_weights_and_reports_every_loss(name, images):
     assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_keras_round_trip_gives_identical_outputs(name, images, tmp_path):
     model = zoo.get(name, seed=3)
     model.save(tmp_path / "model.keras")
@@ -66,7 +69,7 @@ np.save(sys.argv[4], outputs[sys.argv[5]].numpy())
 """
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_export_reloads_in_plain_tensorflow_with_the_same_outputs(name, images, tmp_path):
     from tests.conftest import run_python
     from zoo import export

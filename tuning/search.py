@@ -311,8 +311,9 @@ def train_trial(search, trial, tuner_id):
     return metrics
 
 
-def probe_accuracy(model, dataset):
-    """Validation accuracy of logistic regression on the codes, fit on PROBE_TRAIN_IMAGES training codes."""
+def probe_accuracy(model, dataset, evaluation="validation"):
+    """Accuracy on the `evaluation` split ("validation" or "test") of logistic regression on the codes, fit on
+    PROBE_TRAIN_IMAGES training codes."""
     import numpy as np
 
     from zoo import metrics
@@ -327,8 +328,8 @@ def probe_accuracy(model, dataset):
         return np.concatenate(codes), np.concatenate(labels)
 
     train_codes, train_labels = codes_and_labels(dataset.train, PROBE_TRAIN_IMAGES)
-    val_codes, val_labels = codes_and_labels(dataset.validation)
-    return metrics.linear_probe_accuracy(train_codes, train_labels, val_codes, val_labels, iterations=200)
+    codes, labels = codes_and_labels(getattr(dataset, evaluation))
+    return metrics.linear_probe_accuracy(train_codes, train_labels, codes, labels, iterations=200)
 
 
 def finish(search, tuner, command):
@@ -365,6 +366,12 @@ def finish(search, tuner, command):
                                      "hyperparameters": hyperparameters}}
             print(f"retraining the {name} configuration {hyperparameters} for {search.final_epochs} epochs")
             metrics = training.run(config, command=f"{command}  # {name} configuration", card_extra=card_extra)
+            if search.objective == PROBE_OBJECTIVE:  # the objective itself, measured on the test split
+                from zoo import data
+
+                dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed,
+                                     config.validation_size, config.train_limit or None)
+                metrics["test_probe_accuracy"] = probe_accuracy(training.load_trained(config), dataset, "test")
             runs[name] = {"hyperparameters": hyperparameters, "metrics": metrics}
     summary = report.write_summary(search, command, rows, best, runs)
     print(f"wrote {summary}")

@@ -50,6 +50,12 @@ def at_least_two(name, value):
         return f"{name} must be >= 2; received {name}={value}"
 
 
+def digits(name, value):
+    bad = [d for d in value if not 0 <= d <= 9]
+    if bad or len(set(value)) != len(value):
+        return f"{name} takes distinct digits 0..9; received {name}={_show(value)}"
+
+
 def existing_dir(name, value):
     if value is not None and not Path(value).is_dir():
         return f"{name} directory does not exist: {value}"

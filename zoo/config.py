@@ -88,6 +88,9 @@ class TrainConfig:
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
                                    "split (monitoring only, nothing is selected on it)", cli.non_negative)
     train_limit: int = flag(0, "use only the first N training images (0 = all)", cli.non_negative)
+    train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
+                                   "anomaly detection (none = all digits); the test split keeps every digit",
+                               cli.digits)
 
     def check(self):
         """Checks involving several flags (`zoo.cli.parse` calls it); a message, or None."""

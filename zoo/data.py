@@ -185,7 +185,8 @@ class MnistData:
     source: str
 
 
-def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None):
+def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None,
+          train_digits=()):
     """Builds the MNIST pipelines.
 
     Args:
@@ -195,6 +196,8 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
       seed: shuffling seed.
       validation_size: images held out from the end of the training split for validation (0: none).
       train_limit: use only the first `train_limit` training images (for quick runs and tests).
+      train_digits: keep only training and validation images of these digits (one-class training); the
+        test split keeps every digit.
     """
     if binarization not in BINARIZATIONS:
         raise DataError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
@@ -206,6 +209,12 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
             raise DataError(f"validation_size must be in (0, {len(train_images)}); received {validation_size}")
         val_images, val_labels = train_images[-validation_size:], train_labels[-validation_size:]
         train_images, train_labels = train_images[:-validation_size], train_labels[:-validation_size]
+    if train_digits:
+        keep = np.isin(train_labels, train_digits)
+        train_images, train_labels = train_images[keep], train_labels[keep]
+        if validation_size:
+            keep = np.isin(val_labels, train_digits)
+            val_images, val_labels = val_images[keep], val_labels[keep]
     if train_limit:
         train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
     if len(train_images) < batch_size:

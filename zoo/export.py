@@ -7,6 +7,9 @@ Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
   sample(num, seed) -> {"images"}           generative models only; stateless in (num, seed)
   generate(code) -> {"images"}              GANs (which have no encoder, so no encode/decode/reconstruct)
   classify(images) -> {"probs", "features"} the classifier (also its serving_default)
+  complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
+  score(images) -> {"score"}                autoencoders and VAEs: anomaly score per image, higher = more
+                                            unusual; the card's "anomaly" entry holds a threshold
 Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
 Out-of-range or non-finite inputs fail inside the endpoint with a message saying what is allowed.
 """
@@ -38,8 +41,23 @@ def _checked_codes(codes):
     return tf.debugging.assert_all_finite(codes, "code must be finite (no NaN or Inf)")
 
 
+def _checked_ratings(ratings):
+    ratings = tf.debugging.assert_all_finite(ratings, "ratings must be finite (no NaN or Inf)")
+    valid = tf.logical_or(tf.equal(ratings, 0.0), tf.logical_and(ratings >= 1.0, ratings <= 5.0))
+    with tf.control_dependencies([tf.debugging.Assert(tf.reduce_all(valid), [
+            "ratings must be 0 (unknown) or in [1, 5]; found", tf.boolean_mask(ratings, tf.logical_not(valid))[:5]])]):
+        return tf.identity(ratings)
+
+
 def endpoints(model):
     """{name: (function, input signature)} of the contract's endpoints that `model` supports."""
+    if hasattr(model, "complete"):  # AutoRec: rating vectors in, every rating predicted out
+        ratings_spec = tf.TensorSpec([None, model.num_inputs], tf.float32, name="ratings")
+
+        def complete(ratings):
+            return {"ratings": model.complete(_checked_ratings(ratings))}
+
+        return {"serving_default": (complete, [ratings_spec]), "complete": (complete, [ratings_spec])}
     image_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
     code_spec = tf.TensorSpec([None, getattr(model, "latent_dim", 0)], tf.float32, name="code")
     found = {}
@@ -55,6 +73,8 @@ def endpoints(model):
         found["serving_default"] = found["reconstruct"] = (reconstruct, [image_spec])
         found["encode"] = (lambda images: model.encode_outputs(_checked_images(images)), [image_spec])
         found["decode"] = (lambda code: model.decode_outputs(_checked_codes(code)), [code_spec])
+    if hasattr(model, "anomaly_score"):
+        found["score"] = (lambda images: {"score": model.anomaly_score(_checked_images(images))}, [image_spec])
     if hasattr(model, "generate"):
         found["generate"] = (lambda code: {"images": model.generate(_checked_codes(code))}, [code_spec])
         found.setdefault("serving_default", found["generate"])
@@ -111,7 +131,7 @@ def build_archive(model):
     return archive
 
 
-def _git_commit():
+def git_commit():
     try:
         root = Path(__file__).resolve().parent.parent
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -147,7 +167,7 @@ def card(model, config, metrics, data_source, command):
         "endpoints": sorted(endpoints(model)),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -189,3 +209,35 @@ def export(model, export_dir, model_card, figures=()):
         shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
     return export_dir
+
+
+def refresh(artifact_dir, data_dir=None):
+    """Re-exports a committed artifact from its model.keras with the current endpoint contract, keeping its
+    card (flags, command, measured metrics) and figures, and adding an anomaly threshold where the model
+    has a `score` endpoint. The weights are unchanged: nothing is retrained."""
+    import zoo
+    from zoo import anomaly, data
+
+    artifact_dir = Path(artifact_dir)
+    card = json.loads((artifact_dir / "card.json").read_text())
+    model = zoo.load(artifact_dir / "model.keras")
+    if hasattr(model, "anomaly_score") and not getattr(model, "conditional", False):
+        test_images = data.mnist(100, card["flags"].get("binarization", "none"), data_dir).test_images
+        card["anomaly"] = anomaly.card_entry(model, test_images, "the MNIST test split")
+    card["endpoints"] = sorted(endpoints(model))
+    card.setdefault("reexports", []).append({
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "weights": "unchanged (re-exported from model.keras, not retrained)"})
+    return export(model, artifact_dir, card, sorted(artifact_dir.glob("*.png")))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m zoo.export",
+                                     description="Re-export artifacts with the current endpoint contract (see refresh).")
+    parser.add_argument("--refresh", nargs="+", required=True, metavar="ARTIFACT_DIR")
+    parser.add_argument("--data-dir", default=None, help="MNIST IDX directory (default: $ZOO_DATA_DIR)")
+    arguments = parser.parse_args()
+    for directory in arguments.refresh:
+        print(f"re-exported {refresh(directory, arguments.data_dir)}")

@@ -225,3 +225,29 @@ def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
         row_labels += [f"+{s:.1f} v({digit})" for s in strengths]
     return image_grid(np.concatenate(rows), len(row_labels), path,
                       "adding v(d) = mean code of d - mean code of the rest", row_labels)
+
+
+def roc_curves(curves, path, title):
+    """ROC curves, one per entry of `curves` {label: (scores, is_anomaly, auroc)}."""
+    from zoo.anomaly import roc_curve
+
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    for label, (scores, is_anomaly, auroc) in curves.items():
+        fpr, tpr = roc_curve(scores, is_anomaly)
+        ax.plot(fpr, tpr, linewidth=1.2, label=f"{label}: AUROC {auroc:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("false-positive rate (normal digits flagged)")
+    ax.set_ylabel("true-positive rate (anomalies flagged)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, title="normal digit", title_fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ranked_images(images, rankings, row_labels, path, title, count=8):
+    """One row per ranking (indices sorted by ascending score): its `count` lowest-scored images, then its
+    `count` highest-scored."""
+    rows = [np.concatenate([images[order[:count]], images[order[-count:][::-1]]]) for order in rankings]
+    return image_grid(np.concatenate(rows), len(rows), path, title=title, row_labels=[str(r) for r in row_labels])

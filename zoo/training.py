@@ -20,7 +20,7 @@ from zoo.config import TrainConfig, ZooError, atomic_write_text, settings_mismat
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
-                      "train_limit", "validation_size", "precision")
+                      "train_limit", "validation_size", "train_digits", "precision")
 
 
 class TrainingDiverged(ZooError):
@@ -79,7 +79,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if not self.state_path.exists():
             return 0
         state = json.loads(self.state_path.read_text())
-        mismatch = settings_mismatch(state["run_config"], self.run_config, ("epochs",) if self.extendable else ())
+        saved = {"train_digits": [], **state["run_config"]}  # runs from before train_digits existed
+        mismatch = settings_mismatch(saved, self.run_config, ("epochs",) if self.extendable else ())
         if mismatch:
             raise ZooError(f"{self.run_dir} holds a run with other settings {mismatch}; "
                            "rerun with the same flags to resume, or pass another --run-dir")
@@ -188,7 +189,7 @@ def train(config, strategy=None, verbose=None, extendable=False):
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
     keras.utils.set_random_seed(config.seed)
     dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
-                         config.validation_size, config.train_limit or None)
+                         config.validation_size, config.train_limit or None, config.train_digits)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
     checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config(model, config), extendable)
@@ -218,6 +219,27 @@ def train(config, strategy=None, verbose=None, extendable=False):
     return model, dataset, checkpoint
 
 
+def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed=0, verbose=0, callbacks=()):
+    """Fits a zoo model on in-memory arrays (`inputs`: an array, or a tuple such as (images, labels)) with
+    the core's choices: the model's optimizers, shuffled batches of one size, `adapt` first, XLA with a
+    GPU, a stop on a non-finite loss. For short runs that need no run directory (a pretraining layer, a
+    fine-tuning run); returns the Keras History. Raises TrainingDiverged if a loss became non-finite."""
+    keras.utils.set_random_seed(seed)
+    count = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
+    dataset = (tf.data.Dataset.from_tensor_slices(inputs).cache().shuffle(count, seed=seed)
+               .batch(min(batch_size, count), drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    model.compile(**model.training_optimizers(learning_rate), jit_compile=_use_xla("auto", has_gpu))
+    if hasattr(model, "adapt"):
+        model.adapt(dataset)
+    history = model.fit(dataset, epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], shuffle=False,
+                        verbose=verbose)
+    if not all(math.isfinite(values[-1]) for values in history.history.values()):
+        raise TrainingDiverged(f"a loss became non-finite while training {model.registry_name}; try a lower "
+                               "learning rate")
+    return history
+
+
 def evaluate(model, dataset, checkpoint, config):
     """Test metrics: the tracked losses in nats per image, the model's own metrics, time and throughput."""
     tracked = model.evaluate(dataset.test, return_dict=True, verbose=0)
@@ -231,6 +253,20 @@ def evaluate(model, dataset, checkpoint, config):
         parameters=int(model.count_params()),
     )
     return metrics
+
+
+def held_out_normal_images(dataset, config):
+    """(images, description) of held-out data of the training distribution: the validation split if there
+    is one, else the test split; only the images of `config.train_digits` if those are set."""
+    import numpy as np
+
+    if dataset.validation is not None:
+        images = np.concatenate([batch[0].numpy() for batch in dataset.validation])
+        return images, f"the {len(images)} validation images held out from the training split"
+    if config.train_digits:
+        normal = np.isin(dataset.test_labels, config.train_digits)
+        return dataset.test_images[normal], f"the test images of digits {list(config.train_digits)}"
+    return dataset.test_images, "the MNIST test split"
 
 
 def run(config, command=None, card_extra=None):
@@ -264,6 +300,10 @@ def run(config, command=None, card_extra=None):
     if config.export_dir:
         card = export.card(model, config, metrics, dataset.source, command or cli.command_line(sys.argv[0]))
         card.update(card_extra or {})
+        if hasattr(model, "anomaly_score") and not getattr(model, "conditional", False):
+            from zoo import anomaly
+
+            card["anomaly"] = anomaly.card_entry(model, *held_out_normal_images(dataset, config))
         export.export(model, config.export_dir, card, figures)
         print(f"exported {config.export_dir}")
     return metrics

@@ -1,5 +1,5 @@
 """Every model module is imported here so that its `@register` runs."""
 
 from zoo.models import (  # noqa: F401
-    ae, base, classifier, contractive, cvae, denoising, gan, linear, mixture, sparse, tied, vae,
+    ae, autorec, base, classifier, contractive, cvae, denoising, gan, linear, mixture, sparse, tied, vae,
 )

@@ -144,6 +144,15 @@ class AE(Autoencoder):
         loss = tf.add_n([reconstruction, l2, *penalties.values()])
         return {"loss": loss, "reconstruction": reconstruction, "l2": l2, **penalties, **diagnostics}
 
+    def anomaly_score(self, images):
+        """Reconstruction error of each image [b] (cross-entropy in nats, or squared error): its anomaly score."""
+        return per_image_error(self.output_activation, images, self.decode_raw(self.encode(images)))
+
+    @property
+    def anomaly_score_description(self):
+        return ("reconstruction error: binary cross-entropy in nats" if self.output_activation == "sigmoid"
+                else "reconstruction error: squared error summed over pixels")
+
     def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
         from zoo.metrics import autoencoder_test_metrics
 

@@ -19,6 +19,7 @@ class ZooModel(keras.Model):
     """
 
     loss_names = ("loss",)
+    data_kind = "images"  # what the model trains on: MNIST images, or "ratings" (rating vectors)
 
     def __init__(self, image_shape=IMAGE_SHAPE, seed=0, **kwargs):
         super().__init__(**kwargs)

@@ -32,17 +32,21 @@ class MnistClassifier(ZooModel):
     def __init__(self, num_classes=10, feature_units=128, dropout=0.3, **kwargs):
         super().__init__(**kwargs)
         self.num_classes, self.feature_units, self.dropout = int(num_classes), int(feature_units), float(dropout)
+        self.feature_net = self.build_feature_net()
+        self.head = keras.Sequential([keras.Input((self.feature_units,)), keras.layers.Dropout(self.dropout),
+                                      keras.layers.Dense(self.num_classes)], name="head")
+        self.built = True
+
+    def build_feature_net(self):
+        """The network from images to the feature layer [b, feature_units]."""
         conv = dict(kernel_size=3, padding="same", activation="relu")
-        self.feature_net = keras.Sequential([
+        return keras.Sequential([
             keras.Input(self.image_shape),
             keras.layers.Conv2D(32, **conv), keras.layers.Conv2D(32, **conv), keras.layers.MaxPooling2D(),
             keras.layers.Conv2D(64, **conv), keras.layers.Conv2D(64, **conv), keras.layers.MaxPooling2D(),
             keras.layers.Flatten(),
             keras.layers.Dense(self.feature_units, activation="relu"),
         ], name="features")
-        self.head = keras.Sequential([keras.Input((self.feature_units,)), keras.layers.Dropout(self.dropout),
-                                      keras.layers.Dense(self.num_classes)], name="head")
-        self.built = True
 
     def features(self, images):
         """Penultimate-layer features [b, feature_units]."""
@@ -70,4 +74,38 @@ class MnistClassifier(ZooModel):
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes, feature_units=self.feature_units, dropout=self.dropout)
+        return config
+
+
+@register("mlp_classifier")
+@keras.saving.register_keras_serializable("zoo")
+class MLPClassifier(MnistClassifier):
+    """A dense classifier: sigmoid hidden layers (the last is the feature layer), then softmax. Its hidden
+    layers can start from a stack of denoising autoencoders' encoders (see zoo.pretraining).
+
+    Args:
+      hidden_units: widths of the hidden layers.
+      **kwargs: the arguments of `MnistClassifier` (feature_units is the last hidden width; dropout 0 by default).
+    """
+
+    def __init__(self, hidden_units=(1000, 1000, 1000), dropout=0.0, **kwargs):
+        self.hidden_units = tuple(int(units) for units in hidden_units)
+        if not self.hidden_units:
+            raise ValueError("hidden_units needs at least one width; received none")
+        kwargs.pop("feature_units", None)
+        super().__init__(feature_units=self.hidden_units[-1], dropout=dropout, **kwargs)
+
+    def build_feature_net(self):
+        return keras.Sequential([keras.Input(self.image_shape), keras.layers.Flatten(),
+                                 *[keras.layers.Dense(units, activation="sigmoid") for units in self.hidden_units]],
+                                name="features")
+
+    def hidden_layers(self):
+        """The Dense hidden layers, input side first."""
+        return [layer for layer in self.feature_net.layers if isinstance(layer, keras.layers.Dense)]
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("feature_units")
+        config.update(hidden_units=list(self.hidden_units))
         return config

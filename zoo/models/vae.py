@@ -16,6 +16,8 @@ from zoo import nets
 from zoo.models.base import Autoencoder
 from zoo.registry import register
 
+ANOMALY_SCORE_SAMPLES = 16
+
 tfd = tfp.distributions
 
 
@@ -119,6 +121,18 @@ class VAE(Autoencoder):
             "log_qz": q.log_prob(codes),
             "posterior": q,
         }
+
+    anomaly_score_description = "-ELBO in nats"
+
+    def anomaly_score(self, images, condition=None):
+        """-ELBO of each image [b] in nats: the decoder's cross-entropy averaged over ANOMALY_SCORE_SAMPLES
+        posterior draws, plus KL(q(z | x) || p(z)). The draws' noise is fixed and shared by every image, so an
+        image's score does not depend on the batch it comes in."""
+        q = self.posterior(images, condition)
+        eps = tf.random.stateless_normal([ANOMALY_SCORE_SAMPLES, 1, self.latent_dim], seed=[0, 0])
+        codes = q.mean() + q.stddev() * eps
+        log_px_z = self.likelihood(codes, condition).log_prob(images)
+        return -tf.reduce_mean(log_px_z, axis=0) + tfd.kl_divergence(q, self.prior())
 
     def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples

@@ -1,0 +1,112 @@
+"""Denoising and inpainting of MNIST test digits: `python -m recipes.restore_mnist --help`.
+
+Corrupts grayscale test digits (masking noise q = 0.25 and 0.5, Gaussian noise sigma = 0.3 and 0.5, a
+missing 12x12 block, a missing bottom half) and restores them with exported artifacts, through
+their `reconstruct` endpoints alone:
+  denoising_ae  the denoising autoencoder's reconstruction of the corrupted digit (in the missing region
+                only, where the mask is known)
+  vae           for the missing block and half (masks the user knows), iterative inpainting: known
+                pixels are kept and unknown ones filled from the VAE's reconstruction until they settle;
+                for noise, the VAE's reconstruction
+  baseline      the mean training image's pixels in the missing region; a 3x3 median filter for noise
+Reports PSNR and SSIM (corrupted vs clean, restored vs clean), averaged over the images, in
+results.json and results.md, and draws a panel per corruption (clean, corrupted, each restorer).
+"""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+from zoo import cli, config
+from zoo.cli import flag
+
+PROG = "python -m recipes.restore_mnist"
+
+
+@dataclasses.dataclass
+class RestoreMnistConfig:
+    """Flags of `python -m recipes.restore_mnist`."""
+
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
+    denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder", cli.existing_dir)
+    vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", cli.existing_dir)
+    images: int = flag(10000, "test images to corrupt and restore (the first N)", cli.positive)
+    iterations: int = flag(50, "most iterations of the VAE's inpainting", cli.positive)
+    seed: int = flag(0, "seed of the corruptions")
+    out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
+
+
+def restorers(settings, mean_image):
+    """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo import restore
+
+    artifacts = {name: tf.saved_model.load(path) for name, path in (("denoising_ae", settings.denoiser),
+                                                                     ("vae", settings.vae))}
+
+    def reconstruct_with(name):
+        def reconstruct(images):
+            return np.concatenate([artifacts[name].reconstruct(tf.constant(images[i:i + 1000]))["probs"].numpy()
+                                   for i in range(0, len(images), 1000)])
+        return reconstruct
+
+    def vae(corrupted, known):
+        if known is None:
+            return reconstruct_with("vae")(corrupted)
+        return restore.inpaint(reconstruct_with("vae"), corrupted, known, mean_image, settings.iterations)[0]
+
+    def baseline(corrupted, known):
+        return restore.median_filter(corrupted) if known is None else known * corrupted + (1 - known) * mean_image
+
+    # The caller keeps `artifacts`: a loaded SavedModel's functions need the object alive.
+    def denoising_ae(corrupted, known):
+        restored = reconstruct_with("denoising_ae")(corrupted)
+        return restored if known is None else known * corrupted + (1 - known) * restored  # keep known pixels
+
+    return {"denoising_ae": denoising_ae,
+            "vae": vae, "baseline": baseline}, artifacts
+
+
+def main(argv=None):
+    settings = cli.parse(RestoreMnistConfig, argv, prog=PROG, description=__doc__)
+    import numpy as np
+
+    from zoo import data, plots, restore
+
+    arrays = data.mnist_grayscale(settings.data_dir)
+    clean = arrays["test"][0][:settings.images].astype(np.float32)
+    mean_image = arrays["train"][0].mean(axis=0).astype(np.float32)
+    methods, _artifacts = restorers(settings, mean_image)
+    names = list(methods)
+    out = Path(settings.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for index, (corruption, corrupt) in enumerate(restore.CORRUPTIONS.items()):
+        corrupted, known = corrupt(clean, np.random.default_rng([settings.seed, index]))
+        outputs = {"corrupted": corrupted, **{name: methods[name](corrupted, known) for name in names}}
+        results[corruption] = {name: {"psnr_db": float(np.mean(restore.psnr(images, clean))),
+                                      "ssim": float(np.mean(restore.ssim(images, clean)))}
+                               for name, images in outputs.items()}
+        print(f"{corruption}: " + ", ".join(f"{n} {m['psnr_db']:.2f} dB / {m['ssim']:.3f}"
+                                            for n, m in results[corruption].items()), flush=True)
+        shown = {"clean": clean[:10], **{name: images[:10] for name, images in outputs.items()}}
+        slug = re.sub(r"[^a-z0-9]+", "_", corruption.lower()).strip("_")
+        plots.image_grid(np.concatenate(list(shown.values())), len(shown), out / f"restore_{slug}.png",
+                         title=f"{corruption}: rows {', '.join(shown)}", row_labels=list(shown))
+    (out / "results.json").write_text(json.dumps({"command": cli.command_line(PROG, argv),
+                                                  "settings": dataclasses.asdict(settings), "results": results},
+                                                 indent=1))
+    columns = ["corrupted", *names]
+    lines = ["| corruption | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for corruption, row in results.items():
+        lines.append(f"| {corruption} | " + " | ".join(f"{row[c]['psnr_db']:.2f} / {row[c]['ssim']:.3f}"
+                                                       for c in columns) + " |")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

@@ -1,0 +1,63 @@
+"""Greedy layer-wise pretraining with stacked denoising autoencoders, and the recipe."""
+
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import pretraining
+
+
+@pytest.fixture(scope="module")
+def small_stack(mnist_dir):
+    from zoo import data
+
+    images = data.mnist_grayscale(mnist_dir)["train"][0][:2000]
+    return pretraining.pretrain_stack(images, (64, 32), epochs=2, seed=0), images
+
+
+def test_each_layer_reconstructs_the_code_below(small_stack):
+    (first, second), images = small_stack
+    assert first.image_shape == (784,) and second.image_shape == (64,)
+    codes = pretraining.encode_all(first, images.reshape(len(images), -1))
+    assert codes.shape == (2000, 64) and 0 < codes.min() and codes.max() < 1  # sigmoid codes
+    assert second.corruption == "masking" and second.noise_level == 0.25
+
+
+def test_pretraining_hands_its_weights_to_the_classifier(small_stack):
+    stack, images = small_stack
+    classifier = pretraining.classifier_from_stack(stack, seed=3)
+    for hidden, layer in zip(classifier.hidden_layers(), stack):
+        (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
+        for got, expected in zip(hidden.get_weights(), dense.get_weights()):
+            np.testing.assert_array_equal(got, expected)
+    codes = pretraining.encode_all(stack[1], pretraining.encode_all(stack[0], images[:50].reshape(50, -1)))
+    np.testing.assert_allclose(classifier.features(images[:50]).numpy(), codes, rtol=1e-5, atol=1e-6)
+    fresh = zoo.get("mlp_classifier", hidden_units=(64, 32), seed=3)
+    assert not np.allclose(fresh.hidden_layers()[0].get_weights()[0], classifier.hidden_layers()[0].get_weights()[0])
+
+
+def test_labelled_subsets_are_balanced_and_seeded():
+    labels = np.repeat(np.arange(10), 100)
+    subset = pretraining.labelled_subset(labels, 105, seed=1)
+    counts = np.bincount(labels[subset], minlength=10)
+    assert len(subset) == 105 and counts.min() == 10 and counts.max() == 11
+    assert np.array_equal(subset, pretraining.labelled_subset(labels, 105, seed=1))
+    assert not np.array_equal(subset, pretraining.labelled_subset(labels, 105, seed=2))
+
+
+def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
+    from recipes import pretrain_mnist
+
+    argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100",
+            "--seeds", "2", "--finetune-steps", "200", "--out-dir", str(tmp_path)]
+    pretrain_mnist.main(argv)
+    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert set(runs) == {"100/0/random", "100/0/pretrained", "100/1/random", "100/1/pretrained"}
+    assert all(0.3 < accuracy <= 1 for accuracy in runs.values()), runs
+    stamp = (tmp_path / "stack" / "layer1.keras").stat().st_mtime
+    pretrain_mnist.main(argv)  # everything is reused
+    assert (tmp_path / "stack" / "layer1.keras").stat().st_mtime == stamp
+    assert json.loads((tmp_path / "results.json").read_text())["runs"] == runs
+    assert "| 100 | 2 |" in (tmp_path / "results.md").read_text()

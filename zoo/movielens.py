@@ -1,0 +1,86 @@
+"""MovieLens 100K ratings: reading `u.data` (or tensorflow-datasets), random splits, rating matrices.
+
+`u.data` holds one rating per line: user id, item id, rating (1..5) and timestamp, tab-separated.
+Ids are the dataset's own, from 1; arrays here use them minus one as row and column indices.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import DataError, _tfds_reachable
+
+MOVIELENS_DIR_ENV = "ZOO_MOVIELENS_DIR"
+DEFAULT_RATING = 3.0  # predicted for users or items without training ratings, as in Sedhain et al., 2015
+
+
+def read_u_data(path):
+    """[n, 3] int64 (user, item, rating) from a `u.data` file; a bad row raises DataError naming its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: the MovieLens 100K directory must hold u.data")
+    rows = []
+    with open(path, encoding="latin-1") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 4:
+                raise DataError(f"{path}, line {number}: expected 4 tab-separated fields (user, item, rating, "
+                                f"timestamp); found {len(fields)}: {line.strip()!r}")
+            try:
+                user, item, rating, _ = (int(field) for field in fields)
+            except ValueError:
+                raise DataError(f"{path}, line {number}: user, item, rating and timestamp must be integers; "
+                                f"found {line.strip()!r}") from None
+            if user < 1 or item < 1:
+                raise DataError(f"{path}, line {number}: user and item ids start at 1; found {line.strip()!r}")
+            if not 1 <= rating <= 5:
+                raise DataError(f"{path}, line {number}: ratings must be 1..5; found {rating}")
+            rows.append((user, item, rating))
+    if not rows:
+        raise DataError(f"{path} holds no ratings")
+    return np.asarray(rows, np.int64)
+
+
+def _read_tfds():
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("movielens/100k-ratings")
+    if not Path(builder.data_dir).exists() and not _tfds_reachable():
+        raise DataError(f"no MovieLens 100K found: no directory was given (--data-dir or {MOVIELENS_DIR_ENV}) and "
+                        "tensorflow-datasets cannot download it (no connection). Get u.data from GroupLens and pass "
+                        f"its directory with --data-dir or {MOVIELENS_DIR_ENV}.")
+    builder.download_and_prepare()
+    table = tfds.as_numpy(builder.as_dataset(split="train", batch_size=-1))
+    return np.stack([table["user_id"].astype(np.int64), table["movie_id"].astype(np.int64),
+                     table["user_rating"].astype(np.int64)], axis=1)
+
+
+def load_ratings(data_dir=None):
+    """(user, item, rating) rows from `data_dir`/u.data, else $ZOO_MOVIELENS_DIR, else tensorflow-datasets."""
+    data_dir = data_dir or os.environ.get(MOVIELENS_DIR_ENV)
+    return read_u_data(Path(data_dir) / "u.data") if data_dir else _read_tfds()
+
+
+def split(ratings, seed, test_fraction=0.1, validation_fraction=0.1):
+    """(train, validation, test) rows: a random `test_fraction` for testing, then `validation_fraction` of the
+    rest held out for early stopping."""
+    order = np.random.default_rng(seed).permutation(len(ratings))
+    n_test = int(round(test_fraction * len(ratings)))
+    n_validation = int(round(validation_fraction * (len(ratings) - n_test)))
+    test, rest = order[:n_test], order[n_test:]
+    return ratings[rest[n_validation:]], ratings[rest[:n_validation]], ratings[test]
+
+
+def rating_matrix(rows, shape):
+    """(ratings, observed) dense float32 [users, items] matrices from (user, item, rating) rows."""
+    ratings = np.zeros(shape, np.float32)
+    ratings[rows[:, 0] - 1, rows[:, 1] - 1] = rows[:, 2]
+    return ratings, (ratings > 0).astype(np.float32)
+
+
+def rmse(predictions, rows):
+    """Root mean squared error of predictions [n] against the rows' ratings."""
+    return float(np.sqrt(np.mean((np.asarray(predictions, np.float64) - rows[:, 2]) ** 2)))

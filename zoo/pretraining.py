@@ -1,0 +1,53 @@
+"""Greedy layer-wise pretraining with stacked denoising autoencoders (Vincent et al., 2010).
+
+Each layer is a `denoising_ae` with one sigmoid code layer, trained to reconstruct the previous
+layer's code (the pixels, for the first) from a masked copy of it. Its encoder then initializes the
+matching hidden layer of an `mlp_classifier`, which is fine-tuned end to end with labels.
+"""
+
+import numpy as np
+
+import zoo
+from zoo import training
+
+
+def encode_all(model, inputs, batch_size=1000):
+    """The model's codes of `inputs`, batch by batch, as one float32 array."""
+    return np.concatenate([model.encode(inputs[start:start + batch_size]).numpy()
+                           for start in range(0, len(inputs), batch_size)]).astype(np.float32)
+
+
+def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size=100, learning_rate=1e-3, seed=0,
+                   verbose=0):
+    """Trains one denoising autoencoder per hidden layer, each on the codes of the one below; returns them."""
+    inputs = np.asarray(images, np.float32).reshape(len(images), -1)
+    stack = []
+    for depth, units in enumerate(hidden_units):
+        layer = zoo.get("denoising_ae", image_shape=(inputs.shape[1],), latent_dim=units, hidden_units=(),
+                        code_activation="sigmoid", corruption="masking", noise_level=noise_level, seed=seed + depth)
+        history = training.train_arrays(layer, inputs, epochs, batch_size, learning_rate, seed + depth, verbose)
+        print(f"pretrained layer {depth + 1} ({inputs.shape[1]} -> {units}): reconstruction "
+              f"{history.history['reconstruction'][-1]:.2f} nats", flush=True)
+        stack.append(layer)
+        inputs = encode_all(layer, inputs)
+    return stack
+
+
+def classifier_from_stack(stack, seed=0, num_classes=10):
+    """An `mlp_classifier` whose hidden layers hold the stack's encoder weights (its output layer is new)."""
+    classifier = zoo.get("mlp_classifier", hidden_units=[layer.latent_dim for layer in stack], seed=seed,
+                         num_classes=num_classes)
+    for hidden, layer in zip(classifier.hidden_layers(), stack):
+        (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
+        hidden.set_weights(dense.get_weights())
+    return classifier
+
+
+def labelled_subset(labels, budget, seed, num_classes=10):
+    """Indices of `budget` training images, as balanced over the classes as the budget allows, for a seed."""
+    rng = np.random.default_rng(seed)
+    if budget >= len(labels):
+        return np.arange(len(labels))
+    per_class = [budget // num_classes + (c < budget % num_classes) for c in range(num_classes)]
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), n, replace=False)
+                                   for c, n in enumerate(per_class)]))
