@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 VARIANTS = ("ae", "linear_ae", "tied_ae", "sparse_ae", "denoising_ae", "contractive_ae")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -29,12 +29,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 @dataclasses.dataclass
 class BenchmarkConfig:
-    epochs: int = flag(30, "training epochs of every variant", cli.positive)
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
+    epochs: int = flag(30, "training epochs of every variant", flags.positive)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     runs_dir: str = flag("runs/classic_autoencoders", "parent of the variants' run dirs (they resume)")
     export: bool = flag(False, "also export each variant to saved_models/<variant>_mnist")
     variants: tuple = flag(VARIANTS, "variants to train", choices=VARIANTS)
-    train_limit: int = flag(0, "use only the first N training images (0 = all; for a quick check)", cli.non_negative)
+    train_limit: int = flag(0, "use only the first N training images (0 = all; for a quick check)", flags.non_negative)
     results: str = flag(str(RESULTS / "classic_autoencoders"), "path stem of the .json and .md results")
 
 
@@ -53,8 +53,8 @@ def train_variant(name, settings):
     metrics = recipe.main(argv)
     from zoo import training
 
-    model = training.load_trained(cli.parse(recipe.main.config_cls, argv))
-    return metrics, model, run_dir, cli.command_line(recipe.PROG, argv)
+    model = training.load_trained(flags.parse(recipe.main.config_cls, argv))
+    return metrics, model, run_dir, flags.command_line(recipe.PROG, argv)
 
 
 def seconds_per_epoch(run_dir):
@@ -134,7 +134,7 @@ def markdown(rows, epochs):
 
 
 def main(argv=None):
-    settings = cli.parse(BenchmarkConfig, argv, prog="python -m benchmarks.classic_autoencoders", description=__doc__)
+    settings = flags.parse(BenchmarkConfig, argv, prog="python -m benchmarks.classic_autoencoders", description=__doc__)
     from zoo import data
     from zoo.metrics import linear_probe_accuracy
 

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from zoo import cli
-from zoo.cli import flag
+from zoo import flags
+from zoo.flags import flag
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -27,11 +27,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class DistributedTuningConfig:
     """Flags of `python -m benchmarks.distributed_tuning`."""
 
-    data_dir: str = flag(None, "directory of the MNIST IDX files", cli.existing_dir)
-    workers: int = flag(2, "workers beside the chief", cli.positive)
-    max_trials: int = flag(8, "trials of the search", cli.positive)
-    epochs: int = flag(3, "epochs per trial", cli.positive)
-    train_limit: int = flag(20000, "training images per trial", cli.positive)
+    data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
+    workers: int = flag(2, "workers beside the chief", flags.positive)
+    max_trials: int = flag(8, "trials of the search", flags.positive)
+    epochs: int = flag(3, "epochs per trial", flags.positive)
+    train_limit: int = flag(20000, "training images per trial", flags.positive)
     out: str = flag("runs/bench_distributed_tuning", "where the two searches run (emptied first)")
 
 
@@ -64,7 +64,7 @@ def free_port():
 
 
 def main(argv=None):
-    settings = cli.parse(DistributedTuningConfig, argv, prog="python -m benchmarks.distributed_tuning")
+    settings = flags.parse(DistributedTuningConfig, argv, prog="python -m benchmarks.distributed_tuning")
     root = Path(settings.out)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -94,7 +94,7 @@ def main(argv=None):
     print(f"  workers done after {workers_done} s, chief exited after {chief_done} s")
     ends = [json.loads(line) for line in (root / "distributed" / "trial_log.jsonl").read_text().splitlines()]
     per_worker = {role: sum(e["event"] == "end" and e["tuner"] == role for e in ends) for role in roles[1:]}
-    result = {"command": cli.command_line("python -m benchmarks.distributed_tuning", argv),
+    result = {"command": flags.command_line("python -m benchmarks.distributed_tuning", argv),
               "settings": dataclasses.asdict(settings), "cpu_cores": os.cpu_count(),
               "one_process_seconds": one_process, "workers_done_seconds": workers_done,
               "chief_exit_seconds": chief_done, "speedup_to_workers_done": round(one_process / workers_done, 2),

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -25,9 +25,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 @dataclasses.dataclass
 class SampleQualityConfig:
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
-    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact", cli.existing_dir)
-    samples: int = flag(10000, "images drawn from each generator", cli.positive)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact", flags.existing_dir)
+    samples: int = flag(10000, "images drawn from each generator", flags.positive)
     seed: int = flag(0, "seed of the draws")
     results: str = flag(str(RESULTS / "sample_quality"), "path stem of the .json and .md results")
 
@@ -70,7 +70,7 @@ def generators(settings):
 
 
 def main(argv=None):
-    settings = cli.parse(SampleQualityConfig, argv, prog="python -m benchmarks.sample_quality", description=__doc__)
+    settings = flags.parse(SampleQualityConfig, argv, prog="python -m benchmarks.sample_quality", description=__doc__)
     import tensorflow as tf
 
     from zoo import data, metrics, plots

@@ -19,16 +19,16 @@ import keras
 import tensorflow as tf
 
 from recipes.vae_mnist import VAEMnistConfig
-from zoo import cli, data, training
-from zoo.cli import flag
+from zoo import cli, data, flags, training
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
 class BenchmarkConfig(VAEMnistConfig):
     """The VAE recipe's flags (model, batch size, precision, ...) plus the benchmark's own."""
 
-    steps: int = flag(300, "timed training steps per pass", cli.positive)
-    repeats: int = flag(6, "timed passes per mode (alternating)", cli.positive)
+    steps: int = flag(300, "timed training steps per pass", flags.positive)
+    repeats: int = flag(6, "timed passes per mode (alternating)", flags.positive)
 
 
 def timed_pass(model, batches):
@@ -38,7 +38,7 @@ def timed_pass(model, batches):
 
 
 def main(argv=None):
-    config = cli.parse(BenchmarkConfig, argv, prog="python -m benchmarks.xla_throughput", description=__doc__)
+    config = flags.parse(BenchmarkConfig, argv, prog="python -m benchmarks.xla_throughput", description=__doc__)
     dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed)
     batches = dataset.train.take(config.steps).cache()
     for _ in batches:  # fill the cache so that both modes read the same batches from memory
@@ -58,7 +58,7 @@ def main(argv=None):
     gpus = tf.config.list_physical_devices("GPU")
     result = {
         "device": f"{len(gpus)} GPU(s)" if gpus else f"CPU: {os.cpu_count()} cores, {_cpu_name()}",
-        "command": cli.command_line("python -m benchmarks.xla_throughput", argv),
+        "command": flags.command_line("python -m benchmarks.xla_throughput", argv),
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "data_dir"},
         "images_per_s_per_pass": {mode: [round(v) for v in values] for mode, values in passes.items()},
         "median_images_per_s": {mode: round(v) for mode, v in median.items()},

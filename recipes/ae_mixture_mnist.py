@@ -11,8 +11,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.errors import ZooError
+from zoo.flags import flag
 
 
 def existing_keras_file(name, value):
@@ -26,8 +27,8 @@ class AEMixtureMnistConfig:
 
     autoencoder: str = flag("saved_models/ae_mnist/model.keras", "model.keras of a trained `ae` autoencoder",
                             existing_keras_file)
-    components: int = flag(10, "Gaussians in the mixture (full covariance)", cli.positive)
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
+    components: int = flag(10, "Gaussians in the mixture (full covariance)", flags.positive)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     seed: int = flag(0, "seed of the mixture's initialization and of the figures")
     run_dir: str = config.run_dir_flag("ae_mixture_mnist")
     export_dir: str = config.export_dir_flag("ae_mixture_mnist")
@@ -39,7 +40,7 @@ PROG = "python -m recipes.ae_mixture_mnist"
 
 
 def main(argv=None):
-    settings = cli.parse(AEMixtureMnistConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(AEMixtureMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
     import tensorflow as tf
 
@@ -48,7 +49,7 @@ def main(argv=None):
 
     autoencoder = zoo.load(settings.autoencoder)
     if autoencoder.registry_name != "ae":
-        raise config.ZooError(f"--autoencoder must hold an `ae` model; {settings.autoencoder} holds "
+        raise ZooError(f"--autoencoder must hold an `ae` model; {settings.autoencoder} holds "
                               f"{autoencoder.registry_name!r}")
     model = zoo.get("ae_mixture", mixture_components=settings.components, **autoencoder.constructor_config())
     model.encoder.set_weights(autoencoder.encoder.get_weights())
@@ -75,7 +76,7 @@ def main(argv=None):
                                 "the same decoder on draws from N(0, I): the codes do not follow it"),
                plots.reconstructions(model, test, labels, figures_dir, settings.seed)]
     if settings.export_dir:
-        command = cli.command_line(PROG, argv)
+        command = flags.command_line(PROG, argv)
         card = export.card(model, settings, metrics, settings.data_dir or "tensorflow-datasets:mnist", command)
         card["autoencoder"] = settings.autoencoder
         export.export(model, settings.export_dir, card, figures)

@@ -7,8 +7,8 @@ one, `--latent-dim` above 784 for an overcomplete code, `--l2` for the weight pe
 
 import dataclasses
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -19,15 +19,15 @@ class AutoencoderFlags(config.TrainConfig):
     run_dir: str = config.run_dir_flag("ae_mnist")
     export_dir: str = config.export_dir_flag("ae_mnist")
     binarization: str = config.binarization_flag("none")
-    latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", cli.positive,
+    latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", flags.positive,
                            model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
-    hidden_units: tuple = flag((512,), "widths of the hidden layers (more values: a deeper network)", cli.positive,
+    hidden_units: tuple = flag((512,), "widths of the hidden layers (more values: a deeper network)", flags.positive,
                                model_arg=True)
     output_activation: str = flag("sigmoid", "sigmoid + binary cross-entropy for inputs in [0, 1] (MNIST's "
                                              "default), linear + squared error for real values",
                                   choices=config.OUTPUT_ACTIVATIONS, model_arg=True)
-    l2: float = flag(0.0, "lambda of the weight penalty lambda * ||theta||^2", cli.non_negative, model_arg=True)
+    l2: float = flag(0.0, "lambda of the weight penalty lambda * ||theta||^2", flags.non_negative, model_arg=True)
 
 
 @dataclasses.dataclass

@@ -14,8 +14,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from zoo import cli
-from zoo.cli import flag
+from zoo import cli, flags
+from zoo.flags import flag
 from zoo.config import DATA_DIR_ENV
 
 PROG = "python -m recipes.anomaly_mnist"
@@ -45,14 +45,14 @@ class AnomalyMnistConfig:
     """Flags of `python -m recipes.anomaly_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
-                               "tensorflow-datasets)", cli.existing_dir)
-    digits: tuple = flag(tuple(range(10)), "normal digits, one experiment each", cli.digits)
+                               "tensorflow-datasets)", flags.existing_dir)
+    digits: tuple = flag(tuple(range(10)), "normal digits, one experiment each", flags.digits)
     detectors: tuple = flag(tuple(DETECTORS), "detectors to train", type=str)
-    epochs: int = flag(30, "training epochs of each detector on each digit", cli.positive)
+    epochs: int = flag(30, "training epochs of each detector on each digit", flags.positive)
     validation_size: int = flag(10000, "training images held out (about a tenth are of the normal digit: the "
-                                       "threshold is set on those)", cli.positive)
-    false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", cli.open_unit_interval)
-    likelihood_samples: int = flag(100, "importance samples k of the VAE's -log p(x) score", cli.positive)
+                                       "threshold is set on those)", flags.positive)
+    false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", flags.open_unit_interval)
+    likelihood_samples: int = flag(100, "importance samples k of the VAE's -log p(x) score", flags.positive)
     seed: int = flag(0, "seed of shuffling, initialization and noise")
     run_dir: str = flag("runs/anomaly_mnist", "where the runs, results and figures go; rerunning resumes")
 
@@ -127,7 +127,7 @@ DEEP_SVDD = {"label": "Deep SVDD (Ruff et al. 2018)",
 
 
 def main(argv=None):
-    settings = cli.parse(AnomalyMnistConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(AnomalyMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
     from zoo import plots
@@ -148,7 +148,7 @@ def main(argv=None):
         plots.roc_curves(curves, out / f"{detector}_roc.png", f"{detector}: one-class MNIST, score {primary}")
         plots.ranked_images(dataset.test_images, ranked, settings.digits, out / f"{detector}_ranked.png",
                             f"{detector}: least (left) and most (right) anomalous test digits per normal digit")
-    (out / "results.json").write_text(json.dumps({"command": cli.command_line(PROG, argv),
+    (out / "results.json").write_text(json.dumps({"command": flags.command_line(PROG, argv),
                                                   "settings": dataclasses.asdict(settings),
                                                   "results": results}, indent=1))
     table = write_table(settings, results, out / "results.md")

@@ -17,9 +17,10 @@ import json
 import shutil
 from pathlib import Path
 
-from zoo import cli
-from zoo.cli import flag
-from zoo.config import ZooError, atomic_write_text, settings_mismatch
+from zoo import cli, flags
+from zoo.flags import flag
+from zoo.errors import ZooError
+from zoo.files import atomic_write_text, settings_mismatch
 
 PROG = "python -m recipes.autorec_movielens"
 
@@ -29,14 +30,14 @@ class AutoRecMovieLensConfig:
     """Flags of `python -m recipes.autorec_movielens`."""
 
     data_dir: str = flag(None, "directory holding MovieLens 100K's u.data (default: $ZOO_MOVIELENS_DIR, then "
-                               "tensorflow-datasets movielens/100k-ratings)", cli.existing_dir)
-    splits: int = flag(5, "random 90/10 splits (seeds 0, 1, ...)", cli.positive)
-    hidden_units: int = flag(500, "AutoRec's hidden units", cli.positive)
-    epochs: int = flag(300, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", cli.positive)
-    autorec_l2: tuple = flag((0.03, 0.1, 0.3), "grid of AutoRec's L2 penalty per vector", cli.positive, type=float)
-    mf_l2: tuple = flag((0.05, 0.1, 0.2), "grid of biased MF's L2 penalty per rating", cli.positive, type=float)
-    mf_steps: int = flag(4000, "most full-batch Adam steps of biased MF (early stopping, patience 200)", cli.positive)
-    bias_regularization: tuple = flag((2.0, 5.0, 10.0, 25.0), "grid of the biases' regularization", cli.positive,
+                               "tensorflow-datasets movielens/100k-ratings)", flags.existing_dir)
+    splits: int = flag(5, "random 90/10 splits (seeds 0, 1, ...)", flags.positive)
+    hidden_units: int = flag(500, "AutoRec's hidden units", flags.positive)
+    epochs: int = flag(300, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", flags.positive)
+    autorec_l2: tuple = flag((0.03, 0.1, 0.3), "grid of AutoRec's L2 penalty per vector", flags.positive, type=float)
+    mf_l2: tuple = flag((0.05, 0.1, 0.2), "grid of biased MF's L2 penalty per rating", flags.positive, type=float)
+    mf_steps: int = flag(4000, "most full-batch Adam steps of biased MF (early stopping, patience 200)", flags.positive)
+    bias_regularization: tuple = flag((2.0, 5.0, 10.0, 25.0), "grid of the biases' regularization", flags.positive,
                                       type=float)
     out_dir: str = flag("runs/autorec_movielens", "where results and the exported model go; rerunning resumes")
 
@@ -67,14 +68,14 @@ def export_autorec(predictor, argv, metrics, path):
 
     card = {"model": "autorec", "description": "I-AutoRec: completes an item's rating vector over the 943 users",
             "model_config": predictor.model.constructor_config(), "data": "MovieLens 100K, split seed 0",
-            "command": cli.command_line(PROG, argv), "metrics": metrics,
+            "command": flags.command_line(PROG, argv), "metrics": metrics,
             "endpoints": sorted(export.endpoints(predictor.model)), "git_commit": export.git_commit(),
             "input": "ratings float32 [b, 943]: 1..5 where known, 0 where unknown"}
     export.export(predictor.model, path, card)
 
 
 def main(argv=None):
-    settings = cli.parse(AutoRecMovieLensConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(AutoRecMovieLensConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
     from zoo import movielens
@@ -92,7 +93,7 @@ def main(argv=None):
         raise ZooError(f"{out} holds results of other settings {mismatch}; pass another --out-dir")
 
     def save():
-        atomic_write_text(path, json.dumps({"command": cli.command_line(PROG, argv), **state}, indent=1))
+        atomic_write_text(path, json.dumps({"command": flags.command_line(PROG, argv), **state}, indent=1))
 
     chosen = {}
     for seed in range(settings.splits):

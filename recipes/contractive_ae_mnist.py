@@ -8,8 +8,8 @@ encoder of Rifai et al. (2011), where the penalty's closed form is used.
 import dataclasses
 
 from recipes.ae_mnist import AutoencoderFlags
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -19,10 +19,10 @@ class ContractiveAEMnistConfig(AutoencoderFlags):
     model: str = "contractive_ae"
     run_dir: str = config.run_dir_flag("contractive_ae_mnist")
     export_dir: str = config.export_dir_flag("contractive_ae_mnist")
-    contraction_weight: float = flag(0.1, "lambda, the weight of the Jacobian penalty", cli.non_negative,
+    contraction_weight: float = flag(0.1, "lambda, the weight of the Jacobian penalty", flags.non_negative,
                                      model_arg=True)
     jacobian_projections: int = flag(1, "random projections per image in the penalty's estimate (deep encoders)",
-                                     cli.positive, model_arg=True)
+                                     flags.positive, model_arg=True)
 
 
 PROG = "python -m recipes.contractive_ae_mnist"

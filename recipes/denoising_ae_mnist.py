@@ -8,7 +8,7 @@ import dataclasses
 
 from recipes.ae_mnist import AutoencoderFlags
 from zoo import cli, config
-from zoo.cli import flag
+from zoo.flags import flag
 
 @dataclasses.dataclass
 class DenoisingAEMnistConfig(AutoencoderFlags):

@@ -9,14 +9,15 @@ digit minus the mean code of the others) added to other digits' codes. Writes PN
 import dataclasses
 from pathlib import Path
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.errors import ZooError
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
 class LatentMovesConfig:
-    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", cli.existing_dir)
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
+    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", flags.existing_dir)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     out_dir: str = flag("runs/latent_moves", "where to write the PNGs")
     seed: int = flag(0, "seed of the digits and codes picked")
 
@@ -25,7 +26,7 @@ PROG = "python -m recipes.latent_moves"
 
 
 def main(argv=None):
-    settings = cli.parse(LatentMovesConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(LatentMovesConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
     import tensorflow as tf
 
@@ -45,7 +46,7 @@ def main(argv=None):
         print(f"{name} has no encoder: attribute vectors need one, so only interpolations are drawn")
     else:
         if not hasattr(artifact, "encode") or "digits" in str(artifact.encode.concrete_functions[0].structured_input_signature):
-            raise config.ZooError(f"{settings.artifact} needs unconditional encode/decode endpoints")
+            raise ZooError(f"{settings.artifact} needs unconditional encode/decode endpoints")
         images, labels = data.mnist_grayscale(settings.data_dir)["test"]
         encode = lambda x: artifact.encode(tf.constant(x))["code"].numpy()  # noqa: E731
         decode = lambda codes: artifact.decode(tf.constant(codes))["probs"].numpy()  # noqa: E731

@@ -6,8 +6,8 @@ the top principal subspace; with `--l2` > 0 its left singular vectors are the pr
 
 import dataclasses
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -18,9 +18,9 @@ class LinearAEMnistConfig(config.TrainConfig):
     run_dir: str = config.run_dir_flag("linear_ae_mnist")
     export_dir: str = config.export_dir_flag("linear_ae_mnist")
     binarization: str = config.binarization_flag("none")
-    latent_dim: int = flag(32, "k, the number of principal directions", cli.positive, model_arg=True)
+    latent_dim: int = flag(32, "k, the number of principal directions", flags.positive, model_arg=True)
     l2: float = flag(0.0, "lambda of lambda * (||W1||^2 + ||W2||^2); > 0 orders the principal directions",
-                     cli.non_negative, model_arg=True)
+                     flags.non_negative, model_arg=True)
 
 
 PROG = "python -m recipes.linear_ae_mnist"

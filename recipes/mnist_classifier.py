@@ -7,8 +7,8 @@ the Fréchet distance (`zoo.metrics.sample_quality`).
 
 import dataclasses
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -18,10 +18,10 @@ class MnistClassifierConfig(config.TrainConfig):
     model: str = "mnist_classifier"
     run_dir: str = config.run_dir_flag("mnist_classifier")
     export_dir: str = config.export_dir_flag("mnist_classifier")
-    epochs: int = flag(8, "training epochs", cli.positive)
+    epochs: int = flag(8, "training epochs", flags.positive)
     binarization: str = config.binarization_flag("none")
-    feature_units: int = flag(128, "width of the penultimate (feature) layer", cli.positive, model_arg=True)
-    dropout: float = flag(0.3, "dropout rate before the output layer", cli.unit_interval_right_open, model_arg=True)
+    feature_units: int = flag(128, "width of the penultimate (feature) layer", flags.positive, model_arg=True)
+    dropout: float = flag(0.3, "dropout rate before the output layer", flags.unit_interval_right_open, model_arg=True)
 
 
 PROG = "python -m recipes.mnist_classifier"

@@ -13,9 +13,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from zoo import cli, config
-from zoo.cli import flag
-from zoo.config import ZooError, atomic_write_text, settings_mismatch
+from zoo import cli, config, flags
+from zoo.flags import flag
+from zoo.errors import ZooError
+from zoo.files import atomic_write_text, settings_mismatch
 
 PROG = "python -m recipes.pretrain_mnist"
 INITIALIZATIONS = ("random", "pretrained")
@@ -25,15 +26,15 @@ INITIALIZATIONS = ("random", "pretrained")
 class PretrainMnistConfig:
     """Flags of `python -m recipes.pretrain_mnist`."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
-    hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", cli.positive)
-    noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", cli.unit_interval_right_open)
-    pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", cli.positive)
-    budgets: tuple = flag((100, 1000, 60000), "label budgets (labelled training images)", cli.positive)
-    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", cli.positive)
-    finetune_steps: int = flag(3000, "fine-tuning steps of each classifier, whatever the budget", cli.positive)
-    learning_rate: float = flag(5e-4, "Adam learning rate of pretraining and fine-tuning", cli.positive)
-    batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", cli.positive)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.positive)
+    noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
+    pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.positive)
+    budgets: tuple = flag((100, 1000, 60000), "label budgets (labelled training images)", flags.positive)
+    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", flags.positive)
+    finetune_steps: int = flag(3000, "fine-tuning steps of each classifier, whatever the budget", flags.positive)
+    learning_rate: float = flag(5e-4, "Adam learning rate of pretraining and fine-tuning", flags.positive)
+    batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.positive)
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
 
@@ -73,7 +74,7 @@ def finetune(settings, stack, initialization, images, labels, test, seed):
 
 
 def main(argv=None):
-    settings = cli.parse(PretrainMnistConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(PretrainMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
     from zoo import data, pretraining
@@ -100,7 +101,7 @@ def main(argv=None):
                 if key not in runs:
                     runs[key] = finetune(settings, stack, initialization, train_images[subset],
                                          train_labels[subset], test, seed)
-                    atomic_write_text(results_path, json.dumps({"command": cli.command_line(PROG, argv),
+                    atomic_write_text(results_path, json.dumps({"command": flags.command_line(PROG, argv),
                                                                 "defining_settings": defining, "runs": runs},
                                                                indent=1))
                 print(f"{budget} labels, seed {seed}, {initialization}: test accuracy {runs[key]:.4f}", flush=True)

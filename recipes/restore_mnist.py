@@ -18,8 +18,8 @@ import json
 import re
 from pathlib import Path
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 PROG = "python -m recipes.restore_mnist"
 
@@ -28,11 +28,11 @@ PROG = "python -m recipes.restore_mnist"
 class RestoreMnistConfig:
     """Flags of `python -m recipes.restore_mnist`."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", cli.existing_dir)
-    denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder", cli.existing_dir)
-    vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", cli.existing_dir)
-    images: int = flag(10000, "test images to corrupt and restore (the first N)", cli.positive)
-    iterations: int = flag(50, "most iterations of the VAE's inpainting", cli.positive)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder", flags.existing_dir)
+    vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.existing_dir)
+    images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.positive)
+    iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.positive)
     seed: int = flag(0, "seed of the corruptions")
     out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
 
@@ -71,7 +71,7 @@ def restorers(settings, mean_image):
 
 
 def main(argv=None):
-    settings = cli.parse(RestoreMnistConfig, argv, prog=PROG, description=__doc__)
+    settings = flags.parse(RestoreMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
     from zoo import data, plots, restore
@@ -96,7 +96,7 @@ def main(argv=None):
         slug = re.sub(r"[^a-z0-9]+", "_", corruption.lower()).strip("_")
         plots.image_grid(np.concatenate(list(shown.values())), len(shown), out / f"restore_{slug}.png",
                          title=f"{corruption}: rows {', '.join(shown)}", row_labels=list(shown))
-    (out / "results.json").write_text(json.dumps({"command": cli.command_line(PROG, argv),
+    (out / "results.json").write_text(json.dumps({"command": flags.command_line(PROG, argv),
                                                   "settings": dataclasses.asdict(settings), "results": results},
                                                  indent=1))
     columns = ["corrupted", *names]

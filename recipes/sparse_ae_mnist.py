@@ -7,8 +7,8 @@ penalty beta * sum_l KL(rho || rho_hat_l).
 import dataclasses
 
 from recipes.ae_mnist import AutoencoderFlags
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -18,10 +18,10 @@ class SparseAEMnistConfig(AutoencoderFlags):
     model: str = "sparse_ae"
     run_dir: str = config.run_dir_flag("sparse_ae_mnist")
     export_dir: str = config.export_dir_flag("sparse_ae_mnist")
-    latent_dim: int = flag(256, "number of sigmoid code units", cli.positive, model_arg=True)
-    rho: float = flag(0.05, "target mean activation of each code unit, in (0, 1)", cli.open_unit_interval,
+    latent_dim: int = flag(256, "number of sigmoid code units", flags.positive, model_arg=True)
+    rho: float = flag(0.05, "target mean activation of each code unit, in (0, 1)", flags.open_unit_interval,
                       model_arg=True)
-    sparsity_weight: float = flag(10.0, "beta, the weight of the KL sparsity penalty", cli.non_negative,
+    sparsity_weight: float = flag(10.0, "beta, the weight of the KL sparsity penalty", flags.non_negative,
                                   model_arg=True)
 
 

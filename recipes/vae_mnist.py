@@ -6,8 +6,8 @@ saved_models/vae_mnist was trained with the flags in its card.json.
 
 import dataclasses
 
-from zoo import cli, config
-from zoo.cli import flag
+from zoo import cli, config, flags
+from zoo.flags import flag
 
 
 @dataclasses.dataclass
@@ -17,12 +17,12 @@ class VAEMnistConfig(config.TrainConfig):
     model: str = "vae"
     run_dir: str = config.run_dir_flag("vae_mnist")
     export_dir: str = config.export_dir_flag("vae_mnist")
-    latent_dim: int = flag(32, "size of the latent code z", cli.positive, model_arg=True)
+    latent_dim: int = flag(32, "size of the latent code z", flags.positive, model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
-    hidden_units: tuple = flag((512, 512), "widths of the hidden layers", cli.positive, model_arg=True)
-    beta: float = flag(1.0, "weight on the KL term (1 = VAE, otherwise beta-VAE)", cli.non_negative, model_arg=True)
+    hidden_units: tuple = flag((512, 512), "widths of the hidden layers", flags.positive, model_arg=True)
+    beta: float = flag(1.0, "weight on the KL term (1 = VAE, otherwise beta-VAE)", flags.non_negative, model_arg=True)
     importance_samples: int = flag(1, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
-                                   cli.positive, model_arg=True)
+                                   flags.positive, model_arg=True)
 
 
 PROG = "python -m recipes.vae_mnist"

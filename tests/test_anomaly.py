@@ -39,15 +39,15 @@ def test_threshold_flags_the_target_fraction_of_normal_data():
 def trained_vae_and_ae(mnist_dir, tmp_path_factory):
     from recipes.ae_mnist import AEMnistConfig
     from recipes.vae_mnist import VAEMnistConfig
-    from zoo import training
+    from zoo import pipeline, training
 
     root = tmp_path_factory.mktemp("anomaly")
     small = dict(data_dir=mnist_dir, epochs=2, train_limit=3000, hidden_units=(128,), eval_samples=10,
                  validation_size=5000)
     vae_config = VAEMnistConfig(**small, run_dir=str(root / "vae"), export_dir=str(root / "vae_export"))
     ae_config = AEMnistConfig(**small, run_dir=str(root / "ae"), export_dir=str(root / "ae_export"))
-    training.run(vae_config)
-    training.run(ae_config)
+    pipeline.publish(vae_config)
+    pipeline.publish(ae_config)
     return {"vae": (training.load_trained(vae_config), vae_config), "ae": (training.load_trained(ae_config), ae_config)}
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_python
-from zoo import cli
+from zoo import flags
 
 
 def recipe(name):
@@ -36,7 +36,7 @@ def test_bad_flags_exit_2_with_one_line(name, argv, message, capsys):
     module = recipe(name)
     config_cls = next(v for k, v in vars(module).items() if k.endswith("MnistConfig"))
     with pytest.raises(SystemExit) as exit_info:
-        cli.parse(config_cls, argv, prog=name)
+        flags.parse(config_cls, argv, prog=name)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -57,7 +57,7 @@ def test_directory_without_files_names_it(tmp_path):
 
 
 def test_offline_without_data_fails_fast(tmp_path, monkeypatch):
-    if data._tfds_reachable():
+    if data.tfds_reachable():
         pytest.skip("this machine is online: tensorflow-datasets would download MNIST instead of failing")
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))

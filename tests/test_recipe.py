@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from recipes import vae_mnist
 from tests.conftest import ROOT, run_python
-from zoo import cli, training
-from zoo.config import ZooError
+from zoo import flags, training
+from zoo.errors import ZooError
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -25,7 +25,7 @@ from zoo.config import ZooError
 ])
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.parse(vae_mnist.VAEMnistConfig, argv, prog="vae_mnist")
+        flags.parse(vae_mnist.VAEMnistConfig, argv, prog="vae_mnist")
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
@@ -33,7 +33,7 @@ def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
 
 def test_help_lists_the_flags(capsys):
     with pytest.raises(SystemExit):
-        cli.parse(vae_mnist.VAEMnistConfig, ["--help"])
+        flags.parse(vae_mnist.VAEMnistConfig, ["--help"])
     out = capsys.readouterr().out
     for name in ("--epochs", "--batch-size", "--latent-dim", "--arch", "--beta", "--importance-samples",
                  "--learning-rate", "--seed", "--data-dir", "--run-dir", "--export-dir", "--xla", "--eval-samples"):

@@ -30,9 +30,11 @@ import sys
 import time
 from pathlib import Path
 
-from zoo import cli
-from zoo.cli import flag
-from zoo.config import DATA_DIR_ENV, ZooError, atomic_write_text, settings_mismatch
+from zoo import cli, flags
+from zoo.flags import flag
+from zoo.config import DATA_DIR_ENV
+from zoo.errors import ZooError
+from zoo.files import atomic_write_text, settings_mismatch
 
 PROG = "python -m tuning.search"
 TUNERS = ("hyperband", "random", "bayesian")
@@ -104,28 +106,28 @@ class SearchConfig:
     space: str = flag("latent_dim", "search space, defined beside the model (its `search_spaces`)")
     tuner: str = flag("hyperband", "search algorithm", choices=TUNERS)
     max_trials: int = flag(10, "most trials to run (for Hyperband, a cap on its own schedule); rerun with more "
-                               "to extend a finished search", cli.positive)
+                               "to extend a finished search", flags.positive)
     epochs: int = flag(9, "training epochs of each trial (Hyperband: the most any trial gets, its max_epochs)",
-                       cli.positive)
+                       flags.positive)
     out: str = flag(None, "search directory (default runs/search/<model>_<space>_<tuner>); rerunning the same "
                           "command in it resumes the search")
     objective: str = flag("val_loss", "validation metric to optimize: val_<name> for a loss the model's test_step "
                                       f"logs, or {PROBE_OBJECTIVE} (logistic regression on the codes)")
     direction: str = flag(None, f"whether the objective is minimized or maximized (fixed for val_loss and "
                                 f"{PROBE_OBJECTIVE}; default min for the others)", choices=("min", "max"))
-    factor: int = flag(3, "Hyperband's reduction factor", cli.at_least_two)
+    factor: int = flag(3, "Hyperband's reduction factor", flags.at_least_two)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
-                               "tensorflow-datasets)", cli.existing_dir)
-    batch_size: int = flag(100, "images per batch", cli.positive)
-    learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", cli.positive)
+                               "tensorflow-datasets)", flags.existing_dir)
+    batch_size: int = flag(100, "images per batch", flags.positive)
+    learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", flags.positive)
     seed: int = flag(0, "seed of data shuffling and initialization; the oracle's seed is this + 1 (Keras Tuner "
                         "reads 0 as no seed)")
-    validation_size: int = flag(10000, "training images held out to score trials", cli.positive)
-    train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", cli.non_negative)
+    validation_size: int = flag(10000, "training images held out to score trials", flags.positive)
+    train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", flags.non_negative)
     xla: str = flag("auto", "XLA compilation (auto = on with a GPU)", choices=("auto", "on", "off"))
-    eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", cli.positive)
+    eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.positive)
     final_epochs: int = flag(20, "epochs of retraining the best configuration with the recipe's learning-rate "
-                                 "schedule (0 = no retraining)", cli.non_negative)
+                                 "schedule (0 = no retraining)", flags.non_negative)
     compare_default: bool = flag(True, "also train the model's default configuration like the best, to compare")
     export_dir: str = flag(None, "where to export the retrained best model (default <out>/best/saved_model)")
 
@@ -136,7 +138,7 @@ class SearchConfig:
 
     def check(self):
         """Checks of the model, space and objective (these import the zoo) and of the chief's port."""
-        with cli.native_stderr_silenced():
+        with flags.native_stderr_silenced():
             tunable = tunable_spaces()
         if self.model not in tunable:
             return f"--model {self.model!r} has no search space; tunable models: {', '.join(sorted(tunable))}"
@@ -335,7 +337,7 @@ def probe_accuracy(model, dataset, evaluation="validation"):
 def finish(search, tuner, command):
     """After the search: the trial table and plot, then the best (and default) configuration retrained."""
     from tuning import report
-    from zoo import training
+    from zoo import pipeline, training
 
     rows = report.trial_rows(search, tuner.oracle)
     paths = report.write_results(search, rows, default_hyperparameters(search))
@@ -365,7 +367,7 @@ def finish(search, tuner, command):
                                      "best_objective": best["objective"], "trials_completed": len(completed),
                                      "hyperparameters": hyperparameters}}
             print(f"retraining the {name} configuration {hyperparameters} for {search.final_epochs} epochs")
-            metrics = training.run(config, command=f"{command}  # {name} configuration", card_extra=card_extra)
+            metrics = pipeline.publish(config, command=f"{command}  # {name} configuration", card_extra=card_extra)
             if search.objective == PROBE_OBJECTIVE:  # the objective itself, measured on the test split
                 from zoo import data
 
@@ -378,8 +380,8 @@ def finish(search, tuner, command):
 
 
 def main(argv=None):
-    search = cli.parse(SearchConfig, argv, prog=PROG, description=__doc__)
-    command = cli.command_line(PROG, argv)
+    search = flags.parse(SearchConfig, argv, prog=PROG, description=__doc__)
+    command = flags.command_line(PROG, argv)
     from zoo import data
 
     data.load_mnist_arrays(search.data_dir)  # bad data fails here, once, not in every trial

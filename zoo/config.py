@@ -1,13 +1,14 @@
-"""Configuration shared by recipes, free of TensorFlow so that command lines parse (and fail) fast."""
+"""Configuration shared by recipes (layer 1: no TensorFlow, so that command lines parse and fail fast): the
+names of what the lower layers build (binarizations, architectures, corruptions) and `TrainConfig`, the
+flags of every training recipe."""
 
 import dataclasses
-import os
-from pathlib import Path
 
-from zoo import cli
-from zoo.cli import flag
+from zoo import flags
+from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
+IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1] everywhere
 BINARIZATIONS = ("dynamic", "threshold", "none")
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
@@ -43,39 +44,18 @@ def binarization_flag(default):
     return flag(default, help, choices=BINARIZATIONS)
 
 
-def atomic_write_text(path, text):
-    """Writes `text` to `path` through a temporary file and a rename, so readers never see half a file."""
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def settings_mismatch(saved, current, ignored=()):
-    """"(a=1 there, a=2 now)" for the settings that differ between two dicts (except `ignored`), or None."""
-    changed = sorted(k for k in set(saved) | set(current) if k not in ignored and saved.get(k) != current.get(k))
-    if not changed:
-        return None
-    there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
-    now = ", ".join(f"{k}={current.get(k)}" for k in changed)
-    return f"({there} there, {now} now)"
-
-
-class ZooError(Exception):
-    """An expected failure (bad data, a diverged run) that a command line reports in one line."""
-
-
 @dataclasses.dataclass
 class TrainConfig:
     """Flags shared by every recipe. Recipes subclass it to set `model`, defaults and model flags."""
 
     model: str = "vae"
-    epochs: int = flag(10, "training epochs", cli.positive)
-    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", cli.positive)
-    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", cli.positive)
+    epochs: int = flag(10, "training epochs", flags.positive)
+    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.positive)
+    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
     lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
     seed: int = flag(0, "seed of data shuffling, initialization and the model's noise")
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
-                               "then tensorflow-datasets)", cli.existing_dir)
+                               "then tensorflow-datasets)", flags.existing_dir)
     binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
     run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
@@ -84,15 +64,15 @@ class TrainConfig:
     precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU",
                           choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
-                                  "numbers use 5000)", cli.positive)
+                                  "numbers use 5000)", flags.positive)
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
-                                   "split (monitoring only, nothing is selected on it)", cli.non_negative)
-    train_limit: int = flag(0, "use only the first N training images (0 = all)", cli.non_negative)
+                                   "split (monitoring only, nothing is selected on it)", flags.non_negative)
+    train_limit: int = flag(0, "use only the first N training images (0 = all)", flags.non_negative)
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
-                               cli.digits)
+                               flags.digits)
 
     def check(self):
-        """Checks involving several flags (`zoo.cli.parse` calls it); a message, or None."""
+        """Checks involving several flags (`zoo.flags.parse` calls it); a message, or None."""
         if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
             return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"

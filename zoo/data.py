@@ -18,19 +18,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo.config import BINARIZATIONS, DATA_DIR_ENV, ZooError
+from zoo.config import BINARIZATIONS, DATA_DIR_ENV, IMAGE_SHAPE
+from zoo.errors import DataError
 
-IMAGE_SHAPE = (28, 28, 1)
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000),
 }
 EVAL_BINARIZATION_SEED = 1234
 _IDX_DTYPES = {0x08: np.uint8}
-
-
-class DataError(ZooError, ValueError):
-    """The data could not be found or read; the message names the file or directory and what to do."""
 
 
 def read_idx(path, expected_shape=None):
@@ -97,7 +93,7 @@ def read_mnist_dir(directory):
     return splits
 
 
-def _tfds_reachable(timeout=3.0):
+def tfds_reachable(timeout=3.0):
     try:
         socket.create_connection(("storage.googleapis.com", 443), timeout=timeout).close()
         return True
@@ -110,7 +106,7 @@ def _read_mnist_tfds():
     import tensorflow_datasets as tfds
 
     builder = tfds.builder("mnist")
-    if not Path(builder.data_dir).exists() and not _tfds_reachable():
+    if not Path(builder.data_dir).exists() and not tfds_reachable():
         raise DataError(
             f"no MNIST found: no data directory was given (--data-dir or {DATA_DIR_ENV}), tensorflow-datasets has no "
             f"prepared copy in {builder.data_dir}, and it cannot download one (no connection). Download the four IDX "

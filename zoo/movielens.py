@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import DataError, _tfds_reachable
+from zoo.data import tfds_reachable
+from zoo.errors import DataError
 
 MOVIELENS_DIR_ENV = "ZOO_MOVIELENS_DIR"
 DEFAULT_RATING = 3.0  # predicted for users or items without training ratings, as in Sedhain et al., 2015
@@ -48,7 +49,7 @@ def _read_tfds():
     import tensorflow_datasets as tfds
 
     builder = tfds.builder("movielens/100k-ratings")
-    if not Path(builder.data_dir).exists() and not _tfds_reachable():
+    if not Path(builder.data_dir).exists() and not tfds_reachable():
         raise DataError(f"no MovieLens 100K found: no directory was given (--data-dir or {MOVIELENS_DIR_ENV}) and "
                         "tensorflow-datasets cannot download it (no connection). Get u.data from GroupLens and pass "
                         f"its directory with --data-dir or {MOVIELENS_DIR_ENV}.")

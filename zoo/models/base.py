@@ -5,7 +5,7 @@
 import keras
 import tensorflow as tf
 
-from zoo.data import IMAGE_SHAPE
+from zoo.config import IMAGE_SHAPE
 from zoo.search_space import Int
 
 

@@ -1,0 +1,15 @@
+"""The zoo's expected failures, which command lines report in one line (layer 1: no TensorFlow)."""
+
+
+class ZooError(Exception):
+    """An expected failure (bad data, a diverged run, a run dir of other settings) that a command line
+    reports in one line."""
+
+
+class DataError(ZooError, ValueError):
+    """The data could not be found or read; the message names the file or directory and what to do."""
+
+
+class TrainingDiverged(ZooError):
+    """A loss went non-finite or the model reported a failure (e.g. a GAN's collapse); the last good
+    checkpoint was kept."""

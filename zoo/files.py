@@ -1,0 +1,100 @@
+"""Files that outlive a process (layer 1: no TensorFlow): atomic writes, fingerprints of data files, and
+`ResultStore`, the one resume-and-reuse cache of finished results that the experiment recipes share."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+
+def atomic_write_text(path, text):
+    """Writes `text` to `path` through a temporary file and a rename, so readers never see half a file."""
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def settings_mismatch(saved, current, ignored=()):
+    """"(a=1 there, a=2 now)" for the settings that differ between two dicts (except `ignored`), or None."""
+    changed = sorted(k for k in set(saved) | set(current) if k not in ignored and saved.get(k) != current.get(k))
+    if not changed:
+        return None
+    there = ", ".join(f"{k}={saved.get(k)}" for k in changed)
+    now = ", ".join(f"{k}={current.get(k)}" for k in changed)
+    return f"({there} there, {now} now)"
+
+
+def fingerprint(paths):
+    """A short SHA-256 over the names and bytes of `paths`: results computed on other data never match it."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _json_ready(value):
+    return json.loads(json.dumps(value))
+
+
+class ResultStore:
+    """A JSON file of finished results (`key -> value`) that a rerun reuses, so an interrupted experiment
+    continues where it stopped.
+
+    Entries are reused only while the `settings` that define them and the `data` fingerprint they were
+    computed on are unchanged. Other settings in the same file are refused (`other_settings="refuse"`,
+    a ZooError naming the difference) or start the file afresh (`"recompute"`); other data always starts
+    it afresh, with a line saying so. Every `put` rewrites the file atomically.
+
+    Args:
+      path: the JSON file.
+      settings: JSON-able dict of what defines the results.
+      data: fingerprint of the data they are computed on (`fingerprint(...)`, or a dataset's name).
+      other_settings: "refuse" or "recompute".
+      extra: more JSON-able entries written beside the results (e.g. the command).
+    """
+
+    def __init__(self, path, settings, data, other_settings="refuse", extra=None):
+        if other_settings not in ("refuse", "recompute"):
+            raise ValueError(f"other_settings must be 'refuse' or 'recompute'; received {other_settings!r}")
+        self.path, self.settings, self.data = Path(path), _json_ready(settings), data
+        self.extra = _json_ready(extra or {})
+        self.results = {}
+        if self.path.exists():
+            saved = self._read()
+            mismatch = settings_mismatch(saved["settings"], self.settings)
+            if mismatch and other_settings == "refuse":
+                raise ZooError(f"{self.path} holds results of other settings {mismatch}; rerun with the same "
+                               "settings to reuse them, or choose another output directory")
+            if not mismatch and saved["data"] != data:
+                print(f"the data changed since {self.path} was written (fingerprint {saved['data']} there, "
+                      f"{data} now): its results are recomputed", flush=True)
+            elif not mismatch:
+                self.results = saved["results"]
+
+    def _read(self):
+        try:
+            saved = json.loads(self.path.read_text())
+        except (OSError, ValueError) as error:
+            raise ZooError(f"{self.path}: cannot be read as a results file ({error}); move it away to start afresh")
+        if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict)
+                and isinstance(saved.get("results"), dict) and "data" in saved):
+            raise ZooError(f"{self.path}: not a results file of this zoo (it needs settings, data and results); "
+                           "move it away to start afresh")
+        return saved
+
+    def __contains__(self, key):
+        return key in self.results
+
+    def __getitem__(self, key):
+        return self.results[key]
+
+    def put(self, key, value):
+        """Records `value` under `key` and rewrites the file."""
+        self.results[key] = _json_ready(value)
+        atomic_write_text(self.path, json.dumps({**self.extra, "settings": self.settings, "data": self.data,
+                                                 "results": self.results}, indent=1) + "\n")
