@@ -63,16 +63,10 @@ def seconds_per_epoch(run_dir):
     return statistics.median(state["steady_epoch_seconds"] or state["epoch_seconds"])
 
 
-def encode_all(encode, images, batch_size=1000):
-    import tensorflow as tf
-
-    return np.concatenate([np.asarray(encode(tf.constant(images[i:i + batch_size])))
-                           for i in range(0, len(images), batch_size)])
-
-
 def measure_baselines(train_images, train_labels, test_images, test_labels, code_size):
     """PCA with `code_size` components and raw pixels, measured as the variants are."""
     from zoo import metrics as zm
+    from zoo.batching import apply_in_batches
 
     rows = []
     start = time.perf_counter()
@@ -109,8 +103,8 @@ def measure_baselines(train_images, train_labels, test_images, test_labels, code
             "masked_squared_error": masked["squared_error"],
             "jacobian_norm": float(np.mean(zm.jacobian_frobenius_norms(encode, test_images[:zm.JACOBIAN_IMAGES]))),
             "mean_activation": None,
-            "probe_accuracy": zm.linear_probe_accuracy(encode_all(encode, train_images), train_labels,
-                                                       encode_all(encode, test_images), test_labels),
+            "probe_accuracy": zm.linear_probe_accuracy(apply_in_batches(encode, train_images), train_labels,
+                                                       apply_in_batches(encode, test_images), test_labels),
             "seconds_per_epoch": seconds, "artifact": None, "command": how,
         })
     return rows
@@ -136,6 +130,7 @@ def markdown(rows, epochs):
 def main(argv=None):
     settings = flags.parse(BenchmarkConfig, argv, prog="python -m benchmarks.classic_autoencoders", description=__doc__)
     from zoo import data
+    from zoo.batching import apply_in_batches
     from zoo.metrics import linear_probe_accuracy
 
     arrays = data.mnist_grayscale(settings.data_dir)
@@ -145,8 +140,8 @@ def main(argv=None):
     rows = []
     for name in settings.variants:
         metrics, model, run_dir, command = train_variant(name, settings)
-        probe = linear_probe_accuracy(
-            encode_all(model.encode, train_images), train_labels, encode_all(model.encode, test_images), test_labels)
+        probe = linear_probe_accuracy(apply_in_batches(model.encode, train_images), train_labels,
+                                      apply_in_batches(model.encode, test_images), test_labels)
         rows.append({
             "variant": name, "code_size": model.latent_dim, "test_bce_nats": metrics.get("test_bce_nats"),
             "test_squared_error": metrics["test_squared_error"],

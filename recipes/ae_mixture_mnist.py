@@ -45,20 +45,19 @@ def main(argv=None):
     import tensorflow as tf
 
     import zoo
-    from zoo import data, export, plots
+    from zoo import data, export, pipeline, plots
+    from zoo.batching import apply_in_batches
 
     autoencoder = zoo.load(settings.autoencoder)
     if autoencoder.registry_name != "ae":
         raise ZooError(f"--autoencoder must hold an `ae` model; {settings.autoencoder} holds "
-                              f"{autoencoder.registry_name!r}")
+                       f"{autoencoder.registry_name!r}")
     model = zoo.get("ae_mixture", mixture_components=settings.components, **autoencoder.constructor_config())
     model.encoder.set_weights(autoencoder.encoder.get_weights())
     model.decoder.set_weights(autoencoder.decoder.get_weights())
-    arrays = data.mnist_grayscale(settings.data_dir)
-    train, test = arrays["train"][0], arrays["test"][0]
-    codes = {name: np.concatenate([model.encode(tf.constant(images[i:i + 1000])).numpy()
-                                   for i in range(0, len(images), 1000)]) for name, images in (("train", train),
-                                                                                              ("test", test))}
+    dataset = data.mnist(1000, "none", settings.data_dir)
+    train, test, labels = dataset.fixed_training_images(dataset.train_size), dataset.test_images, dataset.test_labels
+    codes = {name: apply_in_batches(model.encode, images, 1000) for name, images in (("train", train), ("test", test))}
     print(f"fitting a {settings.components}-component Gaussian mixture to {len(codes['train'])} training codes ...")
     train_log_likelihood = model.fit_prior(codes["train"], seed=settings.seed)
     metrics = {"train_codes_log_likelihood_nats": train_log_likelihood,
@@ -69,7 +68,6 @@ def main(argv=None):
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    labels = arrays["test"][1]
     figures = [plots.samples(model, test, labels, figures_dir, settings.seed),
                plots.image_grid(model.sample_standard_normal(100, tf.constant([settings.seed, 0])).numpy(), 10,
                                 figures_dir / "samples_standard_normal.png",
@@ -77,8 +75,8 @@ def main(argv=None):
                plots.reconstructions(model, test, labels, figures_dir, settings.seed)]
     if settings.export_dir:
         command = flags.command_line(PROG, argv)
-        card = export.card(model, settings, metrics, settings.data_dir or "tensorflow-datasets:mnist", command)
-        card["autoencoder"] = settings.autoencoder
+        card = pipeline.card(model, settings, metrics, settings.data_dir or "tensorflow-datasets:mnist", command)
+        card.update(autoencoder=settings.autoencoder, anomaly=pipeline.anomaly_entry(model, dataset))
         export.export(model, settings.export_dir, card, figures)
         print(f"exported {settings.export_dir}")
     return metrics

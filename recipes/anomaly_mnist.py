@@ -6,7 +6,8 @@ that digit is normal and the other nine are anomalies. Detectors: a convolutiona
 (score: reconstruction error) and the VAE (scores: reconstruction error, -ELBO, -log p(x)). Reports
 AUROC per digit and score, and, at a threshold set on held-out normal training images for a target
 false-positive rate, the precision and recall on the test set. Each training is a run of the
-training core in <run-dir>/<detector>/digit<d> (rerunning resumes); results.json, results.md, ROC
+training core in <run-dir>/<detector>/digit<d> (rerunning resumes and reuses the scores of finished runs
+while the settings and the data are the same); results.json, results.md, ROC
 curves and the most and least anomalous test digits go to <run-dir>.
 """
 
@@ -72,35 +73,35 @@ def detector_config(settings, detector, digit):
 
 def evaluate_detector(settings, detector, digit):
     """Trains (or resumes) one detector on one digit; returns its metrics, its scores of the test set and the
-    data. Both are saved beside the run (scores.npz, metrics.json) and reused by a rerun."""
+    data. Both are kept beside the run (anomaly.json) and reused by a rerun with the same settings and data."""
     import numpy as np
 
-    from zoo import anomaly, training
+    from zoo import anomaly, pipeline, training
+    from zoo.files import ResultStore
 
     config = detector_config(settings, detector, digit)
     model, dataset, _ = training.train(config, verbose=0)
-    saved_metrics, saved_scores = Path(config.run_dir) / "anomaly.json", Path(config.run_dir) / "scores.npz"
-    if saved_metrics.exists() and saved_scores.exists():
-        saved = json.loads(saved_metrics.read_text())
-        if saved["settings"] == [settings.false_positive_rate, settings.likelihood_samples]:
-            return saved["results"], dict(np.load(saved_scores)), dataset
-    normal_images, _ = training.held_out_normal_images(dataset, config)
-    is_anomaly = dataset.test_labels != digit
-    _, score_names = DETECTORS[detector]
-    results, test_scores = {}, {}
-    for name in score_names:
-        options = {"samples": settings.likelihood_samples} if name == "neg_log_likelihood" else {}
-        test_scores[name] = anomaly.scores(model, dataset.test_images, name, **options)
-        results[name] = {"auroc": anomaly.auroc(test_scores[name], is_anomaly)}
-    primary = score_names[0]
-    threshold = anomaly.threshold_at_false_positive_rate(
-        anomaly.scores(model, normal_images, primary), settings.false_positive_rate)
-    results[primary].update(threshold=threshold, held_out_normal_images=len(normal_images),
-                            **anomaly.precision_recall(test_scores[primary], is_anomaly, threshold))
-    np.savez(saved_scores, **test_scores)
-    saved_metrics.write_text(json.dumps({"settings": [settings.false_positive_rate, settings.likelihood_samples],
-                                         "results": results}, indent=1))
-    return results, test_scores, dataset
+    store = ResultStore(Path(config.run_dir) / "anomaly.json",
+                        {"epochs": config.epochs, "false_positive_rate": settings.false_positive_rate,
+                         "likelihood_samples": settings.likelihood_samples}, dataset.fingerprint,
+                        other_settings="recompute")
+    if "scores" not in store:
+        normal_images, _ = pipeline.normal_training_images(dataset, config.train_digits)
+        is_anomaly = dataset.test_labels != digit
+        _, score_names = DETECTORS[detector]
+        results, test_scores = {}, {}
+        for name in score_names:
+            options = {"samples": settings.likelihood_samples} if name == "neg_log_likelihood" else {}
+            test_scores[name] = anomaly.scores(model, dataset.test_images, name, **options)
+            results[name] = {"auroc": anomaly.auroc(test_scores[name], is_anomaly)}
+        primary = score_names[0]
+        threshold = anomaly.threshold_at_false_positive_rate(
+            anomaly.scores(model, normal_images, primary), settings.false_positive_rate)
+        results[primary].update(threshold=threshold, held_out_normal_images=len(normal_images),
+                                **anomaly.precision_recall(test_scores[primary], is_anomaly, threshold))
+        store.put("scores", {"results": results, "test_scores": {k: v.tolist() for k, v in test_scores.items()}})
+    saved = store["scores"]
+    return saved["results"], {k: np.asarray(v) for k, v in saved["test_scores"].items()}, dataset
 
 
 def write_table(settings, results, path):

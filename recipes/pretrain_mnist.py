@@ -5,8 +5,9 @@ each reconstructing the previous layer's code from a masked copy, on all 60,000 
 without labels. Then an MLP classifier starts from the stacked encoders and is fine-tuned with a label
 budget (100, 1,000 or all 60,000 labels, class-balanced, several seeds for the small budgets),
 against the same network from random initialization trained the same way. Reports test accuracy,
-mean and spread over seeds, in <out-dir>/results.json and results.md. The pretrained stack and every
-finished fine-tuning run are kept, so a rerun continues where it stopped.
+mean and sample standard deviation over seeds, in <out-dir>/results.json and results.md. The pretrained
+stack and every finished fine-tuning run are kept, so a rerun with the same settings and data continues where
+it stopped (and pretrains nothing if every run is done).
 """
 
 import dataclasses
@@ -38,12 +39,14 @@ class PretrainMnistConfig:
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
 
-def load_or_pretrain(settings, images):
-    """The pretrained stack, from <out-dir>/stack if an earlier run saved it, else trained and saved."""
+def load_or_pretrain(settings, images, data_fingerprint):
+    """The pretrained stack, from <out-dir>/stack/<data fingerprint> if an earlier run saved it, else trained and
+    saved there."""
     import zoo
     from zoo import pretraining
 
-    paths = [Path(settings.out_dir) / "stack" / f"layer{depth + 1}.keras" for depth in range(len(settings.hidden_units))]
+    paths = [Path(settings.out_dir) / "stack" / data_fingerprint / f"layer{depth + 1}.keras"
+             for depth in range(len(settings.hidden_units))]
     if all(path.exists() for path in paths):
         print(f"reusing the pretrained stack in {paths[0].parent}")
         return [zoo.load(path) for path in paths]
@@ -78,32 +81,26 @@ def main(argv=None):
     import numpy as np
 
     from zoo import data, pretraining
+    from zoo.files import ResultStore
 
     arrays = data.mnist_grayscale(settings.data_dir)
     (train_images, train_labels), (test_images, test_labels) = arrays["train"], arrays["test"]
     train_labels, test = train_labels.astype(np.int32), (test_images, test_labels.astype(np.int32))
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "results.json"
-    saved = json.loads(results_path.read_text()) if results_path.exists() else {}
-    defining = {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(settings))).items()
-                if k not in ("budgets", "seeds", "out_dir", "data_dir")}
-    mismatch = saved and settings_mismatch(saved["defining_settings"], defining)
-    if mismatch:
-        raise ZooError(f"{out} holds a stack and runs of other settings {mismatch}; pass another --out-dir")
-    runs = saved.get("runs", {})
-    stack = load_or_pretrain(settings, train_images)
+    defining = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("budgets", "seeds", "out_dir", "data_dir")}
+    fingerprint = data.mnist_fingerprint(settings.data_dir)
+    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)})
+    stack = None
     for budget in settings.budgets:
         for seed in range(settings.seeds if budget < len(train_labels) else 1):
             subset = pretraining.labelled_subset(train_labels, budget, seed)
             for initialization in INITIALIZATIONS:
                 key = f"{budget}/{seed}/{initialization}"
                 if key not in runs:
-                    runs[key] = finetune(settings, stack, initialization, train_images[subset],
-                                         train_labels[subset], test, seed)
-                    atomic_write_text(results_path, json.dumps({"command": flags.command_line(PROG, argv),
-                                                                "defining_settings": defining, "runs": runs},
-                                                               indent=1))
+                    stack = stack or load_or_pretrain(settings, train_images, fingerprint)
+                    runs.put(key, finetune(settings, stack, initialization, train_images[subset], train_labels[subset],
+                                           test, seed))
                 print(f"{budget} labels, seed {seed}, {initialization}: test accuracy {runs[key]:.4f}", flush=True)
     lines = ["| labels | seeds | " + " | ".join(f"{i} init: test accuracy" for i in INITIALIZATIONS) + " |",
              "|---|---|" + "---|" * len(INITIALIZATIONS)]
@@ -112,9 +109,10 @@ def main(argv=None):
         for initialization in INITIALIZATIONS:
             seeds = range(settings.seeds if budget < len(train_labels) else 1)
             values = [runs[f"{budget}/{seed}/{initialization}"] for seed in seeds]
-            spread = f" ± {np.std(values):.4f}" if len(values) > 1 else ""
+            spread = f" ± {np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
             cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)")
         lines.append(f"| {budget} | {len(values)} | " + " | ".join(cells) + " |")
+    lines.append("\n± is the sample standard deviation over the seeds (ddof = 1).")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

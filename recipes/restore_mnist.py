@@ -43,15 +43,13 @@ def restorers(settings, mean_image):
     import tensorflow as tf
 
     from zoo import restore
+    from zoo.batching import apply_in_batches
 
     artifacts = {name: tf.saved_model.load(path) for name, path in (("denoising_ae", settings.denoiser),
                                                                      ("vae", settings.vae))}
 
     def reconstruct_with(name):
-        def reconstruct(images):
-            return np.concatenate([artifacts[name].reconstruct(tf.constant(images[i:i + 1000]))["probs"].numpy()
-                                   for i in range(0, len(images), 1000)])
-        return reconstruct
+        return lambda images: apply_in_batches(lambda batch: artifacts[name].reconstruct(batch)["probs"], images, 1000)
 
     def vae(corrupted, known):
         if known is None:

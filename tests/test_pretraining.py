@@ -7,6 +7,7 @@ import pytest
 
 import zoo
 from zoo import pretraining
+from zoo.batching import apply_in_batches
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def small_stack(mnist_dir):
 def test_each_layer_reconstructs_the_code_below(small_stack):
     (first, second), images = small_stack
     assert first.image_shape == (784,) and second.image_shape == (64,)
-    codes = pretraining.encode_all(first, images.reshape(len(images), -1))
+    codes = apply_in_batches(first.encode, images.reshape(len(images), -1))
     assert codes.shape == (2000, 64) and 0 < codes.min() and codes.max() < 1  # sigmoid codes
     assert second.corruption == "masking" and second.noise_level == 0.25
 
@@ -32,7 +33,7 @@ def test_pretraining_hands_its_weights_to_the_classifier(small_stack):
         (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
         for got, expected in zip(hidden.get_weights(), dense.get_weights()):
             np.testing.assert_array_equal(got, expected)
-    codes = pretraining.encode_all(stack[1], pretraining.encode_all(stack[0], images[:50].reshape(50, -1)))
+    codes = apply_in_batches(stack[1].encode, apply_in_batches(stack[0].encode, images[:50].reshape(50, -1)))
     np.testing.assert_allclose(classifier.features(images[:50]).numpy(), codes, rtol=1e-5, atol=1e-6)
     fresh = zoo.get("mlp_classifier", hidden_units=(64, 32), seed=3)
     assert not np.allclose(fresh.hidden_layers()[0].get_weights()[0], classifier.hidden_layers()[0].get_weights()[0])

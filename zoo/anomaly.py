@@ -10,32 +10,21 @@ A higher score means more anomalous. Scores (`SCORES`, by name):
 """
 
 import numpy as np
-import tensorflow as tf
+from sklearn import metrics as sk_metrics
 
 from zoo import metrics
-
-
-def _per_batch(function, images, batch_size):
-    return np.concatenate([np.asarray(function(tf.constant(images[start:start + batch_size])), np.float64)
-                           for start in range(0, len(images), batch_size)])
+from zoo.batching import apply_in_batches
 
 
 def reconstruction_scores(model, images, batch_size=500, **unused):
-    """Per-image reconstruction error: an autoencoder's own `anomaly_score`; for the VAE, the cross-entropy
-    of the image under the decoder at the posterior mean."""
-    if hasattr(model, "importance_terms"):
-        from zoo.models.ae import per_image_error
-
-        def errors(batch):
-            return per_image_error("sigmoid", batch, model.decode_outputs(model.encode(batch))["logits"])
-
-        return _per_batch(errors, images, batch_size)
-    return _per_batch(model.anomaly_score, images, batch_size)
+    """Per-image reconstruction error (`model.reconstruction_error`; for the VAE, the decoder's cross-entropy
+    at the posterior mean)."""
+    return apply_in_batches(model.reconstruction_error, images, batch_size, np.float64)
 
 
 def neg_elbo_scores(model, images, batch_size=500, **unused):
     """-ELBO per image from the VAE's deterministic `anomaly_score`."""
-    return _per_batch(model.anomaly_score, images, batch_size)
+    return apply_in_batches(model.anomaly_score, images, batch_size, np.float64)
 
 
 def neg_log_likelihood_scores(model, images, batch_size=100, samples=100, **unused):
@@ -43,11 +32,19 @@ def neg_log_likelihood_scores(model, images, batch_size=100, samples=100, **unus
     return -metrics.per_image_log_likelihood(model, images, samples, batch_size=batch_size, progress=False)
 
 
+def _unconditional_autoencoder(model):
+    return "encode" in model.ENDPOINTS and not model.takes_labels
+
+
+def _has_likelihood(model):
+    return model.evaluation == "likelihood" and not model.takes_labels
+
+
 # name -> (which models it applies to, the score function)
 SCORES = {
-    "reconstruction": (lambda model: hasattr(model, "encode"), reconstruction_scores),
-    "neg_elbo": (lambda model: hasattr(model, "importance_terms"), neg_elbo_scores),
-    "neg_log_likelihood": (lambda model: hasattr(model, "importance_terms"), neg_log_likelihood_scores),
+    "reconstruction": (_unconditional_autoencoder, reconstruction_scores),
+    "neg_elbo": (_has_likelihood, neg_elbo_scores),
+    "neg_log_likelihood": (_has_likelihood, neg_log_likelihood_scores),
 }
 
 
@@ -74,34 +71,24 @@ def threshold_at_false_positive_rate(normal_scores, false_positive_rate):
     return float(np.quantile(np.asarray(normal_scores, np.float64), 1 - false_positive_rate))
 
 
-def auroc(scores_, is_anomaly):
-    """Area under the ROC curve: the probability that a random anomaly scores above a random normal
-    image, ties counting one half (the Mann-Whitney statistic, from average ranks)."""
-    scores_, is_anomaly = np.asarray(scores_, np.float64), np.asarray(is_anomaly, bool)
+def _both_classes(is_anomaly):
+    is_anomaly = np.asarray(is_anomaly, bool)
     positives, negatives = int(is_anomaly.sum()), int((~is_anomaly).sum())
     if not positives or not negatives:
         raise ValueError(f"AUROC needs both classes; received {positives} anomalies and {negatives} normal images")
-    order = np.argsort(scores_, kind="mergesort")
-    ranks = np.empty(len(scores_), np.float64)
-    ranks[order] = np.arange(1, len(scores_) + 1)
-    sorted_scores = scores_[order]
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    ends = np.r_[starts[1:], len(scores_)]
-    for start, end in zip(starts, ends):  # ties share their average rank
-        if end - start > 1:
-            ranks[order[start:end]] = (start + 1 + end) / 2
-    return float((ranks[is_anomaly].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    return is_anomaly
+
+
+def auroc(scores_, is_anomaly):
+    """Area under the ROC curve: the probability that a random anomaly scores above a random normal image,
+    ties counting one half (scikit-learn's roc_auc_score)."""
+    return float(sk_metrics.roc_auc_score(_both_classes(is_anomaly), np.asarray(scores_, np.float64)))
 
 
 def roc_curve(scores_, is_anomaly):
     """(false-positive rates, true-positive rates) over every threshold, from (0, 0) to (1, 1)."""
-    scores_, is_anomaly = np.asarray(scores_, np.float64), np.asarray(is_anomaly, bool)
-    order = np.argsort(-scores_, kind="mergesort")
-    hits = np.cumsum(is_anomaly[order])
-    false_alarms = np.cumsum(~is_anomaly[order])
-    last_of_tie = np.r_[scores_[order][1:] != scores_[order][:-1], True]
-    tpr = np.r_[0.0, hits[last_of_tie] / max(1, is_anomaly.sum())]
-    fpr = np.r_[0.0, false_alarms[last_of_tie] / max(1, (~is_anomaly).sum())]
+    fpr, tpr, _ = sk_metrics.roc_curve(_both_classes(is_anomaly), np.asarray(scores_, np.float64),
+                                       drop_intermediate=False)
     return fpr, tpr
 
 
@@ -119,8 +106,8 @@ CARD_FALSE_POSITIVE_RATE = 0.01
 
 def card_entry(model, normal_images, held_out_data, false_positive_rate=CARD_FALSE_POSITIVE_RATE, batch_size=500):
     """The card's "anomaly" entry: what the `score` endpoint computes and the threshold above which a
-    fraction `false_positive_rate` of held-out normal images scores."""
-    normal = _per_batch(model.anomaly_score, normal_images, batch_size)
+    fraction `false_positive_rate` of the normal images `normal_images` (described by `held_out_data`) scores."""
+    normal = apply_in_batches(model.anomaly_score, normal_images, batch_size, np.float64)
     return {"endpoint": "score", "score": model.anomaly_score_description,
             "threshold": threshold_at_false_positive_rate(normal, false_positive_rate),
             "target_false_positive_rate": false_positive_rate, "held_out_data": held_out_data,

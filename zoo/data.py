@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from zoo import files
 from zoo.config import BINARIZATIONS, DATA_DIR_ENV, IMAGE_SHAPE
 from zoo.errors import DataError
 
@@ -75,6 +76,21 @@ def _find(directory, stem):
         f"{directory}: no {stem} or {stem}.gz; the directory must hold the four standard MNIST IDX files "
         f"(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, gzipped or not)"
     )
+
+
+def mnist_files(directory):
+    """The four IDX files of an MNIST directory (gzipped or not); DataError naming what is missing."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory} does not exist")
+    return [_find(directory, stem) for image_stem, label_stem, _ in MNIST_FILES.values() for stem in (image_stem, label_stem)]
+
+
+def mnist_fingerprint(data_dir=None):
+    """What MNIST is read from, as a fingerprint of the IDX files' bytes (see zoo.files.fingerprint), or the
+    tensorflow-datasets name: results computed on other data never match it."""
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    return files.fingerprint(mnist_files(data_dir)) if data_dir else "tensorflow-datasets:mnist"
 
 
 def read_mnist_dir(directory):
@@ -168,8 +184,9 @@ def _binarizer(binarization, seed):
 class MnistData:
     """MNIST pipelines for one experiment. `train`/`validation`/`test` yield (images, labels) batches.
 
-    `test_images` and `test_labels` are the evaluation images as numpy arrays, binarized as the
-    pipelines are, for plots and likelihood estimates.
+    `test_images` and `test_labels` (and `validation_images`, `validation_labels` when a validation split is
+    held out) are the evaluation images as numpy arrays, binarized once as the pipelines are, for plots,
+    likelihood estimates and thresholds. `fingerprint` identifies the data read (`mnist_fingerprint`).
     """
 
     train: tf.data.Dataset
@@ -179,6 +196,10 @@ class MnistData:
     test_labels: np.ndarray
     train_size: int
     source: str
+    fingerprint: str
+    validation_images: np.ndarray | None
+    validation_labels: np.ndarray | None
+    fixed_training_images: object  # count -> the last `count` training images, binarized once like the test split
 
 
 def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None,
@@ -226,11 +247,20 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
         .prefetch(tf.data.AUTOTUNE)
     )
 
-    def evaluation(images, labels):
-        fixed = binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images)).numpy()
-        dataset = tf.data.Dataset.from_tensor_slices((fixed, labels.astype(np.int32)))
-        return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE), fixed
+    def fixed(images):
+        return binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images)).numpy()
 
-    test, test_fixed = evaluation(*arrays["test"])
-    validation = evaluation(val_images, val_labels)[0] if validation_size else None
-    return MnistData(train, validation, test, test_fixed, arrays["test"][1].astype(np.int32), len(train_images), source)
+    def evaluation(images, labels):
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+        return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
+
+    test_images, test_labels = fixed(arrays["test"][0]), arrays["test"][1].astype(np.int32)
+    if validation_size:
+        val_images, val_labels = fixed(val_images), val_labels.astype(np.int32)
+    return MnistData(
+        train=train, validation=evaluation(val_images, val_labels) if validation_size else None,
+        test=evaluation(test_images, test_labels), test_images=test_images, test_labels=test_labels,
+        train_size=len(train_images), source=source, fingerprint=mnist_fingerprint(data_dir),
+        validation_images=val_images if validation_size else None,
+        validation_labels=val_labels if validation_size else None,
+        fixed_training_images=lambda count: fixed(train_images[-count:]))

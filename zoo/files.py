@@ -4,6 +4,7 @@
 import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 
 from zoo.errors import ZooError
@@ -35,6 +36,19 @@ def fingerprint(paths):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def git_commit():
+    """The zoo's git commit ("-dirty" if tracked files changed), or "unknown" outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _json_ready(value):

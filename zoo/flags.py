@@ -62,6 +62,12 @@ def existing_dir(name, value):
         return f"{name} directory does not exist: {value}"
 
 
+def existing_dirs(name, value):
+    missing = [path for path in value if not Path(path).is_dir()]
+    if not value or missing:
+        return f"{name} takes existing directories; received {name}={_show(value) or '(none)'}"
+
+
 def _show(value):
     return " ".join(map(str, value)) if isinstance(value, tuple) else value
 

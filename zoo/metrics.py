@@ -1,5 +1,6 @@
 """Measurements: likelihood bounds (nats per image), reconstruction errors and the autoencoders'
-property measures, a linear probe, and sample quality with the zoo's classifier."""
+property measures, a linear probe, and sample quality with the zoo's classifier. `test_metrics` gives a
+model the test measures its class names (`evaluation`), from `EVALUATIONS`."""
 
 import math
 import sys
@@ -8,6 +9,10 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.linear_model import LogisticRegression
+
+from zoo.batching import apply_in_batches
+from zoo.corruptions import masking
 
 LIKELIHOOD_SEED = 2016
 
@@ -24,13 +29,13 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
       model: a model with `importance_terms(images, num_samples, seed)` (e.g. the VAE).
       images: float32 array [n, 28, 28, 1] of binary images.
       num_samples: k.
-      labels: the images' labels [n], for conditional models (used if the model has `condition_of`).
+      labels: the images' labels [n], for conditional models (`model.takes_labels`).
     Returns:
       float64 array [n] of log p(x) estimates in nats.
     """
     chunk = max(1, min(num_samples, max_decoded // batch_size))
 
-    conditional = labels is not None and hasattr(model, "condition_of")
+    conditional = labels is not None and model.takes_labels
 
     @tf.function
     def chunk_log_weights(batch, batch_labels, count, seed):
@@ -82,32 +87,21 @@ PROPERTY_SEED = 1234
 JACOBIAN_IMAGES = 1000
 
 
-def _batches(images, batch_size):
-    for start in range(0, len(images), batch_size):
-        yield tf.constant(images[start:start + batch_size])
-
-
 def reconstruction_errors(reconstruct, images, targets=None, batch_size=500):
     """Mean per-image errors of `reconstruct(batch)` (values in [0, 1]) against `targets` (default: `images`).
 
     Returns {"squared_error": summed over pixels, "bce_nats": binary cross-entropy summed over pixels}.
     """
     targets = images if targets is None else targets
-    squared, bce = [], []
-    for start in range(0, len(images), batch_size):
-        recon = np.asarray(reconstruct(tf.constant(images[start:start + batch_size])), np.float64)
-        truth = np.asarray(targets[start:start + batch_size], np.float64)
-        recon, truth = recon.reshape(len(recon), -1), truth.reshape(len(truth), -1)
-        squared.append(np.sum((recon - truth) ** 2, axis=1))
-        clipped = np.clip(recon, 1e-7, 1 - 1e-7)
-        bce.append(-np.sum(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped), axis=1))
-    return {"squared_error": float(np.mean(np.concatenate(squared))), "bce_nats": float(np.mean(np.concatenate(bce)))}
+    recon = apply_in_batches(reconstruct, images, batch_size, np.float64).reshape(len(images), -1)
+    truth = np.asarray(targets, np.float64).reshape(len(targets), -1)
+    clipped = np.clip(recon, 1e-7, 1 - 1e-7)
+    bce = -np.sum(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped), axis=1)
+    return {"squared_error": float(np.mean(np.sum((recon - truth) ** 2, axis=1))), "bce_nats": float(np.mean(bce))}
 
 
 def masked(images, q=MASKED_INPUT_Q, seed=PROPERTY_SEED):
     """`images` with each pixel set to 0 with probability q (fixed seed): the masked-input benchmark."""
-    from zoo.models.denoising import masking
-
     return masking(tf.constant(images), q, tf.constant([seed, 0])).numpy()
 
 
@@ -122,7 +116,7 @@ def jacobian_frobenius_norms(encode, images, batch_size=100):
         jacobian = tape.batch_jacobian(codes, batch)
         return tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(jacobian), [tf.shape(batch)[0], -1]), axis=-1))
 
-    return np.concatenate([norms(batch).numpy() for batch in _batches(images, batch_size)])
+    return apply_in_batches(norms, images, batch_size)
 
 
 def autoencoder_test_metrics(model, images, batch_size=100):
@@ -139,39 +133,41 @@ def autoencoder_test_metrics(model, images, batch_size=100):
                                                                            batch_size)))
     metrics["jacobian_norm_images"] = min(len(images), JACOBIAN_IMAGES)
     if model.code_activation == "sigmoid":
-        codes = np.concatenate([model.encode(batch).numpy() for batch in _batches(images, 500)])
-        metrics["test_mean_activation"] = float(np.mean(codes))
+        metrics["test_mean_activation"] = float(np.mean(apply_in_batches(model.encode, images)))
     return metrics
 
 
+def likelihood_test_metrics(model, images, labels, tracked, eval_samples, batch_size):
+    """Test metrics of a model with a likelihood (the VAEs): -log p(x) importance-sampled with k = `eval_samples`
+    (given the label for conditional models) and the -ELBO from its tracked test losses, in nats per image."""
+    log_px = importance_sampled_log_likelihood(model, images, eval_samples, batch_size=batch_size, labels=labels)
+    return {"test_nll_nats": -log_px, "nll_importance_samples": eval_samples,
+            "test_elbo_nats": -(float(tracked["reconstruction"]) + float(tracked["kl"]))}
+
+
+# name (a model class's `evaluation`) -> test metrics(model, images, labels, tracked losses, eval_samples, batch_size)
+EVALUATIONS = {
+    "likelihood": likelihood_test_metrics,
+    "reconstruction": lambda model, images, labels, tracked, eval_samples, batch_size: autoencoder_test_metrics(
+        model, images, batch_size=batch_size),
+}
+
+
+def test_metrics(model, images, labels, tracked, eval_samples, batch_size):
+    """The test measures that `model`'s class names in `evaluation` (none if it names none)."""
+    if model.evaluation is None:
+        return {}
+    return EVALUATIONS[model.evaluation](model, images, labels, tracked, eval_samples, batch_size)
+
+
 def linear_probe_accuracy(train_features, train_labels, test_features, test_labels, l2=1e-4, iterations=500):
-    """Test accuracy of multinomial logistic regression fit by L-BFGS on standardized training features."""
-    import tensorflow_probability as tfp
-
+    """Test accuracy of multinomial logistic regression (scikit-learn, L-BFGS) on features standardized by the
+    training mean and std, minimizing the mean cross-entropy + l2 * ||W||^2 (the intercept is not penalized)."""
     mean, std = train_features.mean(0), train_features.std(0) + 1e-6
-    x_train = tf.constant((train_features - mean) / std, tf.float64)
-    x_test = tf.constant((test_features - mean) / std, tf.float64)
-    y_train = tf.constant(train_labels, tf.int32)
-    classes, dims = int(np.max(train_labels)) + 1, x_train.shape[1]
-
-    def unpack(params):
-        return tf.reshape(params[:dims * classes], [dims, classes]), params[dims * classes:]
-
-    @tf.function
-    def loss_and_gradient(params):
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            weights, bias = unpack(params)
-            logits = x_train @ weights + bias
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y_train, logits))
-            loss += l2 * tf.reduce_sum(tf.square(weights))
-        return loss, tape.gradient(loss, params)
-
-    result = tfp.optimizer.lbfgs_minimize(loss_and_gradient, tf.zeros([(dims + 1) * classes], tf.float64),
-                                          max_iterations=iterations, tolerance=1e-8)
-    weights, bias = unpack(result.position)
-    predictions = tf.argmax(x_test @ weights + bias, axis=-1).numpy()
-    return float(np.mean(predictions == np.asarray(test_labels)))
+    # scikit-learn minimizes C * sum of cross-entropies + ||W||^2 / 2: the same optimum for C = 1 / (2 n l2).
+    probe = LogisticRegression(C=1.0 / (2 * len(train_features) * l2), max_iter=iterations, tol=1e-8)
+    probe.fit((train_features - mean) / std, train_labels)
+    return float(np.mean(probe.predict((test_features - mean) / std) == np.asarray(test_labels)))
 
 
 # Sample quality, measured with the zoo's MNIST classifier (saved_models/mnist_classifier).
@@ -192,12 +188,8 @@ def frechet_distance(features_a, features_b):
 
 def classifier_outputs(classify, images, batch_size=500):
     """(features [n, d], class probabilities [n, classes]) of `classify(batch) -> {"features", "probs"}`."""
-    features, probs = [], []
-    for start in range(0, len(images), batch_size):
-        outputs = classify(tf.constant(np.asarray(images[start:start + batch_size], np.float32)))
-        features.append(np.asarray(outputs["features"]))
-        probs.append(np.asarray(outputs["probs"]))
-    return np.concatenate(features), np.concatenate(probs)
+    outputs = apply_in_batches(classify, np.asarray(images, np.float32), batch_size)
+    return outputs["features"], outputs["probs"]
 
 
 def sample_quality(classify, samples, reference_features):

@@ -1,78 +1,152 @@
-"""The publishing pipeline: what a training recipe does after the training core has fit its model --
-evaluate on the test split, draw the figures, compute the anomaly threshold, write the card, export."""
+"""The publishing pipeline: what a training recipe does around the training core -- train (or resume), then
+evaluate on the test split, draw the figures, compute the anomaly threshold, write the card and export.
+`publish` is the one function a recipe calls; `refresh` re-exports a committed artifact."""
 
+import dataclasses
+import datetime
 import json
+import platform
 import sys
 from pathlib import Path
 
 import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
 
-from zoo import export, flags, plots, training
-from zoo.files import atomic_write_text
+import zoo
+from zoo import anomaly, data, export, flags, metrics, plots, registry, training
+from zoo.files import ResultStore, atomic_write_text, git_commit
+
+# Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
+# training split.
+THRESHOLD_TRAINING_IMAGES = 10000
 
 
 def evaluate(model, dataset, checkpoint, config):
-    """Test metrics: the tracked losses in nats per image, the model's own metrics, time and throughput."""
+    """Test metrics: the tracked losses in nats per image, the model's own measures, time and throughput."""
     tracked = model.evaluate(dataset.test, return_dict=True, verbose=0)
-    metrics = {model.test_metric_name(name): float(value) for name, value in tracked.items()}
-    metrics.update(model.evaluation_metrics(dataset.test_images, dataset.test_labels, tracked, config.eval_samples,
-                                            config.batch_size))
-    metrics.update(
+    results = {model.test_metric_name(name): float(value) for name, value in tracked.items()}
+    results.update(metrics.test_metrics(model, dataset.test_images, dataset.test_labels, tracked, config.eval_samples,
+                                        config.batch_size))
+    results.update(
         epochs=checkpoint.state["epochs_done"],
         train_seconds=round(checkpoint.state["train_seconds"], 1),
         throughput_images_per_s=round(checkpoint.throughput(), 1),
         parameters=int(model.count_params()),
     )
-    return metrics
+    return results
 
 
-def held_out_normal_images(dataset, config):
-    """(images, description) of held-out data of the training distribution: the validation split if there
-    is one, else the test split; only the images of `config.train_digits` if those are set."""
-    import numpy as np
+def normal_training_images(dataset, train_digits=()):
+    """(images, description) of normal images from the training split (never the test split) that the anomaly
+    threshold is set on: the validation images held out from training if there are any, else the last
+    THRESHOLD_TRAINING_IMAGES training images, which the model trained on (the description says so)."""
+    digits = f" of digits {list(train_digits)}" if train_digits else ""
+    if dataset.validation_images is not None:
+        return (dataset.validation_images,
+                f"the {len(dataset.validation_images)} validation images{digits} held out from the training split")
+    images = dataset.fixed_training_images(min(THRESHOLD_TRAINING_IMAGES, dataset.train_size))
+    return images, (f"the last {len(images)} MNIST training images{digits}, which the model also trained on (no "
+                    "validation split was held out): unseen normal digits score a little higher, so expect more "
+                    "than the target rate of them above the threshold")
 
-    if dataset.validation is not None:
-        images = np.concatenate([batch[0].numpy() for batch in dataset.validation])
-        return images, f"the {len(images)} validation images held out from the training split"
-    if config.train_digits:
-        normal = np.isin(dataset.test_labels, config.train_digits)
-        return dataset.test_images[normal], f"the test images of digits {list(config.train_digits)}"
-    return dataset.test_images, "the MNIST test split"
+
+def anomaly_entry(model, dataset, train_digits=()):
+    """The card's "anomaly" entry for a model with a `score` endpoint (else None)."""
+    if "score" not in model.ENDPOINTS:
+        return None
+    return anomaly.card_entry(model, *normal_training_images(dataset, train_digits))
+
+
+def card(model, config, measured, data_source, command):
+    """The artifact's card: what it is, its data, flags, measured metrics with their command, versions."""
+    doc = (type(model).__doc__ or "").strip().splitlines()
+    return {
+        "model": model.registry_name,
+        "description": doc[0] if doc else "",
+        "model_config": model.constructor_config(),
+        "data": {
+            "dataset": "MNIST",
+            "source": "MNIST IDX files" if data_source.startswith(("/", ".")) else data_source,
+            "training_binarization": config.binarization,
+            "test_binarization": ("binarized once with a fixed seed" if config.binarization == "dynamic"
+                                  else config.binarization),
+            "train_limit": config.train_limit or "all 60000 training images",
+        },
+        "flags": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("data_dir",)},
+        "command": command,
+        "metrics": {name: {"value": value, "command": command} for name, value in measured.items()},
+        "parameters": int(model.count_params()),
+        "endpoints": sorted(model.ENDPOINTS),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
+        "git_commit": git_commit(),
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _progress_callbacks(config):
+    """Per-epoch pictures for generators: a grid from fixed codes in <run dir>/figures/progress/."""
+    if "generate" not in registry.get_class(config.model).ENDPOINTS:
+        return []
+    return [plots.GeneratorProgress(Path(config.run_dir) / "figures" / "progress")]
 
 
 def publish(config, command=None, card_extra=None):
-    """Trains, evaluates, writes metrics.json and figures into the run dir, and exports: the whole recipe.
+    """Trains (or resumes), evaluates, writes metrics.json and figures into the run dir, and exports: the whole
+    recipe. Returns the test metrics.
 
+    The evaluation is reused by a rerun that holds the same epochs, the same k and the same data.
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
-    model, dataset, checkpoint = training.train(config)
+    zoo.names()  # registers the models
+    model, dataset, checkpoint = training.train(config, callbacks=_progress_callbacks(config))
     if keras.mixed_precision.global_policy().name != "float32":
         # Reported numbers and artifacts are float32, whatever precision trained the weights.
         keras.mixed_precision.set_global_policy("float32")
         model = export.float32_copy(model)
         model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    # A cached evaluation is reused if it saw the same epochs and, for likelihoods, the same k.
-    if (metrics.get("epochs") != checkpoint.state["epochs_done"]
-            or metrics.get("nll_importance_samples", config.eval_samples) != config.eval_samples):
-        print("evaluating on the test set ...")
-        metrics = evaluate(model, dataset, checkpoint, config)
-        atomic_write_text(metrics_path, json.dumps(metrics, indent=1))
+    store = ResultStore(run_dir / "evaluation.json", {"epochs": checkpoint.state["epochs_done"],
+                                                      "eval_samples": config.eval_samples},
+                        dataset.fingerprint, other_settings="recompute")
+    if "test" in store:
+        print(f"reusing the evaluation in {store.path}")
     else:
-        print(f"reusing the evaluation in {metrics_path}")
-    for name, value in metrics.items():
+        print("evaluating on the test set ...")
+        store.put("test", evaluate(model, dataset, checkpoint, config))
+    measured = store["test"]
+    atomic_write_text(run_dir / "metrics.json", json.dumps(measured, indent=1))
+    for name, value in measured.items():
         print(f"  {name}: {value:.3f}" if isinstance(value, float) else f"  {name}: {value}")
     figures = plots.draw_all(model, dataset, run_dir / "figures", seed=config.seed)
     print(f"wrote {run_dir / 'metrics.json'} and {len(figures)} figures in {run_dir / 'figures'}")
     if config.export_dir:
-        card = export.card(model, config, metrics, dataset.source, command or flags.command_line(sys.argv[0]))
-        card.update(card_extra or {})
-        if hasattr(model, "anomaly_score") and not getattr(model, "conditional", False):
-            from zoo import anomaly
-
-            card["anomaly"] = anomaly.card_entry(model, *held_out_normal_images(dataset, config))
-        export.export(model, config.export_dir, card, figures)
+        artifact_card = card(model, config, measured, dataset.source, command or flags.command_line(sys.argv[0]))
+        artifact_card.update(card_extra or {})
+        entry = anomaly_entry(model, dataset, config.train_digits)
+        if entry:
+            artifact_card["anomaly"] = entry
+        export.export(model, config.export_dir, artifact_card, figures)
         print(f"exported {config.export_dir}")
-    return metrics
+    return measured
+
+
+def refresh(artifact_dir, data_dir=None):
+    """Re-exports a committed artifact from its model.keras with the current endpoints, keeping its card (flags,
+    command, measured metrics) and figures, and recomputing the anomaly threshold (on training images, as
+    `normal_training_images` says) where the model has a `score` endpoint. The weights are unchanged."""
+    artifact_dir = Path(artifact_dir)
+    artifact_card = json.loads((artifact_dir / "card.json").read_text())
+    model = zoo.load(artifact_dir / "model.keras")
+    if "score" in model.ENDPOINTS:
+        saved = artifact_card["flags"]
+        dataset = data.mnist(100, saved.get("binarization", "none"), data_dir, saved.get("seed", 0),
+                             saved.get("validation_size", 0), saved.get("train_limit") or None,
+                             tuple(saved.get("train_digits", ())))
+        artifact_card["anomaly"] = anomaly_entry(model, dataset, tuple(saved.get("train_digits", ())))
+    artifact_card["endpoints"] = sorted(model.ENDPOINTS)
+    artifact_card.setdefault("reexports", []).append({
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "weights": "unchanged (re-exported from model.keras, not retrained)"})
+    return export.export(model, artifact_dir, artifact_card, sorted(artifact_dir.glob("*.png")))

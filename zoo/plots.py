@@ -1,17 +1,25 @@
 """Figures: reconstructions, samples, the latent space and interpolations, as PNGs.
 
 `draw_all` draws every figure that applies to a model; each figure function returns the path it
-wrote, or None when the model lacks what it needs (e.g. no `sample` for a deterministic autoencoder).
+wrote, or None when the model lacks what it needs (e.g. no `sample` endpoint for a deterministic
+autoencoder).
 """
 
 from pathlib import Path
 
+import keras
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from sklearn.manifold import TSNE  # noqa: E402
+
+from zoo.anomaly import roc_curve  # noqa: E402
+from zoo.batching import apply_in_batches  # noqa: E402
+
+TSNE_CODES = 2000  # t-SNE is quadratic in the points: the first test codes only
 
 
 def image_grid(images, rows, path, title=None, row_labels=None):
@@ -39,10 +47,10 @@ def image_grid(images, rows, path, title=None, row_labels=None):
 
 def reconstructions(model, images, labels, out_dir, seed):
     """Test inputs in odd rows, their reconstructions beneath."""
-    if not hasattr(model, "encode"):
+    if "reconstruct" not in model.ENDPOINTS:
         return None
     picked = images[:40]
-    inputs = (tf.constant(picked), tf.constant(labels[:40])) if getattr(model, "conditional", False) else picked
+    inputs = (tf.constant(picked), tf.constant(labels[:40])) if model.takes_labels else picked
     recon = model(inputs).numpy()
     rows = [block for i in range(0, 40, 10) for block in (picked[i:i + 10], recon[i:i + 10])]
     return image_grid(np.concatenate(rows), 8, out_dir / "reconstructions.png",
@@ -51,9 +59,10 @@ def reconstructions(model, images, labels, out_dir, seed):
 
 
 def samples(model, images, labels, out_dir, seed):
-    if not hasattr(model, "sample"):
+    """100 samples of a generative model (one row per digit for a conditional one)."""
+    if "sample" not in model.ENDPOINTS:
         return None
-    if getattr(model, "conditional", False):
+    if model.takes_labels:
         rows = [model.sample(10, tf.constant([seed, digit], tf.int64), digit).numpy() for digit in range(10)]
         return image_grid(np.concatenate(rows), 10, out_dir / "samples.png",
                           "sample(10, seed, digit), one row per digit", [str(d) for d in range(10)])
@@ -63,27 +72,34 @@ def samples(model, images, labels, out_dir, seed):
 
 
 def latent_space(model, images, labels, out_dir, seed):
-    """The 2-D manifold when the code has 2 dimensions, else test codes projected on their top-2 principal axes."""
-    if not hasattr(model, "encode") or getattr(model, "conditional", False):
+    """The 2-D manifold when a VAE's code has 2 dimensions; else the test codes on their top-2 principal axes
+    beside a t-SNE map of the first TSNE_CODES of them (which separates the digits where PCA cannot)."""
+    if "encode" not in model.ENDPOINTS or model.takes_labels:
         return None
-    if getattr(model, "latent_dim", None) == 2 and hasattr(model, "importance_terms"):  # a VAE: N(0, I) prior
+    if getattr(model, "latent_dim", None) == 2 and "sample" in model.ENDPOINTS:  # decode the N(0, I) quantiles
         quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
         normal = tf.constant(quantiles)
         values = (np.sqrt(2.0) * tf.math.erfinv(2.0 * normal - 1.0)).numpy()
         grid = np.array([[x, y] for y in values[::-1] for x in values], np.float32)
         return image_grid(model.decode(tf.constant(grid)).numpy(), 15, out_dir / "latent_space.png",
                           "the learned manifold: decoded Gaussian quantiles of z")
-    codes = np.concatenate([model.encode(tf.constant(images[i:i + 1000])).numpy()
-                            for i in range(0, min(len(images), 5000), 1000)])
+    codes = apply_in_batches(model.encode, images[:5000], 1000)
     centred = codes - codes.mean(0)
     _, singular, axes = np.linalg.svd(centred, full_matrices=False)
     projected = centred @ axes[:2].T
     explained = singular[:2] ** 2 / np.sum(singular ** 2)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    scatter = ax.scatter(projected[:, 0], projected[:, 1], c=labels[:len(codes)], cmap="tab10", s=3)
-    fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
-    ax.set_title(f"test codes on their top-2 principal axes ({explained.sum():.0%} of the variance)", fontsize=9)
-    fig.tight_layout()
+    fig, (pca_ax, tsne_ax) = plt.subplots(1, 2, figsize=(11, 5))
+    pca_ax.scatter(projected[:, 0], projected[:, 1], c=labels[:len(codes)], cmap="tab10", s=3)
+    pca_ax.set_title(f"PCA: top-2 principal axes of {len(codes)} test codes ({explained.sum():.0%} of the variance)",
+                     fontsize=9)
+    count = min(TSNE_CODES, len(codes))
+    mapped = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(codes[:count])
+    scatter = tsne_ax.scatter(mapped[:, 0], mapped[:, 1], c=labels[:count], cmap="tab10", s=3)
+    tsne_ax.set_title(f"t-SNE of the first {count} test codes (perplexity 30)", fontsize=9)
+    for ax in (pca_ax, tsne_ax):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(scatter, ax=[pca_ax, tsne_ax], ticks=range(10), label="digit")
     path = out_dir / "latent_space.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -118,7 +134,7 @@ def slerp(start, end, steps):
 
 def interpolation(model, images, labels, out_dir, seed):
     """Slerp between the codes of pairs of test digits of different classes."""
-    if not hasattr(model, "encode") or getattr(model, "conditional", False):
+    if "encode" not in model.ENDPOINTS or model.takes_labels:
         return None
     rng = np.random.default_rng(seed)
     rows = []
@@ -158,10 +174,9 @@ def principal_components(model, images, labels, out_dir, seed):
 
 def misclassified(model, images, labels, out_dir, seed):
     """For classifiers: the first 40 misclassified test digits, titled with the true and predicted classes."""
-    if not hasattr(model, "classify"):
+    if "classify" not in model.ENDPOINTS:
         return None
-    predicted = np.concatenate([np.argmax(model.classify(tf.constant(images[i:i + 1000]))["probs"], -1)
-                                for i in range(0, len(images), 1000)])
+    predicted = np.argmax(apply_in_batches(model.classify, images, 1000)["probs"], -1)
     wrong = np.flatnonzero(predicted != labels)[:40]
     rows = [f"{'  '.join(f'{labels[i]}>{predicted[i]}' for i in wrong[r:r + 10])}" for r in range(0, len(wrong), 10)]
     return image_grid(images[wrong], max(1, len(rows)), out_dir / "misclassified.png",
@@ -169,20 +184,19 @@ def misclassified(model, images, labels, out_dir, seed):
                       "(true>predicted, row by row)", rows or None)
 
 
-def progress_callback(model, out_dir, seed=0, count=64):
-    """A Keras callback drawing `model.generate` on the same codes after every epoch, so progress is
-    visible: out_dir/epoch-NNNN.png."""
-    import keras
+class GeneratorProgress(keras.callbacks.Callback):
+    """Draws the model's `generate` on the same `count` codes after every epoch, so progress is visible:
+    out_dir/epoch-NNNN.png."""
 
-    out_dir = Path(out_dir)
-    codes = tf.random.stateless_normal([count, model.latent_dim], seed=[seed, 7])
+    def __init__(self, out_dir, seed=0, count=64):
+        super().__init__()
+        self.out_dir, self.seed, self.count = Path(out_dir), seed, count
 
-    def draw(epoch, logs=None):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        image_grid(model.generate(codes).numpy(), 8, out_dir / f"epoch-{epoch + 1:04d}.png",
-                   f"epoch {epoch + 1}: the same {count} codes every epoch")
-
-    return keras.callbacks.LambdaCallback(on_epoch_end=draw)
+    def on_epoch_end(self, epoch, logs=None):
+        codes = tf.random.stateless_normal([self.count, self.model.latent_dim], seed=[self.seed, 7])
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        image_grid(self.model.generate(codes).numpy(), 8, self.out_dir / f"epoch-{epoch + 1:04d}.png",
+                   f"epoch {epoch + 1}: the same {self.count} codes every epoch")
 
 
 FIGURES = (reconstructions, samples, latent_space, interpolation, denoising, principal_components, misclassified)
@@ -211,7 +225,7 @@ def interpolation_comparison(decode, pairs, path, steps=10, title=None):
 def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
     """For each digit d: the attribute vector (mean code of d minus mean code of the other digits) added,
     with weights 0 to 1.5, to the codes of `count` test digits of other classes; one block per digit."""
-    codes = np.concatenate([encode(images[i:i + 1000]) for i in range(0, len(images), 1000)])
+    codes = apply_in_batches(encode, images, 1000)
     rng = np.random.default_rng(seed)
     strengths = np.linspace(0.0, 1.5, 6, dtype=np.float32)
     rows, row_labels = [], []
@@ -229,8 +243,6 @@ def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
 
 def roc_curves(curves, path, title):
     """ROC curves, one per entry of `curves` {label: (scores, is_anomaly, auroc)}."""
-    from zoo.anomaly import roc_curve
-
     fig, ax = plt.subplots(figsize=(5.2, 5))
     for label, (scores, is_anomaly, auroc) in curves.items():
         fpr, tpr = roc_curve(scores, is_anomaly)

@@ -9,12 +9,7 @@ import numpy as np
 
 import zoo
 from zoo import training
-
-
-def encode_all(model, inputs, batch_size=1000):
-    """The model's codes of `inputs`, batch by batch, as one float32 array."""
-    return np.concatenate([model.encode(inputs[start:start + batch_size]).numpy()
-                           for start in range(0, len(inputs), batch_size)]).astype(np.float32)
+from zoo.batching import apply_in_batches
 
 
 def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size=100, learning_rate=1e-3, seed=0,
@@ -29,7 +24,7 @@ def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size
         print(f"pretrained layer {depth + 1} ({inputs.shape[1]} -> {units}): reconstruction "
               f"{history.history['reconstruction'][-1]:.2f} nats", flush=True)
         stack.append(layer)
-        inputs = encode_all(layer, inputs)
+        inputs = apply_in_batches(layer.encode, inputs, 1000, np.float32)
     return stack
 
 

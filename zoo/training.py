@@ -1,8 +1,9 @@
-"""The one training core: every recipe and every tuning trial calls `train` (or `run`, which also reports).
+"""The one training core: it fits and resumes a model, nothing else. Every recipe (through zoo.pipeline) and
+every tuning trial calls `train`; short runs on in-memory arrays call `train_arrays`.
 
-It owns the data pipeline, device choice (XLA, mixed precision, distribution strategy), compile,
-callbacks (progress bar, TensorBoard, a per-epoch checkpoint that resumes, TerminateOnNaN), the
-final evaluation, metrics.json, the figures and the export.
+It owns the data pipeline, device choice (XLA, mixed precision, distribution strategy), compile and the
+callbacks (progress bar, TensorBoard, a per-epoch checkpoint that resumes, a stop on a non-finite loss).
+Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipeline).
 """
 
 import json
@@ -140,30 +141,25 @@ def build_model(config, strategy, steps_per_epoch, jit_compile):
     return model
 
 
-def run_config(model, config):
-    """What defines a run: the model's constructor arguments and RUN_DEFINING_FLAGS."""
-    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS}}
+def run_config(model, config, data_fingerprint):
+    """What defines a run: the model's constructor arguments, RUN_DEFINING_FLAGS and the data it trains on."""
+    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS},
+            "data": data_fingerprint}
 
 
 def load_trained(config):
     """The configured model with the weights of the last checkpoint in `config.run_dir`."""
     model = build_model(config, tf.distribute.get_strategy(), 1, jit_compile=False)
-    if not EpochCheckpoint(config.run_dir, 0, run_config(model, config)).restore(model):
+    fingerprint = data.mnist_fingerprint(config.data_dir)
+    if not EpochCheckpoint(config.run_dir, 0, run_config(model, config, fingerprint)).restore(model):
         raise ZooError(f"{config.run_dir} holds no checkpoint")
     return model
 
 
-def _progress_callbacks(model, run_dir):
-    """Per-epoch pictures for generators (a grid from fixed codes in figures/progress/)."""
-    if not hasattr(model, "generate"):
-        return []
-    from zoo import plots
-
-    return [plots.progress_callback(model, Path(run_dir) / "figures" / "progress")]
-
-
-def train(config, strategy=None, verbose=None, extendable=False):
+def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
+
+    `callbacks` are Keras callbacks added to the core's own (e.g. the pipeline's per-epoch pictures).
 
     An `extendable` run (constant learning rate only) may later be continued with a larger `config.epochs`,
     since then the number of epochs only says when to stop; tuning.search's Hyperband extends its trials so.
@@ -188,11 +184,12 @@ def train(config, strategy=None, verbose=None, extendable=False):
                          config.validation_size, config.train_limit or None, config.train_digits)
     steps_per_epoch = dataset.train_size // config.batch_size
     model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size, run_config(model, config), extendable)
+    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size,
+                                 run_config(model, config, dataset.fingerprint), extendable)
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
-    if not initial_epoch and hasattr(model, "adapt"):  # data statistics a fresh model starts from
+    if not initial_epoch:  # data statistics a fresh model starts from
         model.adapt(dataset.train)
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
@@ -204,7 +201,7 @@ def train(config, strategy=None, verbose=None, extendable=False):
             initial_epoch=initial_epoch,
             shuffle=False,  # the pipeline shuffles
             callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(),
-                       keras.callbacks.TensorBoard(str(run_dir / "logs")), *_progress_callbacks(model, run_dir)],
+                       keras.callbacks.TensorBoard(str(run_dir / "logs")), *callbacks],
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
         if checkpoint.diverged_at is not None:
@@ -221,13 +218,12 @@ def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed
     GPU, a stop on a non-finite loss. For short runs that need no run directory (a pretraining layer, a
     fine-tuning run); returns the Keras History. Raises TrainingDiverged if a loss became non-finite."""
     keras.utils.set_random_seed(seed)
-    count = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
+    count = len(tf.nest.flatten(inputs)[0])
     dataset = (tf.data.Dataset.from_tensor_slices(inputs).cache().shuffle(count, seed=seed)
                .batch(min(batch_size, count), drop_remainder=True).prefetch(tf.data.AUTOTUNE))
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     model.compile(**model.training_optimizers(learning_rate), jit_compile=_use_xla("auto", has_gpu))
-    if hasattr(model, "adapt"):
-        model.adapt(dataset)
+    model.adapt(dataset)
     history = model.fit(dataset, epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], shuffle=False,
                         verbose=verbose)
     if not all(math.isfinite(values[-1]) for values in history.history.values()):

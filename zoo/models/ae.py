@@ -11,19 +11,12 @@ tied, sparse, denoising, contractive) subclass this one and override only what d
 import keras
 import tensorflow as tf
 
-from zoo import nets
+from zoo import nets, signatures
 from zoo.config import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from zoo.losses import l2_penalty, per_image_error
 from zoo.models.base import Autoencoder
 from zoo.registry import register
-
-
-def per_image_error(output_activation, images, raw):
-    """Reconstruction error of each image [b]: cross-entropy from logits, or squared error, summed over pixels."""
-    if output_activation == "sigmoid":
-        pixel_errors = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=raw)
-    else:
-        pixel_errors = tf.square(images - raw)
-    return tf.reduce_sum(tf.reshape(pixel_errors, [tf.shape(images)[0], -1]), axis=-1)
+from zoo.signatures import Endpoint
 
 
 def mean_image(dataset, images_of=lambda batch: batch):
@@ -56,6 +49,8 @@ class AE(Autoencoder):
     """
 
     loss_names = ("loss", "reconstruction", "l2")
+    ENDPOINTS = Autoencoder.ENDPOINTS + ("score",)
+    evaluation = "reconstruction"
 
     def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512,), output_activation="sigmoid",
                  code_activation="linear", l2=0.0, **kwargs):
@@ -131,10 +126,7 @@ class AE(Autoencoder):
         return codes, self.extra_terms(inputs, codes)
 
     def weight_penalty(self):
-        if self.l2 == 0:
-            return tf.constant(0.0)
-        kernels = [v for v in self.trainable_variables if v.name == "kernel"]
-        return self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(k, tf.float32))) for k in kernels])
+        return l2_penalty([v for v in self.trainable_variables if v.name == "kernel"], self.l2)
 
     def compute_losses(self, images, training=False):
         inputs = self.training_inputs(images) if training else images
@@ -144,19 +136,23 @@ class AE(Autoencoder):
         loss = tf.add_n([reconstruction, l2, *penalties.values()])
         return {"loss": loss, "reconstruction": reconstruction, "l2": l2, **penalties, **diagnostics}
 
-    def anomaly_score(self, images):
-        """Reconstruction error of each image [b] (cross-entropy in nats, or squared error): its anomaly score."""
+    def reconstruction_error(self, images):
+        """Reconstruction error of each image [b]: cross-entropy in nats (sigmoid output) or squared error."""
         return per_image_error(self.output_activation, images, self.decode_raw(self.encode(images)))
+
+    def anomaly_score(self, images):
+        """The `score` endpoint: each image's reconstruction error."""
+        return self.reconstruction_error(images)
 
     @property
     def anomaly_score_description(self):
         return ("reconstruction error: binary cross-entropy in nats" if self.output_activation == "sigmoid"
                 else "reconstruction error: squared error summed over pixels")
 
-    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
-        from zoo.metrics import autoencoder_test_metrics
-
-        return autoencoder_test_metrics(self, images, batch_size=batch_size)
+    def endpoints(self):
+        score = Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
+                         (signatures.images_spec(self.image_shape),))
+        return {**super().endpoints(), "score": score}
 
     def get_config(self):
         config = super().get_config()

@@ -8,6 +8,8 @@ Unobserved entries are 0 in the input and take no part in the loss.
 import keras
 import tensorflow as tf
 
+from zoo import signatures
+from zoo.losses import l2_penalty
 from zoo.models.base import ZooModel
 from zoo.registry import register
 
@@ -29,6 +31,8 @@ class AutoRec(ZooModel):
 
     data_kind = "ratings"
     loss_names = ("loss", "squared_error", "l2")
+    ENDPOINTS = ("complete",)
+    serving_endpoint = "complete"
 
     def __init__(self, num_inputs=943, hidden_units=500, l2=1e-3, **kwargs):
         kwargs.pop("image_shape", None)
@@ -50,6 +54,10 @@ class AutoRec(ZooModel):
         """Every entry of the rating vectors predicted, clipped to the rating scale [1, 5]."""
         return tf.clip_by_value(self(ratings), 1.0, 5.0)
 
+    def endpoints(self):
+        return {"complete": signatures.Endpoint(lambda ratings: {"ratings": self.complete(signatures.checked_ratings(ratings))},
+                                                (signatures.ratings_spec(self.num_inputs),))}
+
     def adapt(self, dataset):
         """Starts the output bias at each entry's mean observed rating (the overall mean where none is observed),
         so that training begins from sensible ratings rather than 0. `dataset` yields (ratings, observed)."""
@@ -65,8 +73,7 @@ class AutoRec(ZooModel):
         ratings, observed = data
         errors = tf.reduce_sum(observed * tf.square(ratings - self(ratings, training=training)), axis=-1)
         squared_error = tf.reduce_mean(errors)
-        kernels = [self.encoder.layers[-1].kernel, self.decoder.layers[-1].kernel]
-        l2 = 0.5 * self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(k, tf.float32))) for k in kernels])
+        l2 = l2_penalty([self.encoder.layers[-1].kernel, self.decoder.layers[-1].kernel], 0.5 * self.l2)
         return {"loss": squared_error + l2, "squared_error": squared_error, "l2": l2}
 
     def get_config(self):

@@ -1,12 +1,14 @@
 """The shared bases: `ZooModel` (trackers, the model's random stream, train_step/test_step around
-`losses_of`, training hooks, config) for every model, and `Autoencoder`, whose losses are one
-`compute_losses(images)`."""
+`losses_of`, training hooks, the endpoints it exports, config) for every model, and `Autoencoder`,
+whose losses are one `compute_losses(images)`."""
 
 import keras
 import tensorflow as tf
 
+from zoo import signatures
 from zoo.config import IMAGE_SHAPE
 from zoo.search_space import Int
+from zoo.signatures import Endpoint
 
 
 class ZooModel(keras.Model):
@@ -20,6 +22,12 @@ class ZooModel(keras.Model):
 
     loss_names = ("loss",)
     data_kind = "images"  # what the model trains on: MNIST images, or "ratings" (rating vectors)
+    takes_labels = False  # True if its batches must be (images, labels): the label is part of the input
+    # The endpoints it exports (names from zoo.signatures.ENDPOINT_NAMES; `endpoints()` builds them) and which
+    # one is also the SavedModel's serving_default.
+    ENDPOINTS = ()
+    serving_endpoint = None
+    evaluation = None  # the name of its test measures in zoo.metrics.EVALUATIONS, if it has any
 
     def __init__(self, image_shape=IMAGE_SHAPE, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -44,6 +52,10 @@ class ZooModel(keras.Model):
         """Creates the optimizer variables (so that a checkpoint can be restored into them)."""
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
+
+    def adapt(self, dataset):
+        """Sets data statistics a fresh model starts from (the training core calls it before a new run's first
+        epoch with the training batches); none by default."""
 
     def failure(self, logs):
         """A message if an epoch's logs show training has failed in a model-specific way, else None."""
@@ -87,9 +99,15 @@ class ZooModel(keras.Model):
         """The name under which the tracked loss term `name` is reported on the test set."""
         return f"test_{name}"
 
-    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
-        """Model-specific test metrics beyond the tracked losses (e.g. likelihoods); none by default."""
+    def endpoints(self):
+        """{name: Endpoint} of every name in ENDPOINTS: the functions `zoo.export` writes into the SavedModel.
+        Each checks its inputs inside the graph (see zoo.signatures)."""
         return {}
+
+    def sample_endpoint(self):
+        """`sample(num, seed) -> {"images"}`, stateless in (num, seed), for models with `sample(num, seed_pair)`."""
+        return Endpoint(lambda num, seed: {"images": self.sample(signatures.checked_count(num), signatures.seed_pair(seed))},
+                        (signatures.NUM_SPEC, signatures.SEED_SPEC))
 
     def constructor_config(self):
         """`get_config()` without keras.Model bookkeeping (name, trainable, dtype): what defines the model."""
@@ -111,9 +129,24 @@ class Autoencoder(ZooModel):
     """
 
     search_spaces = {"latent_dim": (Int("latent_dim", 2, 128, sampling="log"),)}
+    ENDPOINTS = ("encode", "decode", "reconstruct")
+    serving_endpoint = "reconstruct"
 
     def call(self, images, training=False):
         return self.decode(self.encode(images))
+
+    def endpoints(self):
+        images, code = signatures.images_spec(self.image_shape), signatures.code_spec(self.latent_dim)
+        checked = signatures.checked_images
+        return {
+            "encode": Endpoint(lambda images: self.encode_outputs(checked(images)), (images,)),
+            "decode": Endpoint(lambda code: self.decode_outputs(signatures.checked_codes(code)), (code,)),
+            "reconstruct": Endpoint(lambda images: {"probs": self(checked(images))}, (images,)),
+        }
+
+    def reconstruction_error(self, images):
+        """Each image's reconstruction error [b] (what `reconstruction` anomaly scores rank by)."""
+        raise NotImplementedError
 
     def encode(self, images):
         raise NotImplementedError

@@ -9,6 +9,7 @@ samples.
 import keras
 import tensorflow as tf
 
+from zoo import signatures
 from zoo.models.base import ZooModel
 from zoo.registry import register
 
@@ -28,6 +29,9 @@ class MnistClassifier(ZooModel):
     """
 
     loss_names = ("loss", "accuracy")
+    takes_labels = True
+    ENDPOINTS = ("classify",)
+    serving_endpoint = "classify"
 
     def __init__(self, num_classes=10, feature_units=128, dropout=0.3, **kwargs):
         super().__init__(**kwargs)
@@ -60,6 +64,10 @@ class MnistClassifier(ZooModel):
         """{"probs": class probabilities, "features": penultimate features}."""
         features = self.features(images)
         return {"probs": tf.nn.softmax(tf.cast(self.head(features), tf.float32)), "features": features}
+
+    def endpoints(self):
+        return {"classify": signatures.Endpoint(lambda images: self.classify(signatures.checked_images(images)),
+                                                (signatures.images_spec(self.image_shape),))}
 
     def compute_losses(self, images, labels, training=False):
         logits = self(images, training=training)

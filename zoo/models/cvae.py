@@ -13,7 +13,7 @@ import math
 import keras
 import tensorflow as tf
 
-from zoo import nets
+from zoo import nets, signatures
 from zoo.models.vae import VAE
 from zoo.registry import register
 
@@ -24,7 +24,9 @@ class CVAE(VAE):
     """VAE conditioned on the class label; trains on (images, labels) batches. Arguments are the VAE's."""
 
     conditional = True
+    takes_labels = True
     num_classes = 10
+    ENDPOINTS = ("encode", "decode", "reconstruct", "sample")
 
     def build_networks(self):
         if self.arch == "mlp":
@@ -62,3 +64,35 @@ class CVAE(VAE):
         stateless in the int seed [2]."""
         labels = tf.range(num) % self.num_classes if digit is None else tf.fill([num], tf.cast(digit, tf.int32))
         return super().sample(num, seed, self.condition_of(labels))
+
+    def endpoints(self):
+        """The VAE's endpoints with the digit beside every input: digits int32 [b] (a scalar digit for sample).
+        Digits outside 0..9, or not one per row, are refused; decode also takes one digit for every code."""
+        images_spec, code_spec = signatures.images_spec(self.image_shape), signatures.code_spec(self.latent_dim)
+
+        def condition(digits, rows, broadcast=False):
+            return self.condition_of(signatures.checked_digits(digits, self.num_classes, rows, broadcast))
+
+        def reconstruct(images, digits):
+            images = signatures.checked_images(images)
+            labels = condition(digits, tf.shape(images)[0])
+            return {"probs": self.decode(self.encode(images, labels), labels)}
+
+        def encode(images, digits):
+            images = signatures.checked_images(images)
+            return self.encode_outputs(images, condition(digits, tf.shape(images)[0]))
+
+        def decode(code, digits):
+            code = signatures.checked_codes(code)
+            return self.decode_outputs(code, condition(digits, tf.shape(code)[0], broadcast=True))
+
+        def sample(num, seed, digit):
+            digit = signatures.checked_digits(digit[None], self.num_classes)[0]
+            return {"images": self.sample(signatures.checked_count(num), signatures.seed_pair(seed), digit)}
+
+        return {
+            "reconstruct": signatures.Endpoint(reconstruct, (images_spec, signatures.DIGITS_SPEC)),
+            "encode": signatures.Endpoint(encode, (images_spec, signatures.DIGITS_SPEC)),
+            "decode": signatures.Endpoint(decode, (code_spec, signatures.DIGITS_SPEC)),
+            "sample": signatures.Endpoint(sample, (signatures.NUM_SPEC, signatures.SEED_SPEC, signatures.DIGIT_SPEC)),
+        }

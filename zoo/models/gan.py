@@ -10,6 +10,7 @@ gradients while D rejects the samples); `non_saturating=False` gives the minimax
 import keras
 import tensorflow as tf
 
+from zoo import signatures
 from zoo.models.base import ZooModel
 from zoo.registry import register
 
@@ -58,6 +59,8 @@ class GAN(ZooModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "value")
+    ENDPOINTS = ("generate", "sample")
+    serving_endpoint = "generate"
     samples_title = "generated from z ~ N(0, I)"
 
     def __init__(self, latent_dim=64, filters=64, non_saturating=True, **kwargs):
@@ -106,6 +109,11 @@ class GAN(ZooModel):
     def sample(self, num, seed):
         """`num` generated images, stateless in the int seed [2]."""
         return self.generate(tf.random.stateless_normal([num, self.latent_dim], seed=seed))
+
+    def endpoints(self):
+        generate = signatures.Endpoint(lambda code: {"images": self.generate(signatures.checked_codes(code))},
+                                       (signatures.code_spec(self.latent_dim),))
+        return {"generate": generate, "sample": self.sample_endpoint()}
 
     def _codes(self, count):
         return tf.random.stateless_normal([count, self.latent_dim], seed=self.noise_seed())

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from sklearn.mixture import GaussianMixture
 
 from zoo.models.ae import AE
 from zoo.registry import register
@@ -18,54 +19,17 @@ from zoo.registry import register
 tfd = tfp.distributions
 
 
-def fit_gaussian_mixture(points, components, iterations=200, seed=0, regularization=1e-4, tolerance=1e-6):
-    """Full-covariance Gaussian mixture by EM (k-means++ initialization).
+def fit_gaussian_mixture(points, components, seed=0, regularization=1e-4, iterations=200):
+    """Full-covariance Gaussian mixture fitted by EM (scikit-learn's GaussianMixture, k-means++ start).
 
     Returns (weights [K], means [K, d], covariances [K, d, d], mean log-likelihood per point in nats).
     """
     points = np.asarray(points, np.float64)
-    count, dims = points.shape
-    if count < components:
-        raise ValueError(f"need at least {components} points for {components} components; received {count}")
-    rng = np.random.default_rng(seed)
-    means = [points[rng.integers(count)]]
-    for _ in range(1, components):  # k-means++: far points are likelier centres
-        distance = np.min([np.sum((points - m) ** 2, axis=1) for m in means], axis=0)
-        means.append(points[rng.choice(count, p=distance / distance.sum())])
-    means = np.array(means)
-    covariances = np.repeat(np.cov(points.T)[None] + regularization * np.eye(dims), components, axis=0)
-    weights = np.full(components, 1.0 / components)
-
-    def e_step():
-        log_joint = np.stack([np.log(weights[k]) + _gaussian_log_density(points, means[k], covariances[k])
-                              for k in range(components)], axis=1)
-        log_norm = np.logaddexp.reduce(log_joint, axis=1)
-        return float(np.mean(log_norm)), log_joint - log_norm[:, None]
-
-    previous = -np.inf
-    for _ in range(iterations):
-        log_likelihood, log_responsibilities = e_step()
-        if log_likelihood - previous < tolerance * abs(log_likelihood):
-            break
-        previous = log_likelihood
-        responsibilities = np.exp(log_responsibilities)
-        totals = responsibilities.sum(axis=0) + 1e-12
-        weights = totals / count
-        means = responsibilities.T @ points / totals[:, None]
-        for k in range(components):
-            centred = points - means[k]
-            covariances[k] = (responsibilities[:, k, None] * centred).T @ centred / totals[k]
-            covariances[k] += regularization * np.eye(dims)
-    else:
-        log_likelihood, _ = e_step()  # of the parameters returned
-    return weights, means, covariances, log_likelihood
-
-
-def _gaussian_log_density(points, mean, covariance):
-    cholesky = np.linalg.cholesky(covariance)
-    solved = np.linalg.solve(cholesky, (points - mean).T)
-    log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
-    return -0.5 * (np.sum(solved ** 2, axis=0) + log_det + len(mean) * np.log(2 * np.pi))
+    if len(points) < components:
+        raise ValueError(f"need at least {components} points for {components} components; received {len(points)}")
+    mixture = GaussianMixture(components, covariance_type="full", reg_covar=regularization, max_iter=iterations,
+                              tol=1e-5, init_params="k-means++", random_state=seed).fit(points)
+    return mixture.weights_, mixture.means_, mixture.covariances_, float(mixture.score(points))
 
 
 @register("ae_mixture")
@@ -83,6 +47,7 @@ class MixturePriorAE(AE):
     """
 
     samples_title = "decoded draws from the Gaussian mixture fitted to the training codes"
+    ENDPOINTS = AE.ENDPOINTS + ("sample",)
 
     def __init__(self, mixture_components=10, **kwargs):
         super().__init__(**kwargs)
@@ -97,7 +62,8 @@ class MixturePriorAE(AE):
                                                   trainable=False, name="mixture_scale_tril")
 
     def fit_prior(self, codes, seed=0):
-        """Fits the mixture to `codes` [n, latent_dim] by EM; returns the mean log-likelihood per code (nats)."""
+        """Fits the mixture to `codes` [n, latent_dim] by EM; returns the mean log-likelihood per code (nats).
+        The sampler inside the model (and its SavedModel) is the TFP mixture of `prior()`."""
         weights, means, covariances, log_likelihood = fit_gaussian_mixture(codes, self.mixture_components, seed=seed)
         self.mixture_logits.assign(np.log(weights).astype(np.float32))
         self.mixture_means.assign(means.astype(np.float32))
@@ -113,6 +79,9 @@ class MixturePriorAE(AE):
     def sample(self, num, seed):
         """Decoded draws from the fitted mixture, stateless in the int seed [2]."""
         return self.decode(self.prior().sample(num, seed=tf.cast(seed, tf.int32)))
+
+    def endpoints(self):
+        return {**super().endpoints(), "sample": self.sample_endpoint()}
 
     def sample_standard_normal(self, num, seed):
         """Decoded draws from N(0, I): what the course shows failing for a plain autoencoder."""

@@ -12,11 +12,16 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from zoo import nets
+from zoo import nets, signatures
+from zoo.losses import per_image_error
 from zoo.models.base import Autoencoder
 from zoo.registry import register
 
 ANOMALY_SCORE_SAMPLES = 16
+# With k > 1 a beta on the weights' log p(z) - log q(z|x) makes a weighted bound that is no standard objective.
+IWAE_BETA_ERROR = ("beta != 1 weighs the KL term of the ELBO; the importance-weighted bound (importance_samples > 1) "
+                   "has no KL term to weigh: use one or the other; received beta={beta}, "
+                   "importance_samples={importance_samples}")
 
 tfd = tfp.distributions
 
@@ -36,6 +41,8 @@ class VAE(Autoencoder):
     """
 
     loss_names = ("loss", "reconstruction", "kl")
+    ENDPOINTS = Autoencoder.ENDPOINTS + ("score", "sample")
+    evaluation = "likelihood"
 
     def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1, **kwargs):
         super().__init__(**kwargs)
@@ -45,6 +52,8 @@ class VAE(Autoencoder):
             raise ValueError(f"beta must be >= 0; received beta={beta}")
         if int(importance_samples) < 1:
             raise ValueError(f"importance_samples must be >= 1; received importance_samples={importance_samples}")
+        if beta != 1 and int(importance_samples) > 1:
+            raise ValueError(IWAE_BETA_ERROR.format(beta=beta, importance_samples=importance_samples))
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.hidden_units = tuple(int(units) for units in hidden_units)
@@ -146,19 +155,17 @@ class VAE(Autoencoder):
             loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
+    def reconstruction_error(self, images, condition=None):
+        """-log p(x | z) at the posterior mean, per image [b] in nats (the decoder's cross-entropy)."""
+        return per_image_error("sigmoid", images, self.decode_outputs(self.encode(images, condition), condition)["logits"])
+
     def test_metric_name(self, name):
         return f"test_{name}_nats"
 
-    def evaluation_metrics(self, images, labels, tracked, eval_samples, batch_size):
-        from zoo.metrics import importance_sampled_log_likelihood
-
-        log_px = importance_sampled_log_likelihood(self, images, eval_samples, batch_size=batch_size,
-                                                   labels=labels)
-        return {
-            "test_nll_nats": -log_px,
-            "nll_importance_samples": eval_samples,
-            "test_elbo_nats": -(float(tracked["reconstruction"]) + float(tracked["kl"])),
-        }
+    def endpoints(self):
+        score = signatures.Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
+                                    (signatures.images_spec(self.image_shape),))
+        return {**super().endpoints(), "score": score, "sample": self.sample_endpoint()}
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,34 @@
+"""Re-export committed artifacts with the current endpoints: `python -m zoo.refresh saved_models/vae_mnist ...`.
+
+Each artifact is reloaded from its model.keras (the weights are not touched), its anomaly threshold is
+recomputed on MNIST training images where it has a `score` endpoint, and it is written again atomically
+with its card (flags, command, measured metrics) and figures kept.
+"""
+
+import dataclasses
+
+from zoo import cli, config, flags
+from zoo.flags import flag
+
+PROG = "python -m zoo.refresh"
+
+
+@dataclasses.dataclass
+class RefreshConfig:
+    """Flags of `python -m zoo.refresh`."""
+
+    artifacts: tuple = flag((), "artifact directories to re-export (each with card.json and model.keras)",
+                            flags.existing_dirs, type=str)
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+
+
+def main(argv=None):
+    settings = flags.parse(RefreshConfig, argv, prog=PROG, description=__doc__)
+    from zoo import pipeline
+
+    for directory in settings.artifacts:
+        print(f"re-exported {pipeline.refresh(directory, settings.data_dir)}", flush=True)
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

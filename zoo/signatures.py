@@ -1,0 +1,99 @@
+"""The pieces of the exported endpoint contract that models build their endpoints from: the endpoint names,
+input signatures, and input checks that run inside the SavedModel (so a plain TensorFlow program gets a
+clear error for a bad input rather than a silent wrong answer).
+
+Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
+  encode(images) -> {"code", ...}           probabilistic encoders add "mean" and "stddev"
+  decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"
+  reconstruct(images) -> {"probs"}          the autoencoders' serving_default
+  sample(num, seed) -> {"images"}           generative models; stateless in (num, seed)
+  generate(code) -> {"images"}              GANs (no encoder)
+  classify(images) -> {"probs", "features"} the classifier
+  complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
+  score(images) -> {"score"}                anomaly score per image, higher = more unusual
+Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
+"""
+
+import dataclasses
+from typing import Callable
+
+import tensorflow as tf
+
+ENDPOINT_NAMES = ("encode", "decode", "reconstruct", "sample", "generate", "classify", "complete", "score")
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One exported function and the TensorSpecs of its inputs (each named: the names are the signature's keys)."""
+
+    function: Callable
+    inputs: tuple
+
+
+def images_spec(image_shape):
+    return tf.TensorSpec([None, *image_shape], tf.float32, name="images")
+
+
+def code_spec(latent_dim):
+    return tf.TensorSpec([None, latent_dim], tf.float32, name="code")
+
+
+DIGITS_SPEC = tf.TensorSpec([None], tf.int32, name="digits")
+NUM_SPEC = tf.TensorSpec([], tf.int32, name="num")
+SEED_SPEC = tf.TensorSpec([], tf.int32, name="seed")
+DIGIT_SPEC = tf.TensorSpec([], tf.int32, name="digit")
+
+
+def ratings_spec(num_inputs):
+    return tf.TensorSpec([None, num_inputs], tf.float32, name="ratings")
+
+
+def _passing(value, checks):
+    with tf.control_dependencies(checks):
+        return tf.identity(value)
+
+
+def checked_images(images):
+    """`images` once they are finite and in [0, 1]; an InvalidArgumentError saying which rule failed otherwise."""
+    images = tf.debugging.assert_all_finite(images, "images must be finite (no NaN or Inf)")
+    return _passing(images, [
+        tf.debugging.assert_greater_equal(images, 0.0, message="images must be in [0, 1]; found a value below 0"),
+        tf.debugging.assert_less_equal(images, 1.0, message="images must be in [0, 1]; found a value above 1"),
+    ])
+
+
+def checked_codes(codes):
+    return tf.debugging.assert_all_finite(codes, "code must be finite (no NaN or Inf)")
+
+
+def checked_ratings(ratings):
+    ratings = tf.debugging.assert_all_finite(ratings, "ratings must be finite (no NaN or Inf)")
+    valid = tf.logical_or(tf.equal(ratings, 0.0), tf.logical_and(ratings >= 1.0, ratings <= 5.0))
+    return _passing(ratings, [tf.debugging.Assert(tf.reduce_all(valid), [
+        "ratings must be 0 (unknown) or in [1, 5]; found", tf.boolean_mask(ratings, tf.logical_not(valid))[:5]])])
+
+
+def checked_digits(digits, num_classes, batch_size=None, broadcast=False):
+    """`digits` once each is in [0, num_classes) and, given `batch_size`, there is one per row (or a single one
+    that `broadcast` repeats for every row)."""
+    checks = [tf.debugging.Assert(tf.reduce_all((digits >= 0) & (digits < num_classes)), [
+        f"digits must be in 0..{num_classes - 1}; found", tf.boolean_mask(digits, (digits < 0) | (digits >= num_classes))[:5]])]
+    if batch_size is not None:
+        count = tf.shape(digits)[0]
+        allowed = tf.logical_or(tf.equal(count, batch_size), tf.logical_and(broadcast, tf.equal(count, 1)))
+        rule = "one digit per row, or a single digit for every row" if broadcast else "one digit per row"
+        checks.append(tf.debugging.Assert(allowed, [f"digits must give {rule}; received", count,
+                                                    "digits for", batch_size, "rows"]))
+    digits = _passing(digits, checks)
+    if broadcast and batch_size is not None:
+        digits = tf.tile(digits, [batch_size // tf.maximum(tf.shape(digits)[0], 1)])
+    return digits
+
+
+def checked_count(num):
+    return _passing(num, [tf.debugging.assert_non_negative(num, message="num must be >= 0")])
+
+
+def seed_pair(seed):
+    """The int64 [2] seed of TensorFlow's stateless random ops, from an endpoint's int32 seed."""
+    return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
