@@ -44,6 +44,8 @@ def generators(settings):
     """(row name, artifact dir, function(num, seed) -> images)."""
     import tensorflow as tf
 
+    from zoo.batching import apply_in_batches
+
     def sampler(name):
         return lambda num, seed: draw(tf.saved_model.load(str(ROOT / "saved_models" / name)), num, seed)
 
@@ -56,8 +58,8 @@ def generators(settings):
     def standard_normal(num, seed):
         artifact = tf.saved_model.load(str(ROOT / "saved_models" / "ae_mnist"))
         size = artifact.decode.concrete_functions[0].structured_input_signature[0][0].shape[-1]
-        codes = tf.random.stateless_normal([num, size], seed=[seed, 0])
-        return np.concatenate([artifact.decode(codes[i:i + 1000])["probs"].numpy() for i in range(0, num, 1000)])
+        codes = tf.random.stateless_normal([num, size], seed=[seed, 0]).numpy()
+        return apply_in_batches(lambda batch: artifact.decode(batch)["probs"], codes, 1000)
 
     return [
         ("VAE", "vae_mnist", sampler("vae_mnist")),

@@ -24,6 +24,13 @@ class VAEMnistConfig(config.TrainConfig):
     importance_samples: int = flag(1, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
                                    flags.positive, model_arg=True)
 
+    def check(self):
+        if self.beta != 1 and self.importance_samples > 1:
+            return (f"--beta weighs the ELBO's KL term and --importance-samples > 1 trains the importance-weighted "
+                    f"bound, which has none: use one or the other; received --beta={self.beta} "
+                    f"--importance-samples={self.importance_samples}")
+        return super().check()
+
 
 PROG = "python -m recipes.vae_mnist"
 main = cli.recipe_main(VAEMnistConfig, PROG, __doc__)

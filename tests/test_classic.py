@@ -52,12 +52,20 @@ def test_linear_autoencoder_spans_the_principal_subspace_and_matches_pca_error(m
     decoder = model.decoder_matrix().numpy().astype(np.float64)
     assert largest_principal_angle_degrees(decoder, directions) < 1.0
 
-    centred_test = test.reshape(len(test), -1).astype(np.float64) - mean
-    pca_error = np.mean(np.sum((centred_test - centred_test @ directions @ directions.T) ** 2, axis=1))
-    reconstruction = model.decode_raw(model.encode(tf.constant(test))).numpy().reshape(len(test), -1) - mean
-    ae_error = np.mean(np.sum((centred_test - reconstruction) ** 2, axis=1))
-    assert pca_error <= ae_error * (1 + 1e-6)  # Eckart-Young: nothing linear of rank k does better on train...
-    assert ae_error < 1.005 * pca_error          # ...and the autoencoder comes within 0.5% on test
+    def errors(images):
+        """Mean squared error per image of PCA's rank-k reconstruction and of the autoencoder's, around `mean`."""
+        centred = images.reshape(len(images), -1).astype(np.float64) - mean
+        pca = np.mean(np.sum((centred - centred @ directions @ directions.T) ** 2, axis=1))
+        reconstruction = model.decode_raw(model.encode(tf.constant(images))).numpy().reshape(len(images), -1) - mean
+        return pca, np.mean(np.sum((centred - reconstruction) ** 2, axis=1))
+
+    # Eckart-Young: on the data PCA was fit to, no rank-k linear map does better (float32 rounding aside)...
+    pca_train, ae_train = errors(train)
+    assert pca_train <= ae_train * (1 + 1e-6)
+    assert ae_train < 1.005 * pca_train
+    # ...which guarantees nothing on other data: there the autoencoder is only checked to be as close.
+    pca_test, ae_test = errors(test)
+    assert abs(ae_test - pca_test) < 0.005 * pca_test
 
 
 def test_l2_linear_autoencoder_recovers_the_principal_directions_in_order(mnist_gray):
@@ -139,7 +147,7 @@ def test_corruption_happens_only_in_training():
 
 @pytest.mark.parametrize("corruption, level", [("masking", 0.3), ("gaussian", 0.4), ("salt_and_pepper", 0.2)])
 def test_corruptions_have_the_stated_strength(corruption, level):
-    from zoo.models.denoising import corrupt
+    from zoo.corruptions import corrupt
 
     images = tf.fill([50, 28, 28, 1], 0.5)
     noisy = corrupt(images, corruption, level, tf.constant([1, 2])).numpy()

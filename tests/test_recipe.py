@@ -22,6 +22,7 @@ from zoo.errors import ZooError
     (["--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
     (["--data-dir", "/no/such/dir"], "--data-dir directory does not exist: /no/such/dir"),
     (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
+    (["--beta", "4", "--importance-samples", "5"], "use one or the other; received --beta=4.0 --importance-samples=5"),
 ])
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -63,6 +64,9 @@ def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
     second = run_python(args)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming" in second.stdout and "after epoch 1 of 2" in second.stdout
+    # TensorFlow's C++ start-up lines (an "E0000 ... failed call to cuInit" among them) are kept off the terminal.
+    noise = [line for line in second.stderr.splitlines() if line.startswith(("I0000", "E0000", "WARNING: All log"))]
+    assert noise == []
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["nll_importance_samples"] == 20
     assert metrics["test_nll_nats"] < -metrics["test_elbo_nats"] + 1.0  # k=20 bound is (nearly) tighter

@@ -28,7 +28,7 @@ def trial_events(out):
 
 
 def test_spaces_live_beside_the_models():
-    from tuning.search import tunable_spaces
+    from tuning.spaces import tunable_spaces
 
     spaces = tunable_spaces()
     for model in ("vae", "ae", "sparse_ae"):
@@ -38,6 +38,34 @@ def test_spaces_live_beside_the_models():
     assert (rho.name, rho.low, rho.high, rho.sampling) == ("rho", 0.01, 0.3, "log")
     assert beta.name == "sparsity_weight"
     assert "gan" not in spaces and "mnist_classifier" not in spaces
+
+
+def test_a_tuner_told_idle_waits_before_asking_again(tmp_path, monkeypatch):
+    import keras_tuner as kt
+
+    from tuning import search, trials, tuner
+
+    class IdleOnceOracle(kt.oracles.RandomSearchOracle):
+        """Has no trial for the first ask, as Hyperband tells a worker waiting for its round to end."""
+
+        asks = 0
+
+        def populate_space(self, trial_id):
+            self.asks += 1
+            return {"status": "IDLE"} if self.asks == 1 else super().populate_space(trial_id)
+
+    hp = kt.HyperParameters()
+    hp.Int("latent_dim", 2, 128)
+    oracle = IdleOnceOracle(objective=kt.Objective("val_loss", "min"), hyperparameters=hp, max_trials=1, seed=1)
+    sleeps, ran = [], []
+    monkeypatch.setattr(tuner.time, "sleep", sleeps.append)
+    monkeypatch.setattr(trials, "train_trial", lambda search, trial, tuner_id: ran.append(trial.trial_id) or
+                        {"val_loss": 1.0})
+    settings = search.SearchConfig(out=str(tmp_path))
+    tuner.ZooTuner(settings, oracle, directory=str(tmp_path), project_name="oracle").search()
+    assert ran == ["0"]  # asked: IDLE, then the one trial, then STOPPED
+    assert sleeps == [tuner.IDLE_WAIT_SECONDS]  # before the ask after IDLE; not before the first, nor after a trial
+    assert [e["event"] for e in trial_events(tmp_path)] == ["end"]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -1,10 +1,27 @@
 """Entry points of the recipes (the top layer): `recipe_main` parses a recipe's flags before TensorFlow is
-imported, then hands the settings to the publishing pipeline; `run_main` turns expected errors into one line."""
+imported, then hands the settings to the publishing pipeline; `run_main` turns expected errors into one line
+and keeps TensorFlow's start-up chatter off the user's terminal."""
 
+import contextlib
+import os
+import re
 import sys
+import threading
+from pathlib import Path
 
 from zoo import flags
 from zoo.errors import ZooError
+
+# Lines TensorFlow's C++ runtime prints while it starts, before its logging is set up, so that
+# TF_CPP_MIN_LOG_LEVEL does not reach them; the cuInit "error" is only the absence of a GPU.
+START_UP_NOISE = [
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"I0000 .*\] oneDNN custom operations are on",
+    r"I0000 .*cudart_stub\.cc.*\] Could not find cuda drivers",
+    r"I0000 .*cpu_feature_guard\.cc.*\] This TensorFlow binary is optimized",
+    r"To enable the following instructions: .* in other operations, rebuild TensorFlow",
+]
+NO_GPU_NOISE = [r"E0000 .*cuda_platform\.cc.*\] failed call to cuInit"]
 
 
 def recipe_main(config_cls, prog, description):
@@ -21,10 +38,44 @@ def recipe_main(config_cls, prog, description):
     return main
 
 
+def _has_nvidia_device():
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+@contextlib.contextmanager
+def start_up_noise_filtered():
+    """Passes everything written to stderr (file descriptor 2, so native code too) through to the terminal, line
+    by line, except TensorFlow's start-up noise (START_UP_NOISE, and NO_GPU_NOISE on a machine without an NVIDIA
+    device), so that a recipe's first lines are its own."""
+    noise = re.compile("|".join(START_UP_NOISE + ([] if _has_nvidia_device() else NO_GPU_NOISE)))
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with open(read_end, "rb") as lines:
+            for line in lines:
+                if not noise.match(line.decode(errors="replace")):
+                    os.write(terminal, line)
+
+    forwarder = threading.Thread(target=forward, daemon=True)
+    forwarder.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # closes the pipe's last write end here: the forwarder reads to its end and stops
+        forwarder.join(timeout=5)
+        os.close(terminal)
+
+
 def run_main(main):
     """Runs an entry point's `main`, turning expected errors (bad data, a diverged run) into one line and status 1."""
     try:
-        main()
+        with start_up_noise_filtered():
+            main()
     except ZooError as error:
         sys.stderr.write(f"error: {error}\n")
         sys.exit(1)

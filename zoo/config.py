@@ -59,8 +59,9 @@ class TrainConfig:
     binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
     run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
-    xla: str = flag("auto", "XLA compilation: auto = on with a GPU, off on CPU (measured slower there, "
-                            "see benchmarks/xla_throughput.py)", choices=("auto", "on", "off"))
+    xla: str = flag("auto", "XLA compilation: auto = on with a GPU, off on CPU (on 2 CPU cores it measured 1.05x, "
+                            "within the spread between passes: see benchmarks/xla_throughput.py)",
+                    choices=("auto", "on", "off"))
     precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU",
                           choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "

@@ -7,6 +7,7 @@ import datetime
 import json
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -133,20 +134,25 @@ def publish(config, command=None, card_extra=None):
 
 
 def refresh(artifact_dir, data_dir=None):
-    """Re-exports a committed artifact from its model.keras with the current endpoints, keeping its card (flags,
-    command, measured metrics) and figures, and recomputing the anomaly threshold (on training images, as
-    `normal_training_images` says) where the model has a `score` endpoint. The weights are unchanged."""
+    """Re-exports a committed artifact from its model.keras with the current endpoints and figures, keeping its
+    card (flags, command, measured metrics). The anomaly threshold is recomputed (on training images, as
+    `normal_training_images` says) where the model has a `score` endpoint; the figures the current code draws are
+    drawn again, the others kept. The weights are unchanged: nothing is retrained."""
     artifact_dir = Path(artifact_dir)
     artifact_card = json.loads((artifact_dir / "card.json").read_text())
     model = zoo.load(artifact_dir / "model.keras")
-    if "score" in model.ENDPOINTS:
-        saved = artifact_card["flags"]
-        dataset = data.mnist(100, saved.get("binarization", "none"), data_dir, saved.get("seed", 0),
-                             saved.get("validation_size", 0), saved.get("train_limit") or None,
-                             tuple(saved.get("train_digits", ())))
-        artifact_card["anomaly"] = anomaly_entry(model, dataset, tuple(saved.get("train_digits", ())))
+    saved = artifact_card["flags"]
+    train_digits = tuple(saved.get("train_digits", ()))
+    dataset = data.mnist(100, saved.get("binarization", "none"), data_dir, saved.get("seed", 0),
+                         saved.get("validation_size", 0), saved.get("train_limit") or None, train_digits)
+    entry = anomaly_entry(model, dataset, train_digits)
+    if entry:
+        artifact_card["anomaly"] = entry
     artifact_card["endpoints"] = sorted(model.ENDPOINTS)
     artifact_card.setdefault("reexports", []).append({
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "weights": "unchanged (re-exported from model.keras, not retrained)"})
-    return export.export(model, artifact_dir, artifact_card, sorted(artifact_dir.glob("*.png")))
+    with tempfile.TemporaryDirectory() as figures_dir:
+        drawn = plots.draw_all(model, dataset, figures_dir, seed=saved.get("seed", 0))
+        kept = [path for path in sorted(artifact_dir.glob("*.png")) if path.name not in {p.name for p in drawn}]
+        return export.export(model, artifact_dir, artifact_card, [*drawn, *kept])

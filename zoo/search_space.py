@@ -5,7 +5,7 @@ A model class maps each space's name to the hyperparameters it searches, e.g.
     search_spaces = {"latent_dim": (Int("latent_dim", 2, 128, sampling="log"),)}
 
 Each hyperparameter is named after the model's constructor argument (and its recipe's flag). The
-first one is the space's axis in plots. `tuning.search` declares them to Keras Tuner.
+first one is the space's axis in plots. `tuning.tuner` declares them to Keras Tuner.
 """
 
 import dataclasses

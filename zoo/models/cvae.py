@@ -23,7 +23,6 @@ from zoo.registry import register
 class CVAE(VAE):
     """VAE conditioned on the class label; trains on (images, labels) batches. Arguments are the VAE's."""
 
-    conditional = True
     takes_labels = True
     num_classes = 10
     ENDPOINTS = ("encode", "decode", "reconstruct", "sample")
