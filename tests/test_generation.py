@@ -196,11 +196,11 @@ def test_bad_flags_exit_2_with_one_line(module, argv, message):
 
 def test_gan_resumes_both_players_and_both_optimizers(mnist_dir, tmp_path):
     from recipes.gan_mnist import GANMnistConfig
-    from zoo import training
+    from zoo import pipeline, training
 
     config = GANMnistConfig(data_dir=mnist_dir, train_limit=400, epochs=2, latent_dim=8, filters=8,
                             run_dir=str(tmp_path), export_dir="")
-    trained, _, checkpoint = training.train(config, verbose=0)
+    trained, _, checkpoint = training.train(config, verbose=0, callbacks=pipeline.progress_callbacks(config))
     assert (tmp_path / "figures" / "progress" / "epoch-0002.png").exists()
     fresh = training.build_model(config, tf.distribute.get_strategy(), 4, False)
     assert training.EpochCheckpoint(tmp_path, 400, checkpoint.run_config).restore(fresh) == 2

@@ -54,11 +54,15 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100",
             "--seeds", "2", "--finetune-steps", "200", "--out-dir", str(tmp_path)]
     pretrain_mnist.main(argv)
-    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+    runs = json.loads((tmp_path / "results.json").read_text())["results"]
     assert set(runs) == {"100/0/random", "100/0/pretrained", "100/1/random", "100/1/pretrained"}
     assert all(0.3 < accuracy <= 1 for accuracy in runs.values()), runs
-    stamp = (tmp_path / "stack" / "layer1.keras").stat().st_mtime
+    (stack,) = (tmp_path / "stack").glob("*/layer1.keras")  # one stack, under the data's fingerprint
+    stamp = stack.stat().st_mtime
     pretrain_mnist.main(argv)  # everything is reused
-    assert (tmp_path / "stack" / "layer1.keras").stat().st_mtime == stamp
-    assert json.loads((tmp_path / "results.json").read_text())["runs"] == runs
+    assert stack.stat().st_mtime == stamp
+    assert json.loads((tmp_path / "results.json").read_text())["results"] == runs
+    stack.unlink()
+    pretrain_mnist.main(argv)  # every run is done: nothing is pretrained again
+    assert not stack.exists()
     assert "| 100 | 2 |" in (tmp_path / "results.md").read_text()

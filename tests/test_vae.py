@@ -120,7 +120,7 @@ def test_importance_weighted_loss_uses_k_samples():
 
 
 def test_keras_round_trip(tmp_path):
-    model = zoo.get("vae", latent_dim=5, arch="conv", hidden_units=(32,), beta=2.0, importance_samples=3, seed=4)
+    model = zoo.get("vae", latent_dim=5, arch="conv", hidden_units=(32,), beta=2.0, seed=4)
     path = tmp_path / "vae.keras"
     model.save(path)
     loaded = zoo.load(path)
@@ -128,6 +128,14 @@ def test_keras_round_trip(tmp_path):
     images = tf.constant(binary_images(6))
     np.testing.assert_array_equal(loaded(images).numpy(), model(images).numpy())
     np.testing.assert_array_equal(loaded.encode_outputs(images)["stddev"], model.encode_outputs(images)["stddev"])
+
+
+def test_beta_with_the_importance_weighted_bound_is_refused():
+    """beta weighs the ELBO's KL term; the k-sample bound has none, and a beta inside its weights is no standard
+    objective."""
+    with pytest.raises(ValueError, match="use one or the other; received beta=2.0, importance_samples=3"):
+        zoo.get("vae", beta=2.0, importance_samples=3)
+    assert zoo.get("vae", beta=1.0, importance_samples=3).importance_samples == 3
 
 
 def test_sampling_is_deterministic_by_seed():

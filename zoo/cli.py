@@ -13,13 +13,16 @@ from zoo import flags
 from zoo.errors import ZooError
 
 # Lines TensorFlow's C++ runtime prints while it starts, before its logging is set up, so that
-# TF_CPP_MIN_LOG_LEVEL does not reach them; the cuInit "error" is only the absence of a GPU.
+# TF_CPP_MIN_LOG_LEVEL does not reach them, and one it logs as an error for a harmless fallback; the cuInit
+# "error" is only the absence of a GPU.
 START_UP_NOISE = [
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
     r"I0000 .*\] oneDNN custom operations are on",
     r"I0000 .*cudart_stub\.cc.*\] Could not find cuda drivers",
     r"I0000 .*cpu_feature_guard\.cc.*\] This TensorFlow binary is optimized",
     r"To enable the following instructions: .* in other operations, rebuild TensorFlow",
+    # logged as an error by oneDNN when an int32 op (e.g. TFP's categorical sampling) falls back to Eigen
+    r"E0000 .*util\.cc.*\] oneDNN supports DT_INT32 only on platforms with AVX-512",
 ]
 NO_GPU_NOISE = [r"E0000 .*cuda_platform\.cc.*\] failed call to cuInit"]
 

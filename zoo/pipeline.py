@@ -86,7 +86,7 @@ def card(model, config, measured, data_source, command):
     }
 
 
-def _progress_callbacks(config):
+def progress_callbacks(config):
     """Per-epoch pictures for generators: a grid from fixed codes in <run dir>/figures/progress/."""
     if "generate" not in registry.get_class(config.model).ENDPOINTS:
         return []
@@ -101,7 +101,7 @@ def publish(config, command=None, card_extra=None):
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
-    model, dataset, checkpoint = training.train(config, callbacks=_progress_callbacks(config))
+    model, dataset, checkpoint = training.train(config, callbacks=progress_callbacks(config))
     if keras.mixed_precision.global_policy().name != "float32":
         # Reported numbers and artifacts are float32, whatever precision trained the weights.
         keras.mixed_precision.set_global_policy("float32")

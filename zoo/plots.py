@@ -88,18 +88,17 @@ def latent_space(model, images, labels, out_dir, seed):
     _, singular, axes = np.linalg.svd(centred, full_matrices=False)
     projected = centred @ axes[:2].T
     explained = singular[:2] ** 2 / np.sum(singular ** 2)
-    fig, (pca_ax, tsne_ax) = plt.subplots(1, 2, figsize=(11, 5))
+    fig, (pca_ax, tsne_ax) = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
     pca_ax.scatter(projected[:, 0], projected[:, 1], c=labels[:len(codes)], cmap="tab10", s=3)
-    pca_ax.set_title(f"PCA: top-2 principal axes of {len(codes)} test codes ({explained.sum():.0%} of the variance)",
-                     fontsize=9)
+    pca_ax.set_title(f"PCA of {len(codes)} test codes: top-2 axes\n({explained.sum():.0%} of the variance)", fontsize=9)
     count = min(TSNE_CODES, len(codes))
     mapped = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(codes[:count])
     scatter = tsne_ax.scatter(mapped[:, 0], mapped[:, 1], c=labels[:count], cmap="tab10", s=3)
-    tsne_ax.set_title(f"t-SNE of the first {count} test codes (perplexity 30)", fontsize=9)
+    tsne_ax.set_title(f"t-SNE of the first {count} test codes\n(perplexity 30)", fontsize=9)
     for ax in (pca_ax, tsne_ax):
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(scatter, ax=[pca_ax, tsne_ax], ticks=range(10), label="digit")
+    fig.colorbar(scatter, ax=[pca_ax, tsne_ax], ticks=range(10), label="digit", shrink=0.9)
     path = out_dir / "latent_space.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
