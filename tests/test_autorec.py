@@ -91,9 +91,9 @@ def test_autorec_recipe_on_one_split(movielens_dir, tmp_path):
     from recipes import autorec_movielens
 
     autorec_movielens.main(["--data-dir", movielens_dir, "--splits", "1", "--epochs", "3", "--hidden-units", "16",
-                            "--autorec-l2", "0.1", "--mf-l2", "0.1", "--mf-steps", "30", "--bias-regularization",
+                            "--autorec-l2", "0.1", "--mf-l2", "0.1", "--mf-epochs", "3", "--bias-regularization",
                             "5", "25", "--out-dir", str(tmp_path)])
-    fits = json.loads((tmp_path / "results.json").read_text())["fits"]
+    fits = json.loads((tmp_path / "results.json").read_text())["results"]
     assert set(fits) == {"0/global_mean/None", "0/biases/5.0", "0/biases/25.0", "0/biased_mf/0.1",
                          "0/i_autorec/0.1", "0/u_autorec/0.1"}
     test = {key.split("/")[1]: fit["test"] for key, fit in fits.items() if not key.endswith("25.0")}
@@ -101,7 +101,8 @@ def test_autorec_recipe_on_one_split(movielens_dir, tmp_path):
     assert all(0.85 < value < 1.3 for value in test.values())
     table = (tmp_path / "results.md").read_text()
     best_bias = min(("5.0", "25.0"), key=lambda v: fits[f"0/biases/{v}"]["validation"])
-    assert f"| biases | regularization in [{best_bias}] |" in table
+    assert f"| biases | regularization in [{best_bias}] |" in table and "| global_mean | - |" in table
+    assert "sample standard deviation" in table  # of one split there is none: "± n/a"
     result = run_python(["-c", COMPLETE_IN_PLAIN_TF, str(tmp_path / "saved_model")])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-2:] == ["(2, 943) True True", "refused: True"]
@@ -118,8 +119,83 @@ def test_autorec_predictions_index_the_completed_matrix_by_orientation(orientati
     users, items = rows[:5, 0] - 1, rows[:5, 1] - 1
     expected = completed[items, users] if orientation == "item" else completed[users, items]
     np.testing.assert_allclose(predictor.predict(rows[:5]), expected, rtol=1e-6)
-    for got, kept in zip(predictor.model.get_weights(), predictor.stopper_weights):
-        np.testing.assert_array_equal(got, kept)  # the best epoch's weights were restored
+    assert predictor.validation_rmse == movielens.rmse(predictor.predict(rows[:10]), rows[:10])
+
+
+def small_ratings(seed=0, users=30, items=40):
+    """(user, item, rating) rows, ids from 1, of a noisy rank-2 matrix with about 60% of its entries observed."""
+    rng = np.random.default_rng(seed)
+    full = 3 + rng.normal(size=(users, 2)) @ rng.normal(size=(2, items)) + rng.normal(0, 0.7, (users, items))
+    full = np.clip(np.round(full), 1, 5)
+    return np.array([(u + 1, i + 1, full[u, i]) for u in range(users) for i in range(items) if rng.random() < 0.6],
+                    np.int64)
+
+
+def write_u_data(directory, rows):
+    (directory / "u.data").write_text("".join(f"{u}\t{i}\t{r}\t881250949\n" for u, i, r in rows))
+
+
+@pytest.mark.parametrize("patience", [3, 100], ids=["stopped-early", "ran-to-the-end"])
+def test_early_stopping_keeps_the_best_epochs_weights(patience):
+    rows = small_ratings()
+    train, validation = rows[:600], rows[600:]
+    predictor = recommenders.BiasedMF(factors=8, l2=0.0, learning_rate=0.05, epochs=25, batch_size=50,
+                                      patience=patience)
+    predictor.fit(train, validation, (30, 40), 0)
+    scores = predictor.history["val_rmse"]  # written by ValidationRMSE, read by EarlyStopping
+    assert len(scores) == (predictor.best_epoch + patience if patience == 3 else 25)
+    assert scores[-1] > min(scores)  # the last epoch is not the best, so keeping the best one matters
+    assert predictor.validation_rmse == min(scores) == scores[predictor.best_epoch - 1]
+    assert movielens.rmse(predictor.predict(validation), validation) == predictor.validation_rmse
+
+
+def test_matrix_factorization_loss_by_hand():
+    model = recommenders.MatrixFactorization(4, 3, factors=2, l2=0.5, mean=3.0, seed=0)
+    model.user_bias.embeddings.assign([[0.5], [0.0], [-1.0], [0.0]])
+    users, items, ratings = np.array([0, 2, 2]), np.array([1, 0, 2]), np.array([5.0, 1.0, 2.0], np.float32)
+    p, q = model.user_factors.embeddings.numpy()[users], model.item_factors.embeddings.numpy()[items]
+    predictions = 3.0 + np.array([0.5, -1.0, -1.0]) + np.sum(p * q, axis=1)
+    np.testing.assert_allclose(model((users, items)).numpy(), predictions, rtol=1e-6)
+    losses = model.losses_of(((users, items), ratings))
+    penalty = 0.5 * np.mean(np.sum(p * p, 1) + np.sum(q * q, 1) + np.array([0.25, 1.0, 1.0]))
+    assert float(losses["squared_error"]) == pytest.approx(np.mean((ratings - predictions) ** 2), rel=1e-5)
+    assert float(losses["penalty"]) == pytest.approx(penalty, rel=1e-5)
+    assert float(losses["loss"]) == pytest.approx(float(losses["squared_error"]) + penalty, rel=1e-5)
+
+
+def test_recipe_reuses_fits_only_for_the_same_u_data_and_settings(tmp_path, capsys):
+    from recipes import autorec_movielens
+    from zoo.errors import ZooError
+
+    data_dir, out = tmp_path / "ml", tmp_path / "out"
+    data_dir.mkdir()
+    rows = small_ratings(users=20, items=25)
+    write_u_data(data_dir, rows)
+    argv = ["--data-dir", str(data_dir), "--splits", "1", "--epochs", "2", "--hidden-units", "4", "--autorec-l2",
+            "0.1", "--mf-l2", "0.1", "--mf-epochs", "2", "--bias-regularization", "5", "--out-dir", str(out)]
+    autorec_movielens.main(argv)
+    results = out / "results.json"
+    saved = json.loads(results.read_text())
+    assert saved["data"] == movielens.ratings_fingerprint(data_dir)
+    for fit in saved["results"].values():  # marks what a rerun serves from the file
+        fit["test"] = 7.0
+    results.write_text(json.dumps(saved))
+    autorec_movielens.main(argv)
+    assert "| 7.0000 ± n/a |" in (out / "results.md").read_text()  # the same u.data: served from the file
+
+    rows[0, 2] = 1 if rows[0, 2] != 1 else 2
+    write_u_data(data_dir, rows)
+    capsys.readouterr()
+    autorec_movielens.main(argv)
+    assert "the data changed since" in capsys.readouterr().out
+    recomputed = json.loads(results.read_text())
+    assert recomputed["data"] == movielens.ratings_fingerprint(data_dir) != saved["data"]
+    assert set(recomputed["results"]) == set(saved["results"])
+    assert all(fit["test"] < 7.0 for fit in recomputed["results"].values())
+    assert "7.0000" not in (out / "results.md").read_text()
+
+    with pytest.raises(ZooError, match=r"other settings \(mf_l2=\[0.1\] there, mf_l2=\[0.2\] now\)"):
+        autorec_movielens.main([*argv, "--mf-l2", "0.2"])
 
 
 def test_autorec_keras_round_trip(tmp_path):

@@ -48,6 +48,24 @@ def test_quality_measures(digits):
     assert np.mean(np.abs(restore.median_filter(speckled)[:, 5, 5] - digits[:, 5, 5])) < 0.2
 
 
+def test_median_filter_by_hand():
+    ramp = np.arange(9, dtype=np.float32).reshape(3, 3)
+    spike = np.zeros((3, 3), np.float32)
+    spike[1, 1] = 9
+    images = np.stack([np.stack([ramp, spike], -1), np.stack([8 - ramp, np.full((3, 3), 2.0)], -1)])
+    # Edges reflect about the edge pixel (numpy's pad "reflect"): the window at (0, 0) of the ramp is
+    # [[4, 3, 4], [1, 0, 1], [4, 3, 4]], median 3 (repeating the edge pixel instead would give 1).
+    ramp_median = np.array([[3, 3, 4], [4, 4, 4], [4, 5, 5]], np.float32)
+    filtered = restore.median_filter(images)
+    assert filtered.dtype == np.float32 and filtered.shape == (2, 3, 3, 2)
+    np.testing.assert_array_equal(filtered[0, ..., 0], ramp_median)
+    np.testing.assert_array_equal(filtered[0, ..., 1], 0)  # the spike is removed, not spread into the ramp
+    np.testing.assert_array_equal(filtered[1, ..., 0], 8 - ramp_median)  # each image on its own
+    np.testing.assert_array_equal(filtered[1, ..., 1], 2)
+    with pytest.raises(ValueError, match=r"received shape \(3, 3\)"):
+        restore.median_filter(ramp)
+
+
 def test_restore_recipe(mnist_dir, tmp_path):
     from recipes import restore_mnist
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import files
 from zoo.data import tfds_reachable
 from zoo.errors import DataError
 
 MOVIELENS_DIR_ENV = "ZOO_MOVIELENS_DIR"
+TFDS_NAME = "movielens/100k-ratings"
 DEFAULT_RATING = 3.0  # predicted for users or items without training ratings, as in Sedhain et al., 2015
 
 
@@ -48,7 +50,7 @@ def read_u_data(path):
 def _read_tfds():
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder("movielens/100k-ratings")
+    builder = tfds.builder(TFDS_NAME)
     if not Path(builder.data_dir).exists() and not tfds_reachable():
         raise DataError(f"no MovieLens 100K found: no directory was given (--data-dir or {MOVIELENS_DIR_ENV}) and "
                         "tensorflow-datasets cannot download it (no connection). Get u.data from GroupLens and pass "
@@ -63,6 +65,13 @@ def load_ratings(data_dir=None):
     """(user, item, rating) rows from `data_dir`/u.data, else $ZOO_MOVIELENS_DIR, else tensorflow-datasets."""
     data_dir = data_dir or os.environ.get(MOVIELENS_DIR_ENV)
     return read_u_data(Path(data_dir) / "u.data") if data_dir else _read_tfds()
+
+
+def ratings_fingerprint(data_dir=None):
+    """What `load_ratings(data_dir)` reads, as a fingerprint of u.data's bytes (see zoo.files.fingerprint), or the
+    tensorflow-datasets name: results computed on other ratings never match it."""
+    data_dir = data_dir or os.environ.get(MOVIELENS_DIR_ENV)
+    return files.fingerprint([Path(data_dir) / "u.data"]) if data_dir else f"tensorflow-datasets:{TFDS_NAME}"
 
 
 def split(ratings, seed, test_fraction=0.1, validation_fraction=0.1):

@@ -9,7 +9,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import movielens
+import zoo
+from zoo import movielens, training
+from zoo.batching import apply_in_batches
+from zoo.models.base import ZooModel
 
 
 class Predictor:
@@ -23,6 +26,18 @@ class Predictor:
         self.mean = float(train[:, 2].mean())
         self._fit(train, validation, shape, seed)
         return self
+
+    def _train_early_stopped(self, inputs, validation, seed):
+        """Trains `self.model` on `inputs` with the training core (`self.epochs` at most, `self.batch_size`,
+        `self.learning_rate`) until `self.patience` epochs pass without a better validation RMSE, and keeps the
+        weights of the best epoch (`best_epoch`, from 1, and its `validation_rmse`)."""
+        stopper = keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=self.patience,
+                                                restore_best_weights=True)
+        # Keras 3's EarlyStopping restores the best weights when training ends, whether it stopped early or not.
+        history = training.train_arrays(self.model, inputs, self.epochs, self.batch_size, self.learning_rate, seed,
+                                        callbacks=[ValidationRMSE(self, validation), stopper])
+        self.history = history.history
+        self.best_epoch, self.validation_rmse = stopper.best_epoch + 1, float(stopper.best)
 
     def predict(self, rows):
         users, items = rows[:, 0] - 1, rows[:, 1] - 1
@@ -64,62 +79,86 @@ class Biases(Predictor):
         return self.mean + self.user_bias[users] + self.item_bias[items]
 
 
-class BiasedMF(Predictor):
-    """mu + b_user + b_item + p_user . q_item (Koren et al., 2009), L2 on all four, full-batch Adam, stopped at
-    the best validation RMSE."""
+class MatrixFactorization(ZooModel):
+    """Biased matrix factorization as a Keras model: mu + b_user + b_item + p_user . q_item for (users, items)
+    index pairs (from 0). Trains on ((users, items), ratings) batches; the loss of a rating is its squared error
+    plus l2 * (||p_user||^2 + ||q_item||^2 + b_user^2 + b_item^2), averaged over the batch.
 
-    def __init__(self, factors=50, l2=0.1, learning_rate=0.003, max_steps=4000, patience=200):
-        if max_steps < 10:
-            raise ValueError(f"max_steps must be >= 10 (validation is checked every 10 steps); received {max_steps}")
+    Args:
+      num_users: number of users (rows of p and b_user).
+      num_items: number of items (rows of q and b_item).
+      factors: length of the factor vectors p_user and q_item (initialized N(0, 0.1^2); the biases at 0).
+      l2: weight of the penalty, per rating.
+      mean: mu, the global mean rating, held fixed.
+      **kwargs: seed and keras.Model arguments.
+    """
+
+    data_kind = "ratings"
+    loss_names = ("loss", "squared_error", "penalty")
+    registry_name = "matrix_factorization"  # the name training messages give it; it is not in the registry
+
+    def __init__(self, num_users, num_items, factors=50, l2=0.1, mean=0.0, **kwargs):
+        kwargs.pop("image_shape", None)
+        super().__init__(**kwargs)
+        if not l2 >= 0:
+            raise ValueError(f"l2 must be >= 0; received l2={l2}")
+        self.num_users, self.num_items, self.factors = int(num_users), int(num_items), int(factors)
+        self.l2, self.mean = float(l2), float(mean)
+
+        normal = [keras.initializers.RandomNormal(stddev=0.1, seed=self.seed + offset) for offset in (0, 1)]
+        self.user_factors = keras.layers.Embedding(self.num_users, self.factors, embeddings_initializer=normal[0],
+                                                   name="user_factors")
+        self.item_factors = keras.layers.Embedding(self.num_items, self.factors, embeddings_initializer=normal[1],
+                                                   name="item_factors")
+        self.user_bias = keras.layers.Embedding(self.num_users, 1, embeddings_initializer="zeros", name="user_bias")
+        self.item_bias = keras.layers.Embedding(self.num_items, 1, embeddings_initializer="zeros", name="item_bias")
+        for layer in (self.user_factors, self.item_factors, self.user_bias, self.item_bias):
+            layer.build((None,))
+        self.built = True
+
+    def predictions_and_penalties(self, users, items):
+        """Predicted ratings [n] (unclipped) of index pairs, and each pair's ||p||^2 + ||q||^2 + b_user^2 + b_item^2."""
+        p, q = self.user_factors(users), self.item_factors(items)
+        user_bias, item_bias = self.user_bias(users)[:, 0], self.item_bias(items)[:, 0]
+        predictions = self.mean + user_bias + item_bias + tf.reduce_sum(p * q, axis=-1)
+        penalties = tf.reduce_sum(p * p, -1) + tf.reduce_sum(q * q, -1) + tf.square(user_bias) + tf.square(item_bias)
+        return predictions, penalties
+
+    def call(self, pairs, training=False):
+        """Predicted ratings [n] (unclipped) of `pairs` = (users [n], items [n])."""
+        return self.predictions_and_penalties(*pairs)[0]
+
+    def losses_of(self, data, training=False):
+        (users, items), ratings = data
+        predictions, penalties = self.predictions_and_penalties(users, items)
+        squared_error = tf.reduce_mean(tf.square(tf.cast(ratings, tf.float32) - predictions))
+        penalty = self.l2 * tf.reduce_mean(penalties)
+        return {"loss": squared_error + penalty, "squared_error": squared_error, "penalty": penalty}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("image_shape")
+        config.update(num_users=self.num_users, num_items=self.num_items, factors=self.factors, l2=self.l2,
+                      mean=self.mean)
+        return config
+
+
+class BiasedMF(Predictor):
+    """mu + b_user + b_item + p_user . q_item (Koren et al., 2009), L2 on all four (`MatrixFactorization`),
+    trained by the training core with Adam on shuffled mini-batches of ratings, keeping the weights of the epoch
+    with the best validation RMSE (checked after every epoch; stopped after `patience` epochs without a better one)."""
+
+    def __init__(self, factors=50, l2=0.1, learning_rate=0.003, epochs=200, batch_size=1000, patience=10):
         self.factors, self.l2, self.learning_rate = factors, l2, learning_rate
-        self.max_steps, self.patience = max_steps, patience
+        self.epochs, self.batch_size, self.patience = epochs, batch_size, patience
 
     def _fit(self, train, validation, shape, seed):
-        rng = np.random.default_rng(seed)
-        self.variables = [tf.Variable(rng.normal(0, 0.1, (shape[0], self.factors)), dtype=tf.float32),
-                          tf.Variable(rng.normal(0, 0.1, (shape[1], self.factors)), dtype=tf.float32),
-                          tf.Variable(tf.zeros(shape[0])), tf.Variable(tf.zeros(shape[1]))]
-        users, items = tf.constant(train[:, 0] - 1), tf.constant(train[:, 1] - 1)
-        ratings = tf.constant(train[:, 2], tf.float32)
-        optimizer = keras.optimizers.Adam(self.learning_rate)
-
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                p, q, bu, bi = (tf.gather(v, index) for v, index in zip(self.variables, (users, items, users, items)))
-                error = ratings - (self.mean + bu + bi + tf.reduce_sum(p * q, axis=-1))
-                penalty = tf.reduce_sum(p * p, -1) + tf.reduce_sum(q * q, -1) + bu * bu + bi * bi
-                loss = tf.reduce_mean(tf.square(error) + self.l2 * penalty)
-            optimizer.apply(tape.gradient(loss, self.variables), self.variables)
-            return loss
-
-        val_users, val_items = tf.constant(validation[:, 0] - 1), tf.constant(validation[:, 1] - 1)
-        val_known = tf.constant(self.seen_users[validation[:, 0] - 1] & self.seen_items[validation[:, 1] - 1])
-        val_ratings = tf.constant(validation[:, 2], tf.float32)
-
-        @tf.function
-        def validation_rmse():  # what `predict` computes, in the graph
-            p, q, bu, bi = (tf.gather(v, i) for v, i in zip(self.variables, (val_users, val_items, val_users, val_items)))
-            predictions = tf.clip_by_value(self.mean + bu + bi + tf.reduce_sum(p * q, axis=-1), 1.0, 5.0)
-            predictions = tf.where(val_known, predictions, movielens.DEFAULT_RATING)
-            return tf.sqrt(tf.reduce_mean(tf.square(predictions - val_ratings)))
-
-        best, best_step, best_values = float("inf"), 0, None
-        for number in range(1, self.max_steps + 1):
-            step()
-            if number % 10 == 0:
-                score = float(validation_rmse())
-                if score < best:
-                    best, best_step, best_values = score, number, [v.numpy() for v in self.variables]
-                elif number - best_step >= self.patience:
-                    break
-        for variable, value in zip(self.variables, best_values):
-            variable.assign(value)
-        self.best_step, self.validation_rmse = best_step, best
+        self.model = MatrixFactorization(shape[0], shape[1], self.factors, self.l2, self.mean, seed=seed)
+        inputs = ((train[:, 0] - 1, train[:, 1] - 1), train[:, 2].astype(np.float32))
+        self._train_early_stopped(inputs, validation, seed)
 
     def _predict(self, users, items):
-        p, q, bu, bi = (v.numpy() for v in self.variables)
-        return self.mean + bu[users] + bi[items] + np.sum(p[users] * q[items], axis=-1)
+        return self.model((tf.constant(users), tf.constant(items))).numpy()
 
 
 class AutoRecPredictor(Predictor):
@@ -138,45 +177,32 @@ class AutoRecPredictor(Predictor):
         return matrix.T if self.orientation == "item" else matrix
 
     def _fit(self, train, validation, shape, seed):
-        import zoo
-        from zoo import training
-
         ratings, observed = (self.vectors(m) for m in movielens.rating_matrix(train, shape))
         self.inputs = ratings
         self.model = zoo.get("autorec", num_inputs=ratings.shape[1], hidden_units=self.hidden_units, l2=self.l2,
                              seed=seed)
-        stopper = _BestValidation(self, validation, self.patience)
-        training.train_arrays(self.model, (ratings, observed), self.epochs, self.batch_size, self.learning_rate, seed,
-                              callbacks=[stopper])
-        self.model.set_weights(stopper.best_weights)
-        self.best_epoch, self.validation_rmse, self.stopper_weights = stopper.best_epoch, stopper.best, stopper.best_weights
+        self._train_early_stopped((ratings, observed), validation, seed)
 
     def completed(self):
         """The completed rating matrix in this orientation, [vectors, entries], clipped to [1, 5]."""
-        return np.concatenate([self.model.complete(self.inputs[start:start + 512]).numpy()
-                               for start in range(0, len(self.inputs), 512)])
+        return apply_in_batches(self.model.complete, self.inputs, 512)
 
     def _predict(self, users, items):
         completed = self.completed()
         return completed[items, users] if self.orientation == "item" else completed[users, items]
 
 
-class _BestValidation(keras.callbacks.Callback):
-    """Keeps the weights of the epoch with the lowest validation RMSE; stops after `patience` worse epochs."""
+class ValidationRMSE(keras.callbacks.Callback):
+    """Writes a predictor's RMSE on `validation` rows (its own `predict`: clipped, the default rating for unseen
+    users or items) into each epoch's logs as "val_rmse", for callbacks after it such as EarlyStopping."""
 
-    def __init__(self, predictor, validation, patience):
+    def __init__(self, predictor, validation):
         super().__init__()
-        self.predictor, self.validation, self.patience = predictor, validation, patience
-        self.best, self.best_epoch, self.best_weights = float("inf"), 0, None
+        self.predictor, self.validation = predictor, validation
 
     def on_epoch_end(self, epoch, logs=None):
-        score = movielens.rmse(self.predictor.predict(self.validation), self.validation)
         if logs is not None:
-            logs["val_rmse"] = score
-        if score < self.best:
-            self.best, self.best_epoch, self.best_weights = score, epoch + 1, self.model.get_weights()
-        elif epoch + 1 - self.best_epoch >= self.patience:
-            self.model.stop_training = True
+            logs["val_rmse"] = movielens.rmse(self.predictor.predict(self.validation), self.validation)
 
 
 PREDICTORS = {
