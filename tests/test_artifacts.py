@@ -64,6 +64,18 @@ elif kind == "conditional":
     first = model.sample(tf.constant(5), tf.constant(7), tf.constant(3))["images"].numpy()
     np.testing.assert_array_equal(first, model.sample(tf.constant(5), tf.constant(7), tf.constant(3))["images"].numpy())
     assert code.shape == (8, size) and first.shape == (5, 28, 28, 1)
+    one_digit = model.decode(code, tf.constant([4]))["probs"].numpy()  # one digit for every code
+    np.testing.assert_allclose(one_digit, model.decode(code, tf.fill([8], 4))["probs"].numpy(), atol=1e-6)
+    refused = []
+    for call in (lambda: model.reconstruct(images, tf.constant([0, 1, 2, 3, 4, 5, 6, 11])),
+                 lambda: model.signatures["serving_default"](images=images, digits=tf.constant([-1] * 8)),
+                 lambda: model.encode(images, tf.constant([1, 2])),
+                 lambda: model.decode(code, tf.constant([1, 2]))):
+        try:
+            call()
+        except tf.errors.InvalidArgumentError as error:
+            refused.append("digits must" in error.message)
+    assert refused == [True] * 4, refused
 print("ok", kind)
 """
 

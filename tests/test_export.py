@@ -91,3 +91,21 @@ def test_interrupted_export_keeps_the_old_artifact(exported):
     assert (root / "vae" / "card.json").read_text() == before
     assert sorted(p.name for p in root.iterdir()) == ["vae"]  # no staging directory left behind
     assert tf.saved_model.load(str(root / "vae")).reconstruct is not None
+
+
+def test_refresh_keeps_the_weights_and_sets_the_threshold_on_training_images(mnist_dir, tmp_path):
+    from zoo import pipeline
+
+    model = zoo.get("ae", latent_dim=4, hidden_units=(16,), seed=2)
+    card = {"model": "ae", "flags": {"binarization": "none", "seed": 0, "validation_size": 0, "train_limit": 2000},
+            "metrics": {"test_bce_nats": {"value": 1.0, "command": "python -m recipes.ae_mnist"}}}
+    export.export(model, tmp_path / "ae", card)
+    pipeline.refresh(tmp_path / "ae", mnist_dir)
+    refreshed = json.loads((tmp_path / "ae" / "card.json").read_text())
+    assert refreshed["metrics"] == card["metrics"] and refreshed["reexports"][-1]["weights"].startswith("unchanged")
+    assert refreshed["anomaly"]["held_out_images"] == 2000
+    assert "training images" in refreshed["anomaly"]["held_out_data"] and "test" not in refreshed["anomaly"]["held_out_data"]
+    reloaded = zoo.load(tmp_path / "ae" / "model.keras")
+    for mine, theirs in zip(model.get_weights(), reloaded.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert (tmp_path / "ae" / "reconstructions.png").exists() and (tmp_path / "ae" / "latent_space.png").exists()

@@ -11,11 +11,13 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
+from zoo.errors import ZooError
 from zoo.files import ResultStore, atomic_write_text, git_commit
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
@@ -155,4 +157,9 @@ def refresh(artifact_dir, data_dir=None):
     with tempfile.TemporaryDirectory() as figures_dir:
         drawn = plots.draw_all(model, dataset, figures_dir, seed=saved.get("seed", 0))
         kept = [path for path in sorted(artifact_dir.glob("*.png")) if path.name not in {p.name for p in drawn}]
-        return export.export(model, artifact_dir, artifact_card, [*drawn, *kept])
+        export.export(model, artifact_dir, artifact_card, [*drawn, *kept])
+    written = zoo.load(artifact_dir / "model.keras").get_weights()
+    if len(written) != len(model.get_weights()) or not all(
+            np.array_equal(a, b) for a, b in zip(written, model.get_weights())):
+        raise ZooError(f"{artifact_dir}/model.keras: the re-exported weights differ from the ones loaded")
+    return artifact_dir
