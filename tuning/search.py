@@ -21,6 +21,7 @@ The chief serves the oracle and, once every trial has ended, writes the results 
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 from tuning.cluster import cluster_error, is_worker, tuner_id
@@ -28,7 +29,7 @@ from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
 from zoo.config import DATA_DIR_ENV
 from zoo.errors import ZooError
-from zoo.files import atomic_write_text, settings_mismatch
+from zoo.files import atomic_write_text, hold_lock, settings_mismatch
 from zoo.flags import flag
 
 PROG = "python -m tuning.search"
@@ -106,9 +107,12 @@ class SearchConfig:
 
 
 def check_search_dir(search):
-    """Records the search's defining settings in <out>/search.json, or refuses a directory holding another search."""
+    """Records the search's defining settings in <out>/search.json, or refuses a directory holding another search
+(or, outside Keras Tuner's chief/worker mode, one that another process is searching in)."""
     out = Path(search.out)
     out.mkdir(parents=True, exist_ok=True)
+    if "KERASTUNER_ORACLE_IP" not in os.environ:  # chief and workers share --out by design
+        hold_lock(out / ".lock", f"the search dir {out}")
     path = out / "search.json"
     if path.exists():
         mismatch = settings_mismatch(json.loads(path.read_text()), search.defining_settings())

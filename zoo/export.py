@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from zoo.files import hold_lock
 from zoo.signatures import ENDPOINT_NAMES
 
 
@@ -52,6 +53,21 @@ def float32_copy(model):
     return copy
 
 
+def remove_stale_staging(export_dir):
+    """Removes what interrupted exports to `export_dir` left behind (.<name>.tmp-<pid>, .<name>.old-<pid>) whose
+    process is gone."""
+    for leftover in Path(export_dir).parent.glob(f".{Path(export_dir).name}.*-*"):
+        kind, _, pid = leftover.name.rpartition("-")
+        if not (kind.endswith((".tmp", ".old")) and pid.isdigit()) or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except PermissionError:  # the process exists, under another user
+            pass
+
+
 def export(model, export_dir, model_card, figures=()):
     """Writes the SavedModel, model.keras, card.json and figures to `export_dir`, replacing it atomically.
 
@@ -60,6 +76,8 @@ def export(model, export_dir, model_card, figures=()):
     """
     export_dir = Path(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
+    hold_lock(export_dir.parent / f".{export_dir.name}.lock", f"the export dir {export_dir}")
+    remove_stale_staging(export_dir)
     staging = export_dir.parent / f".{export_dir.name}.tmp-{os.getpid()}"
     retired = export_dir.parent / f".{export_dir.name}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

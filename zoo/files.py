@@ -1,6 +1,7 @@
 """Files that outlive a process (layer 1: no TensorFlow): atomic writes, fingerprints of data files, and
 `ResultStore`, the one resume-and-reuse cache of finished results that the experiment recipes share."""
 
+import fcntl
 import hashlib
 import json
 import os
@@ -49,6 +50,34 @@ def git_commit():
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+_HELD_LOCKS = {}  # lock file -> its open file, kept for the life of the process
+
+
+def hold_lock(lock_file, what):
+    """Takes an exclusive OS lock on `lock_file` for the rest of this process's life (the OS releases it when the
+    process ends, however it ends), so that two processes never write the same run, search or artifact. If
+    another process holds it: a ZooError naming that process's pid and `what` it protects. Taking a lock this
+    process already holds does nothing."""
+    lock_file = Path(lock_file).resolve()
+    if lock_file in _HELD_LOCKS:
+        return
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_file, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise ZooError(f"{what} is in use by process {holder} (lock {lock_file}); wait for it to end or choose "
+                       "another directory") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _HELD_LOCKS[lock_file] = handle
 
 
 def _json_ready(value):

@@ -8,6 +8,7 @@ Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipelin
 
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import tensorflow as tf
 import zoo
 from zoo import data, flags
 from zoo.errors import TrainingDiverged, ZooError
-from zoo.files import atomic_write_text, settings_mismatch
+from zoo.files import atomic_write_text, hold_lock, settings_mismatch
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
@@ -39,6 +40,9 @@ def precision_policy(setting, has_gpu):
 def _stream_seed(seed, epochs_done):
     """Seed of the data and noise streams: the run's seed, then a fresh one after each resume."""
     return seed if epochs_done == 0 else (seed * 1_000_003 + epochs_done) % 2**31
+
+
+WEIGHTS_FILE = re.compile(r"epoch-\d{4,}\.weights\.h5")  # the only weights files a checkpoint may name
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -63,9 +67,46 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.diverged_at = self.failure = None
 
     @staticmethod
-    def epochs_done(run_dir):
+    def read_state(run_dir):
+        """The checked contents of <run_dir>/checkpoint.json, or None if there is none. The file is untrusted
+        input: its weights file must be a name this class writes (epoch-NNNN.weights.h5, in the run dir), and
+        every field must have its type and range; a ZooError naming the file and the field otherwise."""
         path = Path(run_dir) / "checkpoint.json"
-        return json.loads(path.read_text())["epochs_done"] if path.exists() else 0
+        if not path.exists():
+            return None
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise ZooError(f"{path}: cannot be read as a checkpoint ({error}); move the run dir away to start afresh")
+
+        def fault(field, allowed):
+            value = state.get(field) if isinstance(state, dict) else state
+            return ZooError(f"{path}: {field} must be {allowed}; found {value!r}. This is not a checkpoint this zoo "
+                            "wrote: move the run dir away to start afresh")
+
+        if not isinstance(state, dict):
+            raise fault("the file", "a JSON object")
+        if not (isinstance(state.get("epochs_done"), int) and state["epochs_done"] >= 0):
+            raise fault("epochs_done", "an integer >= 0")
+        weights_file = state.get("weights_file")
+        if not (weights_file is None or (isinstance(weights_file, str) and WEIGHTS_FILE.fullmatch(weights_file))):
+            raise fault("weights_file", "a file name of the form epoch-NNNN.weights.h5 (no directory)")
+        if (weights_file is None) != (state["epochs_done"] == 0):
+            raise fault("weights_file", f"set exactly when epochs are done ({state['epochs_done']})")
+        if not isinstance(state.get("run_config"), dict):
+            raise fault("run_config", "an object")
+        for field in ("epoch_seconds", "steady_epoch_seconds", "history"):
+            if not isinstance(state.get(field), list):
+                raise fault(field, "a list")
+        if not (isinstance(state.get("train_seconds"), (int, float)) and math.isfinite(state["train_seconds"])
+                and state["train_seconds"] >= 0):
+            raise fault("train_seconds", "a finite number >= 0")
+        return state
+
+    @staticmethod
+    def epochs_done(run_dir):
+        state = EpochCheckpoint.read_state(run_dir)
+        return state["epochs_done"] if state else 0
 
     @property
     def weights_path(self):
@@ -73,9 +114,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def restore(self, model):
         """Loads the last checkpoint into the compiled `model`; returns the number of epochs it holds."""
-        if not self.state_path.exists():
+        state = self.read_state(self.run_dir)
+        if state is None:
             return 0
-        state = json.loads(self.state_path.read_text())
         saved = {"train_digits": [], **state["run_config"]}  # runs from before train_digits existed
         mismatch = settings_mismatch(saved, self.run_config, ("epochs",) if self.extendable else ())
         if mismatch:
@@ -177,6 +218,7 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
                     else tf.distribute.get_strategy())
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    hold_lock(run_dir / ".lock", f"the run dir {run_dir}")
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
     keras.utils.set_random_seed(config.seed)
