@@ -11,12 +11,11 @@ tied, sparse, denoising, contractive) subclass this one and override only what d
 import keras
 import tensorflow as tf
 
-from zoo import nets, signatures
+from zoo import nets
 from zoo.config import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from zoo.losses import l2_penalty, per_image_error
 from zoo.models.base import Autoencoder
 from zoo.registry import register
-from zoo.signatures import Endpoint
 
 
 def mean_image(dataset, images_of=lambda batch: batch):
@@ -150,9 +149,7 @@ class AE(Autoencoder):
                 else "reconstruction error: squared error summed over pixels")
 
     def endpoints(self):
-        score = Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
-                         (signatures.images_spec(self.image_shape),))
-        return {**super().endpoints(), "score": score}
+        return {**super().endpoints(), "score": self.score_endpoint()}
 
     def get_config(self):
         config = super().get_config()

@@ -144,6 +144,11 @@ class Autoencoder(ZooModel):
             "reconstruct": Endpoint(lambda images: {"probs": self(checked(images))}, (images,)),
         }
 
+    def score_endpoint(self):
+        """`score(images) -> {"score"}`, each image's `anomaly_score`, for the autoencoders that have one."""
+        return Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
+                        (signatures.images_spec(self.image_shape),))
+
     def reconstruction_error(self, images):
         """Each image's reconstruction error [b] (what `reconstruction` anomaly scores rank by)."""
         raise NotImplementedError

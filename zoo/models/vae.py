@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from zoo import nets, signatures
+from zoo import nets
 from zoo.losses import per_image_error
 from zoo.models.base import Autoencoder
 from zoo.registry import register
@@ -163,9 +163,7 @@ class VAE(Autoencoder):
         return f"test_{name}_nats"
 
     def endpoints(self):
-        score = signatures.Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
-                                    (signatures.images_spec(self.image_shape),))
-        return {**super().endpoints(), "score": score, "sample": self.sample_endpoint()}
+        return {**super().endpoints(), "score": self.score_endpoint(), "sample": self.sample_endpoint()}
 
     def get_config(self):
         config = super().get_config()
