@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from zoo.files import hold_lock
-from zoo.signatures import ENDPOINT_NAMES
+from zoo.signatures import ENDPOINT_NAMES, shape_checked
 
 
 def checked_endpoints(model):
@@ -40,9 +40,9 @@ def build_archive(model):
     archive = keras.export.ExportArchive()
     endpoints = checked_endpoints(model)
     for name, endpoint in endpoints.items():
-        archive.add_endpoint(name, endpoint.function, list(endpoint.inputs))
+        archive.add_endpoint(name, shape_checked(endpoint.function, endpoint.inputs), list(endpoint.inputs))
     serving = endpoints[model.serving_endpoint]
-    archive.add_endpoint("serving_default", serving.function, list(serving.inputs))
+    archive.add_endpoint("serving_default", shape_checked(serving.function, serving.inputs), list(serving.inputs))
     return archive
 
 

@@ -90,7 +90,7 @@ class VAE(Autoencoder):
         leading = tf.shape(codes)[:-1]
         flat_codes = tf.reshape(codes, [-1, self.latent_dim])
         if condition is not None:
-            repeats = tf.shape(flat_codes)[0] // tf.shape(condition)[0]
+            repeats = tf.shape(flat_codes)[0] // tf.maximum(tf.shape(condition)[0], 1)  # 0 rows: nothing to tile
             condition = tf.tile(condition, tf.concat([[repeats], tf.ones_like(tf.shape(condition)[1:])], 0))
         logits = tf.cast(self.decoder(self.decoder_input(flat_codes, condition)), tf.float32)
         logits = tf.reshape(logits, tf.concat([leading, self.image_shape], 0))
