@@ -29,12 +29,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 @dataclasses.dataclass
 class BenchmarkConfig:
-    epochs: int = flag(30, "training epochs of every variant", flags.positive)
+    epochs: int = flag(30, "training epochs of every variant", flags.EPOCHS)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     runs_dir: str = flag("runs/classic_autoencoders", "parent of the variants' run dirs (they resume)")
     export: bool = flag(False, "also export each variant to saved_models/<variant>_mnist")
     variants: tuple = flag(VARIANTS, "variants to train", choices=VARIANTS)
-    train_limit: int = flag(0, "use only the first N training images (0 = all; for a quick check)", flags.non_negative)
+    train_limit: int = flag(0, "use only the first N training images (0 = all; for a quick check)", flags.IMAGE_COUNT)
     results: str = flag(str(RESULTS / "classic_autoencoders"), "path stem of the .json and .md results")
 
 

@@ -28,10 +28,10 @@ class DistributedTuningConfig:
     """Flags of `python -m benchmarks.distributed_tuning`."""
 
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
-    workers: int = flag(2, "workers beside the chief", flags.positive)
-    max_trials: int = flag(8, "trials of the search", flags.positive)
-    epochs: int = flag(3, "epochs per trial", flags.positive)
-    train_limit: int = flag(20000, "training images per trial", flags.positive)
+    workers: int = flag(2, "workers beside the chief", flags.count(1, 64))
+    max_trials: int = flag(8, "trials of the search", flags.count(1, 10_000))
+    epochs: int = flag(3, "epochs per trial", flags.EPOCHS)
+    train_limit: int = flag(20000, "training images per trial", flags.count(1, 50_000))
     out: str = flag("runs/bench_distributed_tuning", "where the two searches run (emptied first)")
 
 

@@ -27,8 +27,8 @@ from zoo.flags import flag
 class BenchmarkConfig(VAEMnistConfig):
     """The VAE recipe's flags (model, batch size, precision, ...) plus the benchmark's own."""
 
-    steps: int = flag(300, "timed training steps per pass", flags.positive)
-    repeats: int = flag(6, "timed passes per mode (alternating)", flags.positive)
+    steps: int = flag(300, "timed training steps per pass", flags.count(1, 100_000))
+    repeats: int = flag(6, "timed passes per mode (alternating)", flags.count(1, 1000))
 
 
 def timed_pass(model, batches):

@@ -27,9 +27,9 @@ class AEMixtureMnistConfig:
 
     autoencoder: str = flag("saved_models/ae_mnist/model.keras", "model.keras of a trained `ae` autoencoder",
                             existing_keras_file)
-    components: int = flag(10, "Gaussians in the mixture (full covariance)", flags.positive)
+    components: int = flag(10, "Gaussians in the mixture (full covariance)", flags.count(1, 1000))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    seed: int = flag(0, "seed of the mixture's initialization and of the figures")
+    seed: int = flag(0, "seed of the mixture's initialization and of the figures", flags.SEED)
     run_dir: str = config.run_dir_flag("ae_mixture_mnist")
     export_dir: str = config.export_dir_flag("ae_mixture_mnist")
     binarization: str = "none"  # the data the autoencoder was trained on (recorded in the card)

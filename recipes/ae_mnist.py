@@ -19,10 +19,10 @@ class AutoencoderFlags(config.TrainConfig):
     run_dir: str = config.run_dir_flag("ae_mnist")
     export_dir: str = config.export_dir_flag("ae_mnist")
     binarization: str = config.binarization_flag("none")
-    latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", flags.positive,
+    latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", flags.WIDTHS,
                            model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
-    hidden_units: tuple = flag((512,), "widths of the hidden layers (more values: a deeper network)", flags.positive,
+    hidden_units: tuple = flag((512,), "widths of the hidden layers (more values: a deeper network)", flags.WIDTHS,
                                model_arg=True)
     output_activation: str = flag("sigmoid", "sigmoid + binary cross-entropy for inputs in [0, 1] (MNIST's "
                                              "default), linear + squared error for real values",

@@ -49,12 +49,12 @@ class AnomalyMnistConfig:
                                "tensorflow-datasets)", flags.existing_dir)
     digits: tuple = flag(tuple(range(10)), "normal digits, one experiment each", flags.digits)
     detectors: tuple = flag(tuple(DETECTORS), "detectors to train", type=str)
-    epochs: int = flag(30, "training epochs of each detector on each digit", flags.positive)
+    epochs: int = flag(30, "training epochs of each detector on each digit", flags.EPOCHS)
     validation_size: int = flag(10000, "training images held out (about a tenth are of the normal digit: the "
-                                       "threshold is set on those)", flags.positive)
+                                       "threshold is set on those)", flags.count(1, 50_000))
     false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", flags.open_unit_interval)
-    likelihood_samples: int = flag(100, "importance samples k of the VAE's -log p(x) score", flags.positive)
-    seed: int = flag(0, "seed of shuffling, initialization and noise")
+    likelihood_samples: int = flag(100, "importance samples k of the VAE's -log p(x) score", flags.count(1, 100_000))
+    seed: int = flag(0, "seed of shuffling, initialization and noise", flags.SEED)
     run_dir: str = flag("runs/anomaly_mnist", "where the runs, results and figures go; rerunning resumes")
 
     def check(self):

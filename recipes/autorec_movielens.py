@@ -29,13 +29,13 @@ class AutoRecMovieLensConfig:
 
     data_dir: str = flag(None, "directory holding MovieLens 100K's u.data (default: $ZOO_MOVIELENS_DIR, then "
                                "tensorflow-datasets movielens/100k-ratings)", flags.existing_dir)
-    splits: int = flag(5, "random 90/10 splits (seeds 0, 1, ...)", flags.positive)
-    hidden_units: int = flag(500, "AutoRec's hidden units", flags.positive)
-    epochs: int = flag(300, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", flags.positive)
+    splits: int = flag(5, "random 90/10 splits (seeds 0, 1, ...)", flags.count(1, 100))
+    hidden_units: int = flag(500, "AutoRec's hidden units", flags.WIDTHS)
+    epochs: int = flag(300, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", flags.EPOCHS)
     autorec_l2: tuple = flag((0.03, 0.1, 0.3), "grid of AutoRec's L2 penalty per vector", flags.positive, type=float)
     mf_l2: tuple = flag((0.05, 0.1, 0.2), "grid of biased MF's L2 penalty per rating", flags.positive, type=float)
     mf_epochs: int = flag(200, "most epochs of biased MF (Adam on mini-batches of 1000 ratings; early stopping on the "
-                               "validation RMSE, patience 10)", flags.positive)
+                               "validation RMSE, patience 10)", flags.EPOCHS)
     bias_regularization: tuple = flag((2.0, 5.0, 10.0, 25.0), "grid of the biases' regularization", flags.positive,
                                       type=float)
     out_dir: str = flag("runs/autorec_movielens", "where results and the exported model go; rerunning resumes")

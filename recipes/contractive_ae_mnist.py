@@ -22,7 +22,7 @@ class ContractiveAEMnistConfig(AutoencoderFlags):
     contraction_weight: float = flag(0.1, "lambda, the weight of the Jacobian penalty", flags.non_negative,
                                      model_arg=True)
     jacobian_projections: int = flag(1, "random projections per image in the penalty's estimate (deep encoders)",
-                                     flags.positive, model_arg=True)
+                                     flags.count(1, 1000), model_arg=True)
 
 
 PROG = "python -m recipes.contractive_ae_mnist"

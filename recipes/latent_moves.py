@@ -19,7 +19,7 @@ class LatentMovesConfig:
     artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", flags.existing_dir)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     out_dir: str = flag("runs/latent_moves", "where to write the PNGs")
-    seed: int = flag(0, "seed of the digits and codes picked")
+    seed: int = flag(0, "seed of the digits and codes picked", flags.SEED)
 
 
 PROG = "python -m recipes.latent_moves"

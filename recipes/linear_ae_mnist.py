@@ -18,7 +18,7 @@ class LinearAEMnistConfig(config.TrainConfig):
     run_dir: str = config.run_dir_flag("linear_ae_mnist")
     export_dir: str = config.export_dir_flag("linear_ae_mnist")
     binarization: str = config.binarization_flag("none")
-    latent_dim: int = flag(32, "k, the number of principal directions", flags.positive, model_arg=True)
+    latent_dim: int = flag(32, "k, the number of principal directions", flags.count(1, 784), model_arg=True)
     l2: float = flag(0.0, "lambda of lambda * (||W1||^2 + ||W2||^2); > 0 orders the principal directions",
                      flags.non_negative, model_arg=True)
 

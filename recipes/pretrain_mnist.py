@@ -28,14 +28,14 @@ class PretrainMnistConfig:
     """Flags of `python -m recipes.pretrain_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.positive)
+    hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.WIDTHS)
     noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
-    pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.positive)
-    budgets: tuple = flag((100, 1000, 60000), "label budgets (labelled training images)", flags.positive)
-    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", flags.positive)
-    finetune_steps: int = flag(3000, "fine-tuning steps of each classifier, whatever the budget", flags.positive)
+    pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.EPOCHS)
+    budgets: tuple = flag((100, 1000, 60000), "label budgets (labelled training images)", flags.count(1, 60_000))
+    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", flags.count(1, 100))
+    finetune_steps: int = flag(3000, "fine-tuning steps of each classifier, whatever the budget", flags.count(1, 1_000_000))
     learning_rate: float = flag(5e-4, "Adam learning rate of pretraining and fine-tuning", flags.positive)
-    batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.positive)
+    batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.BATCH_SIZE)
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
 

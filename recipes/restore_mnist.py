@@ -31,9 +31,9 @@ class RestoreMnistConfig:
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder", flags.existing_dir)
     vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.existing_dir)
-    images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.positive)
-    iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.positive)
-    seed: int = flag(0, "seed of the corruptions")
+    images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.count(1, 10_000))
+    iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.count(1, 10_000))
+    seed: int = flag(0, "seed of the corruptions", flags.SEED)
     out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
 
 

@@ -18,7 +18,7 @@ class SparseAEMnistConfig(AutoencoderFlags):
     model: str = "sparse_ae"
     run_dir: str = config.run_dir_flag("sparse_ae_mnist")
     export_dir: str = config.export_dir_flag("sparse_ae_mnist")
-    latent_dim: int = flag(256, "number of sigmoid code units", flags.positive, model_arg=True)
+    latent_dim: int = flag(256, "number of sigmoid code units", flags.WIDTHS, model_arg=True)
     rho: float = flag(0.05, "target mean activation of each code unit, in (0, 1)", flags.open_unit_interval,
                       model_arg=True)
     sparsity_weight: float = flag(10.0, "beta, the weight of the KL sparsity penalty", flags.non_negative,

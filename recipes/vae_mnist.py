@@ -17,12 +17,12 @@ class VAEMnistConfig(config.TrainConfig):
     model: str = "vae"
     run_dir: str = config.run_dir_flag("vae_mnist")
     export_dir: str = config.export_dir_flag("vae_mnist")
-    latent_dim: int = flag(32, "size of the latent code z", flags.positive, model_arg=True)
+    latent_dim: int = flag(32, "size of the latent code z", flags.WIDTHS, model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
-    hidden_units: tuple = flag((512, 512), "widths of the hidden layers", flags.positive, model_arg=True)
+    hidden_units: tuple = flag((512, 512), "widths of the hidden layers", flags.WIDTHS, model_arg=True)
     beta: float = flag(1.0, "weight on the KL term (1 = VAE, otherwise beta-VAE)", flags.non_negative, model_arg=True)
     importance_samples: int = flag(1, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
-                                   flags.positive, model_arg=True)
+                                   flags.count(1, 10_000), model_arg=True)
 
     def check(self):
         if self.beta != 1 and self.importance_samples > 1:

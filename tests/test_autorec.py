@@ -44,13 +44,23 @@ def test_a_tiny_autorec_fits_a_small_rating_matrix():
     ("1\t2\t6\t881250949", "line 2: ratings must be 1..5; found 6"),
     ("1\tx\t3\t881250949", "line 2: user, item, rating and timestamp must be integers"),
     ("1\t2\t3.5\t881250949", "line 2: user, item, rating and timestamp must be integers"),
-    ("0\t2\t3\t881250949", "line 2: user and item ids start at 1"),
+    ("0\t2\t3\t881250949", "line 2: user and item ids must be in 1..2147483647"),
+    ("1\t99999999999999999999999\t3\t881250949", "line 2: user and item ids must be in 1..2147483647"),
+    ("196\t242\t5\t881250950", "line 2: user 196 rated item 242 already on line 1; each pair is rated once"),
 ])
 def test_bad_movielens_rows_are_refused_naming_the_line(tmp_path, line, message):
     (tmp_path / "u.data").write_text(f"196\t242\t3\t881250949\n{line}\n")
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
         movielens.load_ratings(tmp_path)
     assert str(tmp_path / "u.data") in str(error.value)
+
+
+def test_ids_are_renumbered_densely_so_a_huge_id_allocates_nothing(tmp_path, movielens_dir):
+    real = movielens.load_ratings(movielens_dir)
+    assert (real == movielens.read_u_data(f"{movielens_dir}/u.data")).all()  # MovieLens 100K's ids are dense already
+    (tmp_path / "u.data").write_text("196\t242\t3\t881250949\n99999999\t7\t4\t881250949\n5\t99999999\t1\t1\n")
+    rows = movielens.load_ratings(tmp_path)
+    assert rows.tolist() == [[2, 2, 3], [3, 1, 4], [1, 3, 1]]
 
 
 def test_missing_u_data_is_named(tmp_path):

@@ -49,28 +49,28 @@ class SearchConfig:
     space: str = flag("latent_dim", "search space, defined beside the model (its `search_spaces`)")
     tuner: str = flag("hyperband", "search algorithm", choices=TUNERS)
     max_trials: int = flag(10, "most trials to run (for Hyperband, a cap on its own schedule); rerun with more "
-                               "to extend a finished search", flags.positive)
+                               "to extend a finished search", flags.count(1, 10_000))
     epochs: int = flag(9, "training epochs of each trial (Hyperband: the most any trial gets, its max_epochs)",
-                       flags.positive)
+                       flags.EPOCHS)
     out: str = flag(None, "search directory (default runs/search/<model>_<space>_<tuner>); rerunning the same "
                           "command in it resumes the search")
     objective: str = flag("val_loss", "validation metric to optimize: val_<name> for a loss the model's test_step "
                                       f"logs, or {PROBE_OBJECTIVE} (logistic regression on the codes)")
     direction: str = flag(None, f"whether the objective is minimized or maximized (fixed for val_loss and "
                                 f"{PROBE_OBJECTIVE}; default min for the others)", choices=("min", "max"))
-    factor: int = flag(3, "Hyperband's reduction factor", flags.at_least_two)
+    factor: int = flag(3, "Hyperband's reduction factor", flags.count(2, 100))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
                                "tensorflow-datasets)", flags.existing_dir)
-    batch_size: int = flag(100, "images per batch", flags.positive)
+    batch_size: int = flag(100, "images per batch", flags.BATCH_SIZE)
     learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", flags.positive)
     seed: int = flag(0, "seed of data shuffling and initialization; the oracle's seed is this + 1 (Keras Tuner "
-                        "reads 0 as no seed)")
-    validation_size: int = flag(10000, "training images held out to score trials", flags.positive)
-    train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", flags.non_negative)
+                        "reads 0 as no seed)", flags.SEED)
+    validation_size: int = flag(10000, "training images held out to score trials", flags.count(1, 50_000))
+    train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", flags.IMAGE_COUNT)
     xla: str = flag("auto", "XLA compilation (auto = on with a GPU)", choices=("auto", "on", "off"))
-    eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.positive)
+    eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.count(1, 100_000))
     final_epochs: int = flag(20, "epochs of retraining the best configuration with the recipe's learning-rate "
-                                 "schedule (0 = no retraining)", flags.non_negative)
+                                 "schedule (0 = no retraining)", flags.count(0, 10_000))
     compare_default: bool = flag(True, "also train the model's default configuration like the best, to compare")
     export_dir: str = flag(None, "where to export the retrained best model (default <out>/best/saved_model)")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from zoo import flags
 from zoo.errors import ZooError
+from zoo.files import is_disk_full
 
 # Lines TensorFlow's C++ runtime prints while it starts, before its logging is set up, so that
 # TF_CPP_MIN_LOG_LEVEL does not reach them, and one it logs as an error for a harmless fallback; the cuInit
@@ -81,6 +82,12 @@ def run_main(main):
             main()
     except ZooError as error:
         sys.stderr.write(f"error: {error}\n")
+        sys.exit(1)
+    except Exception as error:  # a full disk while writing anything else (logs, figures, results)
+        if not is_disk_full(error):
+            raise
+        sys.stderr.write(f"error: the disk is full ({str(error).strip().splitlines()[0][:300]}); checkpoints and "
+                         "artifacts are written atomically, so the last complete ones are kept\n")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: the last finished epoch is checkpointed; rerun the same command to resume\n")

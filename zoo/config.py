@@ -49,11 +49,11 @@ class TrainConfig:
     """Flags shared by every recipe. Recipes subclass it to set `model`, defaults and model flags."""
 
     model: str = "vae"
-    epochs: int = flag(10, "training epochs", flags.positive)
-    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.positive)
+    epochs: int = flag(10, "training epochs", flags.EPOCHS)
+    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.BATCH_SIZE)
     learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
     lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
-    seed: int = flag(0, "seed of data shuffling, initialization and the model's noise")
+    seed: int = flag(0, "seed of data shuffling, initialization and the model's noise", flags.SEED)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
                                "then tensorflow-datasets)", flags.existing_dir)
     binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
@@ -65,10 +65,10 @@ class TrainConfig:
     precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU",
                           choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
-                                  "numbers use 5000)", flags.positive)
+                                  "numbers use 5000)", flags.count(1, 100_000))
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
-                                   "split (monitoring only, nothing is selected on it)", flags.non_negative)
-    train_limit: int = flag(0, "use only the first N training images (0 = all)", flags.non_negative)
+                                   "split (monitoring only, nothing is selected on it)", flags.count(0, 50_000))
+    train_limit: int = flag(0, "use only the first N training images (0 = all)", flags.IMAGE_COUNT)
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
                                flags.digits)

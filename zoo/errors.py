@@ -13,3 +13,8 @@ class DataError(ZooError, ValueError):
 class TrainingDiverged(ZooError):
     """A loss went non-finite or the model reported a failure (e.g. a GAN's collapse); the last good
     checkpoint was kept."""
+
+
+class DiskFull(ZooError):
+    """A write failed because the disk (or a quota, or a file-size limit) is full; the message says what was being
+    written and what was kept intact."""

@@ -10,8 +10,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from zoo.files import hold_lock
-from zoo.signatures import ENDPOINT_NAMES, shape_checked
+from zoo.errors import DiskFull
+from zoo.files import hold_lock, is_disk_full
+from zoo.signatures import ENDPOINT_NAMES, contract_checked
 
 
 def checked_endpoints(model):
@@ -40,9 +41,9 @@ def build_archive(model):
     archive = keras.export.ExportArchive()
     endpoints = checked_endpoints(model)
     for name, endpoint in endpoints.items():
-        archive.add_endpoint(name, shape_checked(endpoint.function, endpoint.inputs), list(endpoint.inputs))
+        archive.add_endpoint(name, contract_checked(endpoint.function, endpoint.inputs), list(endpoint.inputs))
     serving = endpoints[model.serving_endpoint]
-    archive.add_endpoint("serving_default", shape_checked(serving.function, serving.inputs), list(serving.inputs))
+    archive.add_endpoint("serving_default", contract_checked(serving.function, serving.inputs), list(serving.inputs))
     return archive
 
 
@@ -81,6 +82,8 @@ def export(model, export_dir, model_card, figures=()):
     staging = export_dir.parent / f".{export_dir.name}.tmp-{os.getpid()}"
     retired = export_dir.parent / f".{export_dir.name}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    kept = (f"the previous artifact at {export_dir} is untouched" if export_dir.exists()
+            else f"nothing was written to {export_dir}")
     try:
         model = float32_copy(model)
         build_archive(model).write_out(str(staging), verbose=False)
@@ -96,6 +99,10 @@ def export(model, export_dir, model_card, figures=()):
             if retired.exists():
                 os.rename(retired, export_dir)
             raise
+    except Exception as error:  # TensorFlow reports a full disk as ResourceExhaustedError, h5py as OSError
+        if is_disk_full(error):
+            raise DiskFull(f"the disk is full: exporting to {export_dir} failed; {kept}") from None
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)

@@ -1,21 +1,83 @@
 """Files that outlive a process (layer 1: no TensorFlow): atomic writes, fingerprints of data files, and
 `ResultStore`, the one resume-and-reuse cache of finished results that the experiment recipes share."""
 
+import contextlib
+import errno
 import fcntl
+import gc
 import hashlib
 import json
 import os
 import subprocess
+import sys
+import traceback
 from pathlib import Path
 
-from zoo.errors import ZooError
+from zoo.errors import DiskFull, ZooError
+
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# How TensorFlow's C++ file system and HDF5 word the same errors in exceptions that carry no errno.
+DISK_FULL_WORDS = ("No space left on device", "Disk quota exceeded", "File too large")
+TEMPORARY_PREFIX = "tmp-"
 
 
-def atomic_write_text(path, text):
+def is_disk_full(error):
+    """True if `error` (an OSError, or e.g. TensorFlow's ResourceExhaustedError) says the disk, a quota or a
+    file-size limit is full."""
+    return getattr(error, "errno", None) in DISK_FULL_ERRNOS or any(words in str(error) for words in DISK_FULL_WORDS)
+
+
+def temporary_sibling(path):
+    """The temporary name `path` is written under before it is renamed into place: same directory (so the rename
+    is atomic), same suffix (Keras insists on .weights.h5), this process's pid."""
+    path = Path(path)
+    return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
+
+
+@contextlib.contextmanager
+def replaced_atomically(path, kept):
+    """Yields a temporary path beside `path` for the block to write; renames it to `path` once the block succeeds.
+
+    On any failure the temporary file is removed and `path` is untouched; a full disk is raised as DiskFull, one
+    line saying what was being written and `kept` (what is still intact)."""
+    tmp = temporary_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.truncate(tmp, 0)  # frees its space now, even while a failed writer still holds it open
+            tmp.unlink()
+        if isinstance(error, Exception) and is_disk_full(error):
+            _release_open_files(error)
+            raise DiskFull(f"the disk is full: writing {path} failed; {kept}") from None
+        raise
+
+
+def _release_open_files(error):
+    """Frees what the failed write's frames still hold, now: an h5py file whose write failed for lack of space
+    fails again when it is freed, and freed at interpreter exit it crashed the process (exit 139)."""
+    traceback.clear_frames(error.__traceback__)
+    hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None  # its close fails: already reported
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+
+
+def remove_temporaries(directory):
+    """Removes the temporary files interrupted writes left in `directory` (call it only while holding the
+    directory's lock, so that no live writer owns them)."""
+    for leftover in Path(directory).glob(f"{TEMPORARY_PREFIX}[0-9]*-*"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+def atomic_write_text(path, text, kept=None):
     """Writes `text` to `path` through a temporary file and a rename, so readers never see half a file."""
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    kept = kept or (f"{path} still holds its previous contents" if Path(path).exists() else "nothing was written")
+    with replaced_atomically(path, kept) as tmp:
+        tmp.write_text(text)
 
 
 def settings_mismatch(saved, current, ignored=()):

@@ -31,6 +31,24 @@ def positive(name, value):
         return f"{name} must be positive; received {name}={_show(value)}"
 
 
+def count(low, high):
+    """A check that an integer flag (or each value of a list flag) is in low..high: every count has an upper bound,
+    so that an absurd value stops at the command line rather than deep inside TensorFlow."""
+    def check(name, value):
+        values = value if isinstance(value, tuple) else (value,)
+        if not all(low <= v <= high for v in values):
+            return f"{name} must be in {low}..{high}; received {name}={_show(value)}"
+    check.bounds = (low, high)
+    return check
+
+
+SEED = count(0, 2**31 - 1)  # what TensorFlow's and NumPy's seeds all take
+EPOCHS = count(1, 10_000)
+BATCH_SIZE = count(1, 60_000)
+IMAGE_COUNT = count(0, 60_000)  # 0 = all, for train limits
+WIDTHS = count(1, 10_000)  # layer widths and code sizes
+
+
 def open_unit_interval(name, value):
     if not 0 < value < 1:
         return f"{name} must be in (0, 1); received {name}={value}"
@@ -46,15 +64,13 @@ def non_negative(name, value):
         return f"{name} must be >= 0; received {name}={value}"
 
 
-def at_least_two(name, value):
-    if value < 2:
-        return f"{name} must be >= 2; received {name}={value}"
-
-
 def digits(name, value):
     bad = [d for d in value if not 0 <= d <= 9]
     if bad or len(set(value)) != len(value):
         return f"{name} takes distinct digits 0..9; received {name}={_show(value)}"
+
+
+digits.bounds = (0, 9)
 
 
 def existing_dir(name, value):
@@ -74,7 +90,8 @@ def _show(value):
 
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        one_line = message.replace("\r", "\\r").replace("\n", "\\n")  # a value may hold line breaks
+        self.exit(2, f"{self.prog}: error: {one_line}\n")
 
 
 def _flag_name(field):
@@ -112,8 +129,10 @@ def parse(config_cls, argv=None, prog=None, description=None):
             values[field.name] = tuple(values[field.name])
     config = config_cls(**values)
     for field in dataclasses.fields(config_cls):
-        check = field.metadata.get("check")
-        message = check and check(_flag_name(field), getattr(config, field.name))
+        check, value = field.metadata.get("check"), getattr(config, field.name)
+        if value == () and field.default_factory is not dataclasses.MISSING and field.default_factory():
+            parser.error(f"{_flag_name(field)} takes at least one value; received none")
+        message = check and check(_flag_name(field), value)
         if message:
             parser.error(message)
     message = config.check() if hasattr(config, "check") else None  # checks involving several flags

@@ -1,7 +1,9 @@
 """MovieLens 100K ratings: reading `u.data` (or tensorflow-datasets), random splits, rating matrices.
 
 `u.data` holds one rating per line: user id, item id, rating (1..5) and timestamp, tab-separated.
-Ids are the dataset's own, from 1; arrays here use them minus one as row and column indices.
+Ids may be any integers in 1..MAX_ID; `load_ratings` renumbers them densely 1..n in their sorted order (MovieLens
+100K's already are, so its numbers are unchanged), and arrays here use them minus one as row and column indices:
+a file with a user id of 99999999 makes a matrix with one row per user it has, not 99999999 rows.
 """
 
 import os
@@ -15,15 +17,17 @@ from zoo.errors import DataError
 
 MOVIELENS_DIR_ENV = "ZOO_MOVIELENS_DIR"
 TFDS_NAME = "movielens/100k-ratings"
+MAX_ID = 2**31 - 1  # ids beyond it are refused (they cannot be int32 keys)
 DEFAULT_RATING = 3.0  # predicted for users or items without training ratings, as in Sedhain et al., 2015
 
 
 def read_u_data(path):
-    """[n, 3] int64 (user, item, rating) from a `u.data` file; a bad row raises DataError naming its line."""
+    """[n, 3] int64 (user, item, rating) from a `u.data` file, ids as in the file; a bad row, or a second rating
+    of the same user and item, raises DataError naming its line. The whole file is checked before it is used."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist: the MovieLens 100K directory must hold u.data")
-    rows = []
+    rows, first_line = [], {}
     with open(path, encoding="latin-1") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
@@ -37,14 +41,27 @@ def read_u_data(path):
             except ValueError:
                 raise DataError(f"{path}, line {number}: user, item, rating and timestamp must be integers; "
                                 f"found {line.strip()!r}") from None
-            if user < 1 or item < 1:
-                raise DataError(f"{path}, line {number}: user and item ids start at 1; found {line.strip()!r}")
+            if not (1 <= user <= MAX_ID and 1 <= item <= MAX_ID):
+                raise DataError(f"{path}, line {number}: user and item ids must be in 1..{MAX_ID}; "
+                                f"found {line.strip()!r}")
             if not 1 <= rating <= 5:
                 raise DataError(f"{path}, line {number}: ratings must be 1..5; found {rating}")
+            if (user, item) in first_line:
+                raise DataError(f"{path}, line {number}: user {user} rated item {item} already on line "
+                                f"{first_line[user, item]}; each pair is rated once")
+            first_line[user, item] = number
             rows.append((user, item, rating))
     if not rows:
         raise DataError(f"{path} holds no ratings")
     return np.asarray(rows, np.int64)
+
+
+def dense_ids(rows):
+    """`rows` with user and item ids renumbered 1..n in their sorted order (unchanged where they already are)."""
+    renumbered = rows.copy()
+    for column in (0, 1):
+        renumbered[:, column] = np.unique(rows[:, column], return_inverse=True)[1].reshape(-1) + 1
+    return renumbered
 
 
 def _read_tfds():
@@ -62,9 +79,10 @@ def _read_tfds():
 
 
 def load_ratings(data_dir=None):
-    """(user, item, rating) rows from `data_dir`/u.data, else $ZOO_MOVIELENS_DIR, else tensorflow-datasets."""
+    """(user, item, rating) rows with dense ids (see `dense_ids`) from `data_dir`/u.data, else $ZOO_MOVIELENS_DIR,
+    else tensorflow-datasets."""
     data_dir = data_dir or os.environ.get(MOVIELENS_DIR_ENV)
-    return read_u_data(Path(data_dir) / "u.data") if data_dir else _read_tfds()
+    return dense_ids(read_u_data(Path(data_dir) / "u.data") if data_dir else _read_tfds())
 
 
 def ratings_fingerprint(data_dir=None):

@@ -55,13 +55,26 @@ def ratings_spec(num_inputs):
     return tf.TensorSpec([None, num_inputs], tf.float32, name="ratings")
 
 
-def shape_checked(function, specs):
-    """`function` with each input checked at run time against its spec's shape first: a SavedModel signature (what
-    TF Serving and `model.signatures[...]` call) does not check shapes itself, and an MLP would flatten a
-    [b, 784, 1, 1] batch without complaint."""
+def contract_checked(function, specs):
+    """`function` as the SavedModel exports it: each input is first checked at run time against its spec's shape
+    (a SavedModel signature, what TF Serving and `model.signatures[...]` call, does not check shapes itself, and an
+    MLP would flatten a [b, 784, 1, 1] batch without complaint), and an empty batch gives empty outputs (oneDNN's
+    convolutions fail on zero rows: the function then runs on one row of zeros, and its outputs are cut to none)."""
     @functools.wraps(function)  # keeps the argument names, so that callers may pass inputs by name
     def checked(*inputs):
-        return function(*(tf.ensure_shape(value, spec.shape, name=spec.name) for value, spec in zip(inputs, specs)))
+        inputs = [tf.ensure_shape(value, spec.shape, name=spec.name) for value, spec in zip(inputs, specs)]
+        batched = [value for value, spec in zip(inputs, specs) if spec.shape.rank]
+        if not batched:
+            return function(*inputs)
+        # Empty when the first batched input has no rows and the others (e.g. digits) none or a single one.
+        empty = tf.reduce_all(tf.stack([tf.shape(batched[0])[0] == 0] + [tf.shape(v)[0] <= 1 for v in batched[1:]]))
+
+        def on_one_row_of_zeros():
+            one_row = [tf.zeros([1, *spec.shape[1:]], spec.dtype) if spec.shape.rank else value
+                       for value, spec in zip(inputs, specs)]
+            return tf.nest.map_structure(lambda output: output[:0], function(*one_row))
+
+        return tf.cond(empty, on_one_row_of_zeros, lambda: function(*inputs))
     return checked
 
 

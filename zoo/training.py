@@ -19,7 +19,7 @@ import tensorflow as tf
 import zoo
 from zoo import data, flags
 from zoo.errors import TrainingDiverged, ZooError
-from zoo.files import atomic_write_text, hold_lock, settings_mismatch
+from zoo.files import atomic_write_text, hold_lock, remove_temporaries, replaced_atomically, settings_mismatch
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
@@ -150,9 +150,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.diverged_at, self.failure = epoch + 1, failure
             self.model.stop_training = True
             return
-        previous = self.weights_path
+        previous, kept = self.weights_path, self.kept_message()
         weights_file = f"epoch-{epoch + 1:04d}.weights.h5"
-        self.model.save_weights(self.run_dir / weights_file)
+        with replaced_atomically(self.run_dir / weights_file, kept) as staging:
+            self.model.save_weights(staging)
         self.state.update(epochs_done=epoch + 1, weights_file=weights_file,
                           train_seconds=self.state["train_seconds"] + seconds)
         self.state["epoch_seconds"].append(seconds)
@@ -160,9 +161,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.state["steady_epoch_seconds"].append(seconds)
         self._first_epoch_of_session = False
         self.state["history"].append({"epoch": epoch + 1, **logs})
-        atomic_write_text(self.state_path, json.dumps(self.state, indent=1))
+        atomic_write_text(self.state_path, json.dumps(self.state, indent=1), kept)
         if previous is not None and previous.name != weights_file:
             previous.unlink(missing_ok=True)
+
+    def kept_message(self):
+        """What a failed write of the next checkpoint leaves intact, for its error message."""
+        if self.weights_path is None:
+            return "no epoch had been checkpointed yet"
+        return (f"the checkpoint of epoch {self.state['epochs_done']} ({self.weights_path}) is kept: free some space "
+                "and rerun the same command to resume")
 
     def throughput(self):
         """Training images per second, over the epochs that did not compile (all epochs if none)."""
@@ -219,6 +227,7 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     hold_lock(run_dir / ".lock", f"the run dir {run_dir}")
+    remove_temporaries(run_dir)  # what writes interrupted by kill -9 left: no live process owns them now
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
     keras.utils.set_random_seed(config.seed)
