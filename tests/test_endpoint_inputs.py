@@ -46,7 +46,10 @@ def valid_inputs(specs, rows):
 
 
 def expected_rows(inputs):
-    return int(inputs["num"]) if "num" in inputs else int(next(v for v in inputs.values() if v.shape.rank).shape[0])
+    """num for sample, else the rows of the images, codes or ratings (digits may be a single one for all rows)."""
+    if "num" in inputs:
+        return int(inputs["num"])
+    return int(next(value for name, value in inputs.items() if value.shape.rank and name != "digits").shape[0])
 
 
 def assert_finite_with_rows(outputs, rows):

@@ -77,7 +77,7 @@ def test_gan_failure_is_reported_and_keeps_the_last_checkpoint(tmp_path):
     checkpoint.on_epoch_begin(0)
     checkpoint.on_epoch_end(0, {"d_real": 0.995, "d_fake": 0.004, "d_loss": 0.01, "g_loss": 6.0, "value": -0.01})
     assert checkpoint.diverged_at == 1 and checkpoint.failure == message and model.stop_training
-    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.weights.h5"))
+    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.keras"))
 
 
 def test_conditional_sampling_is_deterministic_by_seed_and_uses_the_digit():
@@ -179,10 +179,10 @@ def test_classifier_artifact_meets_its_bar(mnist_dir):
 
 
 @pytest.mark.parametrize("module, argv, message", [
-    ("gan_mnist", ["--latent-dim", "0"], "--latent-dim must be positive; received --latent-dim=0"),
+    ("gan_mnist", ["--latent-dim", "0"], "--latent-dim must be in 1..10000; received --latent-dim=0"),
     ("gan_mnist", ["--learning-rate", "-0.1"], "--learning-rate must be positive; received --learning-rate=-0.1"),
     ("cvae_mnist", ["--beta", "-1"], "--beta must be >= 0; received --beta=-1.0"),
-    ("ae_mixture_mnist", ["--components", "0"], "--components must be positive; received --components=0"),
+    ("ae_mixture_mnist", ["--components", "0"], "--components must be in 1..1000; received --components=0"),
     ("ae_mixture_mnist", ["--autoencoder", "/no/such/model.keras"],
      "--autoencoder file does not exist: /no/such/model.keras"),
     ("mnist_classifier", ["--dropout", "1"], "--dropout must be in [0, 1); received --dropout=1.0"),

@@ -16,8 +16,8 @@ from zoo.errors import ZooError
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--latent-dim", "0"], "--latent-dim must be positive; received --latent-dim=0"),
-    (["--batch-size", "-5"], "--batch-size must be positive; received --batch-size=-5"),
+    (["--latent-dim", "0"], "--latent-dim must be in 1..10000; received --latent-dim=0"),
+    (["--batch-size", "-5"], "--batch-size must be in 1..60000; received --batch-size=-5"),
     (["--beta", "-0.5"], "--beta must be >= 0; received --beta=-0.5"),
     (["--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
     (["--data-dir", "/no/such/dir"], "--data-dir directory does not exist: /no/such/dir"),
@@ -44,7 +44,7 @@ def test_help_lists_the_flags(capsys):
 def test_bad_flag_from_the_command_line_has_no_traceback():
     result = run_python(["-m", "recipes.vae_mnist", "--latent-dim", "-3"])
     assert result.returncode == 2
-    assert result.stderr == "python -m recipes.vae_mnist: error: --latent-dim must be positive; received --latent-dim=-3\n"
+    assert result.stderr == "python -m recipes.vae_mnist: error: --latent-dim must be in 1..10000; received --latent-dim=-3\n"
 
 
 def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
@@ -74,7 +74,7 @@ def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
     state = json.loads((run_dir / "checkpoint.json").read_text())
     assert [h["epoch"] for h in state["history"]] == [1, 2]
     assert state["history"][1]["loss"] < state["history"][0]["loss"]
-    assert sorted(p.name for p in run_dir.glob("*.weights.h5")) == ["epoch-0002.weights.h5"]
+    assert sorted(p.name for p in run_dir.glob("*.keras")) == ["epoch-0002.keras"]
     card = json.loads((export_dir / "card.json").read_text())
     assert card["flags"]["latent_dim"] == 2 and card["metrics"]["test_nll_nats"]["value"] == metrics["test_nll_nats"]
     assert card["metrics"]["test_nll_nats"]["command"].startswith("python -m recipes.vae_mnist --data-dir")
@@ -104,13 +104,13 @@ def test_restore_brings_back_weights_and_optimizer_state(mnist_dir, tmp_path):
 def test_divergence_from_the_start_writes_no_checkpoint(mnist_dir, tmp_path):
     with pytest.raises(training.TrainingDiverged, match="non-finite in epoch 1"):
         training.train(small_config(mnist_dir, tmp_path, learning_rate=1e30), verbose=0)
-    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.weights.h5"))
+    assert not (tmp_path / "checkpoint.json").exists() and not list(tmp_path.glob("*.keras"))
 
 
 def test_a_nan_epoch_keeps_the_last_good_checkpoint(mnist_dir, tmp_path):
     config = small_config(mnist_dir, tmp_path, epochs=2)
     model, _, checkpoint = training.train(dataclasses.replace(config), verbose=0)
-    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.weights.h5")}
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.keras")}
     state_before = (tmp_path / "checkpoint.json").read_text()
     checkpoint.set_model(model)
     checkpoint.on_train_begin()
@@ -118,7 +118,7 @@ def test_a_nan_epoch_keeps_the_last_good_checkpoint(mnist_dir, tmp_path):
     checkpoint.on_epoch_end(2, {"loss": float("nan"), "kl": 1.0})
     assert checkpoint.diverged_at == 3 and model.stop_training
     assert (tmp_path / "checkpoint.json").read_text() == state_before
-    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.weights.h5")} == before
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.keras")} == before
 
 
 def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):

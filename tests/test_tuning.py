@@ -71,8 +71,8 @@ def test_a_tuner_told_idle_waits_before_asking_again(tmp_path, monkeypatch):
 @pytest.mark.parametrize("argv, message", [
     (["--model", "gan"], "--model 'gan' has no search space; tunable models: ae,"),
     (["--model", "vae", "--space", "rho"], "--space 'rho' is not a search space of vae; its spaces: latent_dim"),
-    (["--max-trials", "0"], "--max-trials must be positive; received --max-trials=0"),
-    (["--max-trials", "-3"], "--max-trials must be positive; received --max-trials=-3"),
+    (["--max-trials", "0"], "--max-trials must be in 1..10000; received --max-trials=0"),
+    (["--max-trials", "-3"], "--max-trials must be in 1..10000; received --max-trials=-3"),
     (["--tuner", "grid"], "argument --tuner: invalid choice: 'grid'"),
     (["--objective", "val_nope"], "--objective 'val_nope' is not logged for vae; choose one of val_loss, "),
     (["--model", "sparse_ae", "--space", "rho", "--objective", "val_probe_accuracy", "--direction", "min"],

@@ -4,13 +4,10 @@
 import contextlib
 import errno
 import fcntl
-import gc
 import hashlib
 import json
 import os
 import subprocess
-import sys
-import traceback
 from pathlib import Path
 
 from zoo.errors import DiskFull, ZooError
@@ -29,7 +26,7 @@ def is_disk_full(error):
 
 def temporary_sibling(path):
     """The temporary name `path` is written under before it is renamed into place: same directory (so the rename
-    is atomic), same suffix (Keras insists on .weights.h5), this process's pid."""
+    is atomic), same suffix (Keras insists on .keras), this process's pid."""
     path = Path(path)
     return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
 
@@ -49,20 +46,8 @@ def replaced_atomically(path, kept):
             os.truncate(tmp, 0)  # frees its space now, even while a failed writer still holds it open
             tmp.unlink()
         if isinstance(error, Exception) and is_disk_full(error):
-            _release_open_files(error)
             raise DiskFull(f"the disk is full: writing {path} failed; {kept}") from None
         raise
-
-
-def _release_open_files(error):
-    """Frees what the failed write's frames still hold, now: an h5py file whose write failed for lack of space
-    fails again when it is freed, and freed at interpreter exit it crashed the process (exit 139)."""
-    traceback.clear_frames(error.__traceback__)
-    hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None  # its close fails: already reported
-    try:
-        gc.collect()
-    finally:
-        sys.unraisablehook = hook
 
 
 def remove_temporaries(directory):

@@ -42,7 +42,8 @@ def _stream_seed(seed, epochs_done):
     return seed if epochs_done == 0 else (seed * 1_000_003 + epochs_done) % 2**31
 
 
-WEIGHTS_FILE = re.compile(r"epoch-\d{4,}\.weights\.h5")  # the only weights files a checkpoint may name
+# The only weights files a checkpoint may name: what the core writes (.keras), or wrote before (.weights.h5).
+WEIGHTS_FILE = re.compile(r"epoch-\d{4,}\.(keras|weights\.h5)")
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -69,7 +70,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     @staticmethod
     def read_state(run_dir):
         """The checked contents of <run_dir>/checkpoint.json, or None if there is none. The file is untrusted
-        input: its weights file must be a name this class writes (epoch-NNNN.weights.h5, in the run dir), and
+        input: its weights file must be a name this class writes (epoch-NNNN.keras, in the run dir), and
         every field must have its type and range; a ZooError naming the file and the field otherwise."""
         path = Path(run_dir) / "checkpoint.json"
         if not path.exists():
@@ -90,7 +91,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             raise fault("epochs_done", "an integer >= 0")
         weights_file = state.get("weights_file")
         if not (weights_file is None or (isinstance(weights_file, str) and WEIGHTS_FILE.fullmatch(weights_file))):
-            raise fault("weights_file", "a file name of the form epoch-NNNN.weights.h5 (no directory)")
+            raise fault("weights_file", "a file name of the form epoch-NNNN.keras (no directory)")
         if (weights_file is None) != (state["epochs_done"] == 0):
             raise fault("weights_file", f"set exactly when epochs are done ({state['epochs_done']})")
         if not isinstance(state.get("run_config"), dict):
@@ -151,9 +152,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         previous, kept = self.weights_path, self.kept_message()
-        weights_file = f"epoch-{epoch + 1:04d}.weights.h5"
+        weights_file = f"epoch-{epoch + 1:04d}.keras"
         with replaced_atomically(self.run_dir / weights_file, kept) as staging:
-            self.model.save_weights(staging)
+            # A .keras archive: Keras builds its HDF5 part in memory and Python writes the zip, so a full disk is an
+            # OSError here. h5py writing a .weights.h5 straight to a full disk crashed the process (exit 139).
+            self.model.save(staging)
         self.state.update(epochs_done=epoch + 1, weights_file=weights_file,
                           train_seconds=self.state["train_seconds"] + seconds)
         self.state["epoch_seconds"].append(seconds)
