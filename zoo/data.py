@@ -8,6 +8,7 @@ Images come out as float32 [28, 28, 1] in [0, 1] with int32 labels. Binarization
 """
 
 import gzip
+import math
 import os
 import socket
 import struct
@@ -55,7 +56,9 @@ def read_idx(path, expected_shape=None):
     if ndim == 0 or len(raw) < header_size:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    expected_bytes = int(np.prod(shape))
+    if 0 in shape:
+        raise DataError(f"{path}: header promises shape {shape}, which holds nothing")
+    expected_bytes = math.prod(shape)  # exact: np.prod wraps around in int64
     payload = len(raw) - header_size
     if payload != expected_bytes:
         raise DataError(
