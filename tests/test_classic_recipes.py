@@ -28,7 +28,7 @@ def recipe(name):
      "--contraction-weight must be >= 0; received --contraction-weight=-0.1"),
     ("ae", ["--l2", "-0.001"], "--l2 must be >= 0; received --l2=-0.001"),
     ("ae", ["--output-activation", "softmax"], "argument --output-activation: invalid choice: 'softmax'"),
-    ("ae", ["--arch", "conv", "--hidden-units"], "--arch conv needs one --hidden-units value"),
+    ("ae", ["--arch", "conv", "--hidden-units"], "--hidden-units takes at least one value; received none"),
     ("linear_ae", ["--l2", "nan"], "--l2 must be >= 0; received --l2=nan"),
     ("tied_ae", ["--arch", "conv"], "argument --arch: invalid choice: 'conv'"),
 ])
