@@ -128,3 +128,13 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):
         training.train(dataclasses.replace(config, latent_dim=3), verbose=0)
     with pytest.raises(ZooError, match=r"\(epochs=1, learning_rate=0.001 there, epochs=2, learning_rate=0.01 now\)"):
         training.train(dataclasses.replace(config, epochs=2, learning_rate=0.01), verbose=0)
+
+
+def test_profile_steps_write_a_profiler_trace(mnist_dir, tmp_path):
+    from recipes.vae_mnist import VAEMnistConfig
+
+    config = VAEMnistConfig(data_dir=mnist_dir, train_limit=1000, epochs=1, hidden_units=(16,), latent_dim=2,
+                            run_dir=str(tmp_path), export_dir="", profile_steps="3,5")
+    training.train(config, verbose=0)
+    traces = list((tmp_path / "logs").rglob("*.xplane.pb"))
+    assert traces and traces[0].stat().st_size > 0

@@ -69,6 +69,9 @@ class TrainConfig:
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "
                                    "split (monitoring only, nothing is selected on it)", flags.count(0, 50_000))
     train_limit: int = flag(0, "use only the first N training images (0 = all)", flags.IMAGE_COUNT)
+    profile_steps: str = flag("", "write a TensorBoard profiler trace of training steps A to B, e.g. '20,30', into "
+                                  "<run dir>/logs (view it with tensorboard and tensorboard-plugin-profile)",
+                              flags.step_range)
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
                                flags.digits)

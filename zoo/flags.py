@@ -49,6 +49,16 @@ IMAGE_COUNT = count(0, 60_000)  # 0 = all, for train limits
 WIDTHS = count(1, 10_000)  # layer widths and code sizes
 
 
+def step_range(name, value):
+    """A check of "A,B" (training steps A to B, 1 <= A <= B <= 1000000), or "" for none."""
+    if value == "":
+        return None
+    parts = value.split(",")
+    if not (len(parts) == 2 and all(p.strip().isdigit() for p in parts)
+            and 1 <= int(parts[0]) <= int(parts[1]) <= 1_000_000):
+        return f"{name} takes two steps A,B with 1 <= A <= B <= 1000000 (or nothing); received {name}={value!r}"
+
+
 def open_unit_interval(name, value):
     if not 0 < value < 1:
         return f"{name} must be in (0, 1); received {name}={value}"

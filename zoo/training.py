@@ -208,6 +208,12 @@ def load_trained(config):
     return model
 
 
+def profiled_steps(config):
+    """The TensorBoard callback's `profile_batch` for `--profile-steps A,B` (0: no trace)."""
+    profile_steps = getattr(config, "profile_steps", "")
+    return tuple(int(step) for step in profile_steps.split(",")) if profile_steps else 0
+
+
 def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
 
@@ -255,7 +261,7 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
             initial_epoch=initial_epoch,
             shuffle=False,  # the pipeline shuffles
             callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(),
-                       keras.callbacks.TensorBoard(str(run_dir / "logs")), *callbacks],
+                       keras.callbacks.TensorBoard(str(run_dir / "logs"), profile_batch=profiled_steps(config)), *callbacks],
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
         if checkpoint.diverged_at is not None:
