@@ -7,6 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# --xla/--precision auto without timing each test's model (tests/test_speed.py measures)
+os.environ.setdefault("ZOO_SPEED_AUTO", "rule")
 
 
 @pytest.fixture(scope="session")

@@ -158,3 +158,13 @@ def test_trains_under_mixed_precision(policy):
         keras.mixed_precision.set_global_policy("float32")
     assert model.decode(tf.zeros((1, 4))).dtype == tf.float32
     assert all(np.isfinite(history.history["loss"]))
+
+
+@pytest.mark.parametrize("model_name", ["vae", "cvae"])
+def test_the_fused_log_likelihood_is_the_tfp_bernoulli_log_prob(model_name):
+    model = zoo.get(model_name, latent_dim=3, hidden_units=(16,))
+    images = tf.constant(binary_images(4))
+    codes = tf.random.stateless_normal([5, 4, 3], seed=[3, 4]) * 3.0  # k=5 draws per image, large logits included
+    condition = model.condition_of(tf.constant([0, 3, 7, 9])) if model.takes_labels else None
+    expected = model.likelihood(codes, condition).log_prob(images)
+    np.testing.assert_allclose(model.log_likelihood(codes, images, condition), expected, rtol=1e-5)

@@ -59,10 +59,11 @@ class TrainConfig:
     binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
     run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
-    xla: str = flag("auto", "XLA compilation: auto = on with a GPU, off on CPU (on 2 CPU cores it measured 1.05x, "
-                            "within the spread between passes: see benchmarks/xla_throughput.py)",
+    xla: str = flag("auto", "XLA compilation: auto = on with a GPU; on CPU whichever a short measurement of this model "
+                            "finds faster on this machine (cached; see zoo/speed.py)",
                     choices=("auto", "on", "off"))
-    precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU",
+    precision: str = flag("auto", "auto = mixed_float16 with a GPU; on CPU float32, or mixed_bfloat16 where the CPU has "
+                                  "bfloat16 instructions and a short measurement finds it faster (cached)",
                           choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
                                   "numbers use 5000)", flags.count(1, 100_000))
@@ -70,7 +71,8 @@ class TrainConfig:
                                    "split (monitoring only, nothing is selected on it)", flags.count(0, 50_000))
     train_limit: int = flag(0, "use only the first N training images (0 = all)", flags.IMAGE_COUNT)
     profile_steps: str = flag("", "write a TensorBoard profiler trace of training steps A to B, e.g. '20,30', into "
-                                  "<run dir>/logs (view it with tensorboard and tensorboard-plugin-profile)",
+                                  "<run dir>/logs (view it with tensorboard and tensorboard-plugin-profile); a profiled run "
+                                  "steps one batch per compiled call",
                               flags.step_range)
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",

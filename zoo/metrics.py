@@ -70,7 +70,9 @@ def _progress(total, label):
 
     def report(done):
         if done in marks:
-            print(f"{label}: {done}/{total} batches, {time.monotonic() - start:.0f} s", flush=True)
+            elapsed = time.monotonic() - start
+            left = f", about {elapsed / done * (total - done):.0f} s left" if done < total else ""
+            print(f"{label}: {done}/{total} batches, {elapsed:.0f} s{left}", flush=True)
 
     return report
 

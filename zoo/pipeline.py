@@ -61,7 +61,7 @@ def anomaly_entry(model, dataset, train_digits=()):
     return anomaly.card_entry(model, *normal_training_images(dataset, train_digits))
 
 
-def card(model, config, measured, data_source, command):
+def card(model, config, measured, data_source, command, speed_settings=None):
     """The artifact's card: what it is, its data, flags, measured metrics with their command, versions."""
     doc = (type(model).__doc__ or "").strip().splitlines()
     return {
@@ -80,6 +80,7 @@ def card(model, config, measured, data_source, command):
         "command": command,
         "metrics": {name: {"value": value, "command": command} for name, value in measured.items()},
         "parameters": int(model.count_params()),
+        "training_speed": speed_settings,
         "endpoints": sorted(model.ENDPOINTS),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
@@ -125,7 +126,8 @@ def publish(config, command=None, card_extra=None):
     figures = plots.draw_all(model, dataset, run_dir / "figures", seed=config.seed)
     print(f"wrote {run_dir / 'metrics.json'} and {len(figures)} figures in {run_dir / 'figures'}")
     if config.export_dir:
-        artifact_card = card(model, config, measured, dataset.source, command or flags.command_line(sys.argv[0]))
+        artifact_card = card(model, config, measured, dataset.source, command or flags.command_line(sys.argv[0]),
+                             checkpoint.state.get("speed_settings"))
         artifact_card.update(card_extra or {})
         entry = anomaly_entry(model, dataset, config.train_digits)
         if entry:

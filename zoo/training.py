@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 import zoo
-from zoo import data, flags
+from zoo import data, flags, speed
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.files import atomic_write_text, hold_lock, remove_temporaries, replaced_atomically, settings_mismatch
 
@@ -26,15 +26,36 @@ RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "s
                       "train_limit", "validation_size", "train_digits", "precision")
 
 
-def _use_xla(setting, has_gpu):
-    return {"on": True, "off": False, "auto": has_gpu}[setting]
+# Steps per compiled call of the fit loop (the largest divisor of an epoch's steps up to this): the per-call overhead
+# of Keras's loop was most of the gap to a plain tf.function loop.
+STEPS_PER_EXECUTION = 50
 
 
-def precision_policy(setting, has_gpu):
-    """The Keras dtype policy for a --precision setting."""
-    if setting == "auto":
-        return "mixed_float16" if has_gpu else "float32"
-    return setting
+def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):
+    """The largest divisor of `steps_per_epoch` up to `most`, so that every epoch ends on a call's boundary."""
+    return max(d for d in range(1, min(most, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+
+
+def timing_batches(element_spec, seed=0):
+    """A repeated dataset of one synthetic batch with the training batches' structure (binary images, digit
+    labels), for timing the speed settings without drawing from the training streams."""
+    def synthetic(spec):
+        if spec.dtype.is_floating:
+            return tf.cast(tf.random.stateless_uniform(spec.shape, [seed, 0]) < 0.5, spec.dtype)
+        return tf.random.stateless_uniform(spec.shape, [seed, 1], 0, 10, dtype=spec.dtype)
+    return tf.data.Dataset.from_tensors(tf.nest.map_structure(synthetic, element_spec)).repeat()
+
+
+def speed_settings(config, strategy, dataset, steps_per_epoch):
+    """What --xla and --precision become on this machine (zoo.speed.choose): {"xla", "precision", "how", ...}."""
+    def build(xla, precision):
+        return build_model(config, strategy, steps_per_epoch, xla, speed.TIMED_STEPS)
+
+    model_config = zoo.get(config.model, seed=config.seed, **flags.model_kwargs(config)).constructor_config()
+    return speed.choose(config.xla, config.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")),
+                        replicas=strategy.num_replicas_in_sync, model_config=model_config,
+                        batch_size=config.batch_size, build=build,
+                        batches=timing_batches(dataset.train.element_spec))
 
 
 def _stream_seed(seed, epochs_done):
@@ -181,15 +202,17 @@ class EpochCheckpoint(keras.callbacks.Callback):
         return self.images_per_epoch * len(seconds) / sum(seconds) if seconds else float("nan")
 
 
-def build_model(config, strategy, steps_per_epoch, jit_compile):
-    """The configured registered model, compiled with Adam (and the schedule) under `strategy`."""
+def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=1):
+    """The configured registered model, compiled with Adam (and the schedule) under `strategy`, running
+    `execution_steps` training steps per call of its compiled train function."""
     with strategy.scope():
         model = zoo.get(config.model, seed=config.seed, **flags.model_kwargs(config))
         learning_rate = config.learning_rate
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
                 config.learning_rate, decay_steps=config.epochs * steps_per_epoch, alpha=0.05)
-        model.compile(**model.training_optimizers(learning_rate), jit_compile=jit_compile)
+        model.compile(**model.training_optimizers(learning_rate), jit_compile=jit_compile,
+                      steps_per_execution=execution_steps)
     return model
 
 
@@ -228,8 +251,6 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     """
     if extendable and config.lr_schedule != "constant":
         raise ValueError(f"only a constant learning rate makes a run extendable; received lr_schedule={config.lr_schedule}")
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    keras.mixed_precision.set_global_policy(precision_policy(config.precision, has_gpu))
     if strategy is None:
         strategy = (tf.distribute.MirroredStrategy() if len(tf.config.list_physical_devices("GPU")) > 1
                     else tf.distribute.get_strategy())
@@ -239,11 +260,16 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     remove_temporaries(run_dir)  # what writes interrupted by kill -9 left: no live process owns them now
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
-    keras.utils.set_random_seed(config.seed)
     dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
                          config.validation_size, config.train_limit or None, config.train_digits)
     steps_per_epoch = dataset.train_size // config.batch_size
-    model = build_model(config, strategy, steps_per_epoch, _use_xla(config.xla, has_gpu))
+    settings = speed_settings(config, strategy, dataset, steps_per_epoch)
+    print(speed.describe(settings), flush=True)
+    keras.mixed_precision.set_global_policy(settings["precision"])
+    keras.utils.set_random_seed(config.seed)
+    # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own.
+    execution_steps = 1 if profiled_steps(config) else steps_per_execution(steps_per_epoch)
+    model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps)
     checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size,
                                  run_config(model, config, dataset.fingerprint), extendable)
     with strategy.scope():
@@ -254,8 +280,10 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
     if initial_epoch < config.epochs:
+        checkpoint.state["speed_settings"] = settings
         model.fit(
-            dataset.train,
+            dataset.train.repeat(),  # one iterator for the whole run: a new one per epoch stalled epochs
+            steps_per_epoch=steps_per_epoch,
             validation_data=dataset.validation or dataset.test,
             epochs=config.epochs,
             initial_epoch=initial_epoch,
@@ -282,7 +310,7 @@ def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed
     dataset = (tf.data.Dataset.from_tensor_slices(inputs).cache().shuffle(count, seed=seed)
                .batch(min(batch_size, count), drop_remainder=True).prefetch(tf.data.AUTOTUNE))
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    model.compile(**model.training_optimizers(learning_rate), jit_compile=_use_xla("auto", has_gpu))
+    model.compile(**model.training_optimizers(learning_rate), jit_compile=has_gpu)
     model.adapt(dataset)
     history = model.fit(dataset, epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], shuffle=False,
                         verbose=verbose)

@@ -1,0 +1,63 @@
+"""--xla auto / --precision auto: measured on this machine, cached, printed and recorded in the card."""
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from zoo import speed
+
+
+@pytest.fixture
+def measuring(monkeypatch, tmp_path):
+    """Measurement on (conftest turns it off for every other test), with a cache of this test's own."""
+    monkeypatch.delenv(speed.AUTO_ENV, raising=False)
+    monkeypatch.setenv(speed.CACHE_ENV, str(tmp_path / "speed.json"))
+    return tmp_path / "speed.json"
+
+
+def test_auto_measures_once_then_reads_the_cache(measuring, mnist_dir, tmp_path):
+    from recipes.vae_mnist import main
+
+    args = ["--data-dir", mnist_dir, "--train-limit", "1000", "--epochs", "1", "--hidden-units", "16",
+            "--latent-dim", "2", "--eval-samples", "2", "--export-dir", str(tmp_path / "export")]
+
+    outputs = []
+    for run in ("a", "b"):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            main([*args, "--run-dir", str(tmp_path / run)])
+        outputs.append(printed.getvalue())
+    assert "speed settings:" in outputs[0] and "measured now" in outputs[0]
+    assert "measured before on this machine" in outputs[1]
+    cache = json.loads(measuring.read_text())
+    (record,) = cache.values()
+    options = speed.candidates("auto", "auto", 1)
+    assert {(r.split(",")[0] == "xla=on", r.split(",")[1]) for r in record["images_per_s"]} == set(options)
+    assert all(rate > 0 for rate in record["images_per_s"].values())
+    rates = {(name.split(",")[0] == "xla=on", name.split(",")[1]): rate for name, rate in record["images_per_s"].items()}
+    chosen = (record["xla"], record["precision"])
+    # the baseline unless another measured at least MARGIN faster (rates are rounded to whole images/s)
+    assert chosen == speed.BASELINE or rates[chosen] >= speed.MARGIN * rates[speed.BASELINE] - 1
+    card = json.loads((tmp_path / "export" / "card.json").read_text())
+    assert card["training_speed"]["xla"] == record["xla"]
+    assert card["training_speed"]["precision"] == record["precision"]
+
+
+def test_flags_other_than_auto_are_obeyed_without_measuring(measuring):
+    choice = speed.choose("off", "float32", has_gpu=False, replicas=1, model_config={}, batch_size=100,
+                          build=None, batches=None)
+    assert (choice["xla"], choice["precision"], choice["how"]) == (False, "float32", "flags")
+    assert not measuring.exists()
+
+
+def test_several_replicas_leave_xla_off_on_cpu():
+    assert all(not xla for xla, _ in speed.candidates("auto", "float32", replicas=2))
+
+
+def test_the_rule_without_measurement(monkeypatch):
+    monkeypatch.setenv(speed.AUTO_ENV, "rule")
+    choice = speed.choose("auto", "auto", has_gpu=False, replicas=1, model_config={}, batch_size=100,
+                          build=None, batches=None)
+    assert (choice["xla"], choice["precision"], choice["how"]) == (*speed.BASELINE, "rule (not measured)")

@@ -1,0 +1,142 @@
+"""Speed settings chosen by measurement on the machine in use: what `--xla auto` and `--precision auto` become.
+
+Whether XLA or bfloat16 pays differs between CPUs (XLA measured 1.05x on a 2-core AMD EPYC and 1.38x per step on a
+2-core Intel Xeon with AMX; bfloat16 gave nothing on that Xeon), so no fixed rule is right on both. On a CPU,
+`choose` times a few training steps of the model under each candidate (float32 without XLA, the baseline; XLA; and
+mixed_bfloat16 where the CPU has bfloat16 instructions), alternating short passes, and keeps a candidate only if its
+median beats the baseline's by MARGIN: a noisy measurement can then cost at most the noise, never a slow setting.
+The choice is cached per machine, TensorFlow version, model and batch size in CACHE_FILE (or $ZOO_SPEED_CACHE), so
+that a run measures once. With a GPU the rule is fixed (XLA and mixed_float16): it cannot be measured here.
+ZOO_SPEED_AUTO=rule skips the measurement everywhere (the tests set it): auto is then float32 without XLA on CPU.
+"""
+
+import hashlib
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from zoo.files import atomic_write_text
+
+CACHE_ENV = "ZOO_SPEED_CACHE"
+AUTO_ENV = "ZOO_SPEED_AUTO"
+CACHE_FILE = Path.home() / ".cache" / "autoencoder-zoo" / "speed_settings.json"
+MARGIN = 1.05  # a candidate must be this much faster than float32 without XLA to be chosen
+TIMED_STEPS = 40
+TIMED_PASSES = 3
+BASELINE = (False, "float32")
+
+
+def cpu_model():
+    """The CPU's model name (from /proc/cpuinfo), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown CPU"
+
+
+def _cpu_has_bfloat16():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def candidates(xla_flag, precision_flag, replicas):
+    """The (xla, precision) pairs to measure for the flags; the first is the baseline."""
+    xla_options = {"on": [True], "off": [False], "auto": [False] if replicas > 1 else [False, True]}[xla_flag]
+    precisions = (["float32", "mixed_bfloat16"] if _cpu_has_bfloat16() else ["float32"]) \
+        if precision_flag == "auto" else [precision_flag]
+    return [(xla, precision) for precision in precisions for xla in xla_options]
+
+
+def cache_key(model_config, batch_size, options):
+    text = json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
+                       "model": model_config, "batch_size": batch_size, "options": options}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cache_path():
+    return Path(os.environ.get(CACHE_ENV) or CACHE_FILE)
+
+
+def _read_cache(path):
+    try:
+        cache = json.loads(path.read_text())
+        return cache if isinstance(cache, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def measure(build, batches, options, steps=TIMED_STEPS, passes=TIMED_PASSES):
+    """{(xla, precision): median images/s} of `build(xla, precision)` (a compiled model) fitting `steps` batches of
+    `batches` (a repeated dataset of one batch size); the options' passes alternate, after one untimed pass each."""
+    models = {}
+    for xla, precision in options:
+        keras.mixed_precision.set_global_policy(precision)
+        models[(xla, precision)] = build(xla, precision)
+    keras.mixed_precision.set_global_policy("float32")
+    batch_size = int(tf.shape(tf.nest.flatten(next(iter(batches)))[0])[0])
+    rates = {option: [] for option in models}
+    for round_ in range(passes + 1):
+        for option, model in models.items():
+            start = time.perf_counter()
+            model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+            if round_:  # the first pass compiles
+                rates[option].append(steps * batch_size / (time.perf_counter() - start))
+    return {option: statistics.median(values) for option, values in rates.items()}
+
+
+def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_size, build, batches):
+    """The (xla, precision) to train with, and a record of why: {"xla", "precision", "how", ...}.
+
+    `build(xla, precision)` makes a compiled model to time; `batches` is a repeated dataset of training batches.
+    Flags other than auto are obeyed; auto follows the GPU rule with a GPU and measures (or reads the cache) on CPU.
+    """
+    if has_gpu:
+        xla = {"on": True, "off": False, "auto": True}[xla_flag]
+        precision = "mixed_float16" if precision_flag == "auto" else precision_flag
+        return {"xla": xla, "precision": precision, "how": "GPU rule (not measured)"}
+    options = candidates(xla_flag, precision_flag, replicas)
+    if len(options) == 1 or os.environ.get(AUTO_ENV) == "rule":
+        xla, precision = options[0]
+        return {"xla": xla, "precision": precision, "how": "flags" if len(options) == 1 else "rule (not measured)"}
+    path = _cache_path()
+    key = cache_key(model_config, batch_size, [list(option) for option in options])
+    cached = _read_cache(path).get(key)
+    if cached:
+        return {**cached, "how": f"measured before on this machine (cached in {path})"}
+    rates = measure(build, batches, options)
+    baseline = rates[options[0]]
+    best = max(rates, key=rates.get)
+    if rates[best] < MARGIN * baseline:
+        best = options[0]
+    record = {"xla": best[0], "precision": best[1], "cpu": cpu_model(),
+              "images_per_s": {f"xla={'on' if xla else 'off'},{precision}": round(rate)
+                               for (xla, precision), rate in rates.items()}}
+    cache = _read_cache(path)
+    cache[key] = record
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(cache, indent=1))
+    except OSError as error:  # an unwritable cache costs a measurement next time, nothing else
+        print(f"note: could not cache the speed settings in {path} ({error})")
+    return {**record, "how": "measured now"}
+
+
+def describe(choice):
+    """One line for the console: the settings and why."""
+    text = f"speed settings: XLA {'on' if choice['xla'] else 'off'}, {choice['precision']} ({choice['how']}"
+    if "images_per_s" in choice:
+        text += "; images/s " + ", ".join(f"{name} {rate}" for name, rate in choice["images_per_s"].items())
+        text += f" on {choice['cpu']}"
+    return text + ")"
