@@ -168,3 +168,13 @@ def test_the_fused_log_likelihood_is_the_tfp_bernoulli_log_prob(model_name):
     condition = model.condition_of(tf.constant([0, 3, 7, 9])) if model.takes_labels else None
     expected = model.likelihood(codes, condition).log_prob(images)
     np.testing.assert_allclose(model.log_likelihood(codes, images, condition), expected, rtol=1e-5)
+
+
+def test_decoding_several_chunks_per_call_changes_no_estimate():
+    model = zoo.get("vae", latent_dim=3, hidden_units=(16,))
+    images = binary_images(20)
+    # chunks of 25 draws per image (max_decoded // batch_size); k = 70: chunks of 25, 25, 20
+    one_chunk_per_call, all_in_one_call = (
+        per_image_log_likelihood(model, images, 70, batch_size=10, max_decoded=250, decoded_per_call=calls,
+                                 progress=False) for calls in (250, 10_000))
+    np.testing.assert_allclose(one_chunk_per_call, all_in_one_call, rtol=1e-5)

@@ -18,15 +18,16 @@ LIKELIHOOD_SEED = 2016
 
 
 def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LIKELIHOOD_SEED,
-                             max_decoded=20000, progress=True, labels=None):
+                             max_decoded=20000, progress=True, labels=None, decoded_per_call=60000):
     """Importance-sampled log p(x) for each image: log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x).
 
     A lower bound on log p(x) in expectation (the k-sample IWAE bound) that tightens as k grows;
-    k = 1 gives the ELBO. Samples are drawn in chunks so that at most `max_decoded` images are decoded
-    at once. Deterministic for a given seed.
+    k = 1 gives the ELBO. Deterministic for a given seed: the draws come in chunks of max_decoded // batch_size
+    samples per image, each from its own seed, so they do not depend on how many chunks one compiled call decodes
+    together (up to `decoded_per_call` images: larger matmuls, fewer calls).
 
     Args:
-      model: a model with `importance_terms(images, num_samples, seed)` (e.g. the VAE).
+      model: a model with `posterior`, `draw_codes` and `terms_at` (the VAE; see VAE.importance_terms).
       images: float32 array [n, 28, 28, 1] of binary images.
       num_samples: k.
       labels: the images' labels [n], for conditional models (`model.takes_labels`).
@@ -34,15 +35,19 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
       float64 array [n] of log p(x) estimates in nats.
     """
     chunk = max(1, min(num_samples, max_decoded // batch_size))
-
+    chunks_per_call = max(1, decoded_per_call // (batch_size * chunk))
     conditional = labels is not None and model.takes_labels
 
     @tf.function
-    def chunk_log_weights(batch, batch_labels, count, seed):
+    def log_weights(batch, batch_labels, seeds, counts):
         condition = model.condition_of(batch_labels) if conditional else None
-        terms = model.importance_terms(batch, count, seed, condition)
+        q = model.posterior(batch, condition)
+        codes = tf.concat([model.draw_codes(q, count, seeds[i]) for i, count in enumerate(counts)], axis=0)
+        terms = model.terms_at(q, codes, batch, condition)
         return tf.reduce_logsumexp(terms["log_px_z"] + terms["log_pz"] - terms["log_qz"], axis=0)
 
+    offsets = list(range(0, num_samples, chunk))
+    calls = [offsets[i:i + chunks_per_call] for i in range(0, len(offsets), chunks_per_call)]
     results = []
     starts = range(0, len(images), batch_size)
     report = _progress(len(starts), f"log-likelihood, k={num_samples}") if progress else (lambda step: None)
@@ -50,10 +55,10 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
         batch = tf.constant(images[start:start + batch_size])
         batch_labels = tf.constant(labels[start:start + batch_size] if conditional else np.zeros(len(batch), np.int32))
         partial = []
-        for offset in range(0, num_samples, chunk):
-            count = min(chunk, num_samples - offset)
-            seed_pair = tf.constant([seed + start, offset], dtype=tf.int64)
-            partial.append(chunk_log_weights(batch, batch_labels, tf.constant(count), seed_pair))
+        for call in calls:
+            seeds = tf.constant([[seed + start, offset] for offset in call], dtype=tf.int64)
+            counts = tuple(min(chunk, num_samples - offset) for offset in call)
+            partial.append(log_weights(batch, batch_labels, seeds, counts))
         log_sum = tf.reduce_logsumexp(tf.stack(partial), axis=0)
         results.append(log_sum.numpy().astype(np.float64) - math.log(num_samples))
         report(step + 1)

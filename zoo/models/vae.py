@@ -129,9 +129,16 @@ class VAE(Autoencoder):
         Returns a dict of [num_samples, batch] tensors log_px_z, log_pz, log_qz, and the posterior q.
         """
         q = self.posterior(images, condition)
-        mean, stddev = q.mean(), q.stddev()
-        eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(mean)], 0), seed=seed)
-        codes = mean + stddev * eps
+        return self.terms_at(q, self.draw_codes(q, num_samples, seed), images, condition)
+
+    @staticmethod
+    def draw_codes(q, num_samples, seed):
+        """Codes [num_samples, batch, latent_dim] from the posterior q, stateless in the int seed [2]."""
+        eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(q.mean())], 0), seed=seed)
+        return q.mean() + q.stddev() * eps
+
+    def terms_at(self, q, codes, images, condition=None):
+        """`importance_terms` at given codes [k, batch, latent_dim] drawn from q."""
         return {
             "log_px_z": self.log_likelihood(codes, images, condition),
             "log_pz": self.prior().log_prob(codes),
