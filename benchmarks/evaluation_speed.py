@@ -11,7 +11,6 @@ speed-up, both mean NLLs and their largest per-image difference.
 """
 
 import dataclasses
-import json
 import statistics
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from benchmarks import write_results
 from zoo import cli, data, flags, metrics, speed
 from zoo.flags import flag
 
@@ -80,8 +80,7 @@ def main(argv=None):
         "nll_nats": {name: round(-float(np.mean(values)), 4) for name, values in estimates.items()},
         "largest_per_image_difference_nats": float(np.max(np.abs(estimates[new] - estimates[old]))),
     }
-    Path(settings.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(settings.out).write_text(json.dumps(results, indent=1) + "\n")
+    write_results(settings.out, results)
     print(f"speed-up {results['speedup']}x; NLL {results['nll_nats'][new]} against {results['nll_nats'][old]}; "
           f"{results['cpu']}; wrote {settings.out}")
 

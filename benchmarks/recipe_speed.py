@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import write_results
 from zoo import cli, flags
 from zoo.flags import flag
 
@@ -91,8 +92,7 @@ def main(argv=None):
                "seconds_per_epoch": {name: [round(s, 2) for s in values] for name, values in seconds_per_epoch.items()},
                "median_seconds_per_epoch": {name: round(s, 2) for name, s in median.items()},
                "recipe_speed_over_plain_keras": round(median["plain_keras"] / median["recipe"], 3)}
-    Path(settings.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(settings.out).write_text(json.dumps(results, indent=1) + "\n")
+    write_results(settings.out, results)
     print(f"recipe {median['recipe']:.1f} s per epoch, plain Keras {median['plain_keras']:.1f}: the recipe at "
           f"{results['recipe_speed_over_plain_keras']}x; {results['cpu']}; wrote {settings.out}")
 

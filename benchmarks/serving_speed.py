@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from benchmarks import write_results
 from zoo import cli, data, flags, signatures, speed
 from zoo.errors import ZooError
 from zoo.flags import flag
@@ -219,8 +220,7 @@ def main(argv=None):
         print(f"{endpoint}: timed", flush=True)
     print(table(results["endpoints"]))
     out = Path(settings.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(out, results)
     print(f"{results['cpu']}, TensorFlow {results['tensorflow']}; wrote {out}")
     return results
 

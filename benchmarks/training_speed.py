@@ -15,7 +15,6 @@ and, beside it, the sweep's plot training_speed_batch_size.png.
 """
 
 import dataclasses
-import json
 import math
 import os
 import statistics
@@ -31,6 +30,7 @@ from recipes.ae_mnist import AEMnistConfig
 from recipes.cvae_mnist import CVAEMnistConfig
 from recipes.gan_mnist import GANMnistConfig
 from recipes.vae_mnist import VAEMnistConfig
+from benchmarks import write_results
 from zoo import cli, data, flags, nets, speed, training
 from zoo.config import IMAGE_SHAPE
 from zoo.flags import flag
@@ -360,7 +360,7 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     if results["batch_size_sweep"]:
         print(f"wrote {plot_sweep(results['batch_size_sweep']['rows'], results['cpu'], out.parent / SWEEP_PLOT)}")
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(out, results)
     print(f"{results['cpu']}; wrote {out}")
 
 

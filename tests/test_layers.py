@@ -14,7 +14,7 @@ LAYERS = [
     ("flags, errors and files (no TensorFlow)", ["zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.registry",
                                                  "zoo.search_space"]),
     ("data and building blocks", ["zoo.batching", "zoo.corruptions", "zoo.data", "zoo.losses", "zoo.movielens",
-                                  "zoo.nets", "zoo.signatures"]),
+                                  "zoo.nets", "zoo.signatures", "zoo.speed"]),
     ("models", ["zoo", "zoo.models", "zoo.models.*"]),
     ("measures", ["zoo.anomaly", "zoo.metrics", "zoo.plots", "zoo.restore"]),
     ("training core", ["zoo.training"]),
