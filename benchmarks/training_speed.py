@@ -1,9 +1,10 @@
 """Training speed of the zoo's core against plain Keras, in one process on the same cached batches.
 
     python -m benchmarks.training_speed --data-dir DIR [--families mlp_vae ...] [--steps 300 --repeats 5]
-        [--batch-sizes 64 128 ...] [--out FILE]
+        [--batch-sizes 64 128 ...] [--no-sweep] [--out FILE]
 
-For each family the zoo model is built by the training core (`training.build_model`, the recipe's defaults) and
+For each family the zoo model is built as the training core builds it (the recipe's defaults; the speed settings
+`training.speed_settings` chooses on this machine, cached as a recipe caches them; several steps per compiled call) and
 the reference is written here the keras-io way: its own `train_step`, the same layers (zoo.nets, or the GAN's own
 networks) and loss, `compile` with only the optimizer(s) set and `fit` with Keras's defaults. A first pass of
 `--steps` batches compiles and is discarded; then `--repeats` timed passes alternate between the two, so that both
@@ -236,11 +237,9 @@ class TrainingSpeedConfig:
     families: tuple = flag(tuple(FAMILIES), "families to time", choices=tuple(FAMILIES), type=str)
     steps: int = flag(300, "training steps per timed pass", flags.count(10, 100_000))
     repeats: int = flag(5, "timed passes of each (alternating)", flags.count(1, 100))
-    # A plain default rather than `flag`'s default factory: zoo.flags refuses a list flag given no values when its
-    # default factory is non-empty, and here no values is asked for: it skips the sweep.
-    batch_sizes: tuple = dataclasses.field(default=(64, 128, 256, 512, 1024), metadata=flag(
-        (), "batch sizes at which to time the MLP VAE, zoo and plain Keras (none: no sweep)", flags.BATCH_SIZE,
-        type=int).metadata)
+    batch_sizes: tuple = flag((64, 128, 256, 512, 1024), "batch sizes at which to time the MLP VAE, zoo and plain "
+                              "Keras", flags.BATCH_SIZE)
+    sweep: bool = flag(True, "time the batch sizes (--no-sweep: the families only)")
     out: str = flag(str(RESULTS), "results JSON; the batch-size plot goes beside it")
 
 
@@ -356,7 +355,7 @@ def main(argv=None):
         entry, line = summary(passes, jit_compile, training_flops_per_image(zoo_model), rates["float32"])
         results["families"][family] = {"batch_size": config.batch_size, **entry}
         print(f"{family}: {line}", flush=True)
-    results["batch_size_sweep"] = batch_size_sweep(settings, rates["float32"]) if settings.batch_sizes else None
+    results["batch_size_sweep"] = batch_size_sweep(settings, rates["float32"]) if settings.sweep else None
     out.parent.mkdir(parents=True, exist_ok=True)
     if results["batch_size_sweep"]:
         print(f"wrote {plot_sweep(results['batch_size_sweep']['rows'], results['cpu'], out.parent / SWEEP_PLOT)}")

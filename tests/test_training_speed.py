@@ -8,11 +8,11 @@ from zoo import nets
 from zoo.models.gan import GAN
 
 
-def test_batch_sizes_default_and_none_skips_the_sweep():
+def test_batch_sizes_default_and_no_sweep():
     parse = training_speed.flags.parse
     assert parse(training_speed.TrainingSpeedConfig, []).batch_sizes == (64, 128, 256, 512, 1024)
     assert parse(training_speed.TrainingSpeedConfig, ["--batch-sizes", "32", "2048"]).batch_sizes == (32, 2048)
-    assert parse(training_speed.TrainingSpeedConfig, ["--batch-sizes"]).batch_sizes == ()
+    assert parse(training_speed.TrainingSpeedConfig, ["--no-sweep"]).sweep is False
     with pytest.raises(SystemExit):
         parse(training_speed.TrainingSpeedConfig, ["--batch-sizes", "0"])
 

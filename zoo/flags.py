@@ -49,13 +49,18 @@ IMAGE_COUNT = count(0, 60_000)  # 0 = all, for train limits
 WIDTHS = count(1, 10_000)  # layer widths and code sizes
 
 
+def steps_of(value):
+    """(A, B) of a step range "A,B" that `step_range` accepted; () for ""."""
+    return tuple(int(part) for part in value.split(",")) if value else ()
+
+
 def step_range(name, value):
     """A check of "A,B" (training steps A to B, 1 <= A <= B <= 1000000), or "" for none."""
     if value == "":
         return None
     parts = value.split(",")
     if not (len(parts) == 2 and all(p.strip().isdigit() for p in parts)
-            and 1 <= int(parts[0]) <= int(parts[1]) <= 1_000_000):
+            and 1 <= steps_of(value)[0] <= steps_of(value)[1] <= 1_000_000):
         return f"{name} takes two steps A,B with 1 <= A <= B <= 1000000 (or nothing); received {name}={value!r}"
 
 

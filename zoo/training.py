@@ -233,8 +233,7 @@ def load_trained(config):
 
 def profiled_steps(config):
     """The TensorBoard callback's `profile_batch` for `--profile-steps A,B` (0: no trace)."""
-    profile_steps = getattr(config, "profile_steps", "")
-    return tuple(int(step) for step in profile_steps.split(",")) if profile_steps else 0
+    return flags.steps_of(getattr(config, "profile_steps", "")) or 0
 
 
 def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
