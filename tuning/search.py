@@ -67,7 +67,8 @@ class SearchConfig:
                         "reads 0 as no seed)", flags.SEED)
     validation_size: int = flag(10000, "training images held out to score trials", flags.count(1, 50_000))
     train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", flags.IMAGE_COUNT)
-    xla: str = flag("auto", "XLA compilation (auto = on with a GPU)", choices=("auto", "on", "off"))
+    xla: str = flag("auto", "XLA compilation (auto = on with a GPU, off on CPU: trials do not time speed settings, "
+                            "each of their models would need its own measurement)", choices=("auto", "on", "off"))
     eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.count(1, 100_000))
     final_epochs: int = flag(20, "epochs of retraining the best configuration with the recipe's learning-rate "
                                  "schedule (0 = no retraining)", flags.count(0, 10_000))
@@ -128,6 +129,7 @@ def main(argv=None):
     process, writes its results and retrains the best configuration (`tuning.retrain.finish`)."""
     search = flags.parse(SearchConfig, argv, prog=PROG, description=__doc__)
     command = flags.command_line(PROG, argv)
+    os.environ.setdefault("ZOO_SPEED_AUTO", "rule")  # see --xla: zoo.speed's fixed rule, no timing per trial
     # TensorFlow and Keras Tuner only now that the flags are good, so that bad ones fail fast.
     from tuning import retrain, tuner
     from zoo import data
