@@ -60,7 +60,7 @@ def step_range(name, value):
         return None
     parts = value.split(",")
     if not (len(parts) == 2 and all(p.strip().isdigit() for p in parts)
-            and 1 <= steps_of(value)[0] <= steps_of(value)[1] <= 1_000_000):
+            and 1 <= int(parts[0]) <= int(parts[1]) <= 1_000_000):
         return f"{name} takes two steps A,B with 1 <= A <= B <= 1000000 (or nothing); received {name}={value!r}"
 
 

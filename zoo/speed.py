@@ -86,7 +86,7 @@ def measure(build, batches, options, steps=TIMED_STEPS, passes=TIMED_PASSES):
         keras.mixed_precision.set_global_policy(precision)
         models[(xla, precision)] = build(xla, precision)
     keras.mixed_precision.set_global_policy("float32")
-    batch_size = int(tf.shape(tf.nest.flatten(next(iter(batches)))[0])[0])
+    batch_size = tf.nest.flatten(batches.element_spec)[0].shape[0]
     rates = {option: [] for option in models}
     for round_ in range(passes + 1):
         for option, model in models.items():
@@ -104,7 +104,7 @@ def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_s
     Flags other than auto are obeyed; auto follows the GPU rule with a GPU and measures (or reads the cache) on CPU.
     """
     if has_gpu:
-        xla = {"on": True, "off": False, "auto": True}[xla_flag]
+        xla = xla_flag != "off"
         precision = "mixed_float16" if precision_flag == "auto" else precision_flag
         return {"xla": xla, "precision": precision, "how": "GPU rule (not measured)"}
     options = candidates(xla_flag, precision_flag, replicas)

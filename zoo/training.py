@@ -51,10 +51,10 @@ def speed_settings(config, strategy, dataset, steps_per_epoch):
     def build(xla, precision):
         return build_model(config, strategy, steps_per_epoch, xla, speed.TIMED_STEPS)
 
-    model_config = zoo.get(config.model, seed=config.seed, **flags.model_kwargs(config)).constructor_config()
-    model_config.pop("seed")  # the same network at another seed runs at the same speed: one measurement for all seeds
+    # The network's flags, not its seed: the same network at another seed runs at the same speed.
+    network = {"model": config.model, **flags.model_kwargs(config)}
     return speed.choose(config.xla, config.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")),
-                        replicas=strategy.num_replicas_in_sync, model_config=model_config,
+                        replicas=strategy.num_replicas_in_sync, model_config=network,
                         batch_size=config.batch_size, build=build,
                         batches=timing_batches(dataset.train.element_spec))
 
