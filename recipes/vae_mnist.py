@@ -1,7 +1,7 @@
 """Variational autoencoder on MNIST: `python -m recipes.vae_mnist --help`.
 
-With no flags: a small MLP VAE, 10 epochs (a few minutes on 2 CPU cores). The flagship artifact in
-saved_models/vae_mnist was trained with the flags in its card.json.
+With no flags: a small MLP VAE, 20 epochs of batches of 500 (about three minutes on 2 CPU cores, evaluation
+included). The flagship artifact in saved_models/vae_mnist was trained with the flags in its card.json.
 """
 
 import dataclasses
@@ -15,6 +15,11 @@ class VAEMnistConfig(config.TrainConfig):
     """Flags of `python -m recipes.vae_mnist`: the shared training flags plus the VAE's own."""
 
     model: str = "vae"
+    # Batches of 500 keep the 2 CPU cores at their matmul rate (batches of 100 reach a third of it); a higher
+    # peak learning rate and more epochs end at a better likelihood in less time (benchmarks/default_recipe.py).
+    epochs: int = flag(20, "training epochs", flags.EPOCHS)
+    batch_size: int = flag(500, "images per batch (divides 60000 and 10000 by default)", flags.BATCH_SIZE)
+    learning_rate: float = flag(3e-3, "Adam learning rate (peak)", flags.positive)
     run_dir: str = config.run_dir_flag("vae_mnist")
     export_dir: str = config.export_dir_flag("vae_mnist")
     latent_dim: int = flag(32, "size of the latent code z", flags.WIDTHS, model_arg=True)
