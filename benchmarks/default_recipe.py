@@ -6,7 +6,8 @@
 Runs `python -m recipes.vae_mnist --data-dir DIR` with nothing else but a fresh `--run-dir` and `--export-dir`
 (training, the k = 500 likelihood evaluation, figures and export, as a user's first run does) from the `--before`
 checkout and from this one, alternating, `--repeats` times each. `--before-flags` runs the before side with extra
-flags instead (for example the old defaults on today's code, `--before . --before-flags "--batch-size 100"`).
+flags (for example the old defaults on today's code, `--before . --before-flags "--batch-size 100"`); `--extra-flags`
+adds flags to both sides.
 Reports each run's wall time, training seconds and test NLL, and draws the validation loss per epoch and against
 training seconds, before and after, into one PNG beside the results JSON
 (benchmarks/results/default_recipe.json, default_recipe_curves.png).
@@ -44,6 +45,7 @@ class DefaultRecipeConfig:
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
     before: str = flag(None, "a checkout of the code before (its recipes/ run from there)", flags.existing_dir)
     before_flags: str = flag("", "extra recipe flags for the before side, as one shell-quoted string")
+    extra_flags: str = flag("", "extra recipe flags for both sides (e.g. a small budget for a quick look)")
     repeats: int = flag(2, "runs of each side (alternating)", flags.count(1, 20))
     out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")
 
@@ -73,9 +75,10 @@ def plot_curves(runs, path):
     """Validation loss per epoch (left) and against training seconds (right), one line per run."""
     fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for side, color in (("before", "tab:blue"), ("after", "tab:orange")):
+        nlls = ", ".join(f"{run['test_nll_nats']:.2f}" for run in runs[side])
         for index, run in enumerate(runs[side]):
             label = (f"{side}: batch {run['run_config']['batch_size']}, lr {run['run_config']['learning_rate']}, "
-                     f"{run['run_config']['epochs']} epochs; NLL {run['test_nll_nats']:.2f}") if index == 0 else None
+                     f"{run['run_config']['epochs']} epochs; test NLL {nlls}") if index == 0 else None
             epochs = range(1, len(run["val_loss"]) + 1)
             seconds = [sum(run["epoch_seconds"][:epoch]) for epoch in epochs]
             by_epoch.plot(epochs, run["val_loss"], color=color, alpha=0.8, label=label)
@@ -96,7 +99,9 @@ def main(argv=None):
     settings = flags.parse(DefaultRecipeConfig, argv, prog=PROG, description=__doc__)
     from zoo import speed
 
-    sides = {"before": (Path(settings.before).resolve(), shlex.split(settings.before_flags)), "after": (HERE, [])}
+    both = shlex.split(settings.extra_flags)
+    sides = {"before": (Path(settings.before).resolve(), [*both, *shlex.split(settings.before_flags)]),
+             "after": (HERE, both)}
     runs = {side: [] for side in sides}
     with tempfile.TemporaryDirectory() as scratch:
         for repeat in range(settings.repeats):

@@ -42,7 +42,7 @@ def trained_vae_and_ae(mnist_dir, tmp_path_factory):
     from zoo import pipeline, training
 
     root = tmp_path_factory.mktemp("anomaly")
-    small = dict(data_dir=mnist_dir, epochs=2, train_limit=3000, hidden_units=(128,), eval_samples=10,
+    small = dict(data_dir=mnist_dir, epochs=2, train_limit=3000, batch_size=100, hidden_units=(128,), eval_samples=10,
                  validation_size=5000)
     vae_config = VAEMnistConfig(**small, run_dir=str(root / "vae"), export_dir=str(root / "vae_export"))
     ae_config = AEMnistConfig(**small, run_dir=str(root / "ae"), export_dir=str(root / "ae_export"))

@@ -1,8 +1,21 @@
+"""Training through tf.distribute: two worker processes on 127.0.0.1 with --strategy multi_worker, against one
+process on one device; TF_CONFIG checked before TensorFlow starts."""
+
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import numpy as np
+import pytest
 
-from tests.conftest import run_python
+from tests.conftest import ROOT, run_python
+from zoo import cluster
+
+WORKER_TIMEOUT_S = 300
 
 MIRRORED = """
 import json, sys
@@ -58,3 +71,138 @@ def test_vae_trains_under_mirrored_strategy_on_two_cpus(tmp_path):
     assert 0.85 < out["update_ratio"] < 1.15
 
 
+
+def start_workers(args, workers=2):
+    """The same command in `workers` processes of a cluster on 127.0.0.1, each with its TF_CONFIG."""
+    return [subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
+                                             "TF_CONFIG": config})
+            for config in cluster.local_cluster(workers)]
+
+
+def run_workers(args, workers=2):
+    """The same command in `workers` processes, each with its TF_CONFIG; their CompletedProcess-like results."""
+    processes = start_workers(args, workers)
+    results = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=WORKER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                other.kill()
+            raise
+        results.append((process.returncode, out, err))
+    return results
+
+
+def trained_weights(run_dir):
+    import zoo
+
+    state = json.loads((run_dir / "checkpoint.json").read_text())
+    return zoo.load(run_dir / state["weights_file"]).get_weights()
+
+
+LEARNING_RATE = 1e-3
+# One step of each: the training split is one global batch.
+RECIPES = {
+    "vae": ["-m", "recipes.vae_mnist", "--hidden-units", "64", "--latent-dim", "4"],
+    "gan": ["-m", "recipes.gan_mnist"],
+    "ae": ["-m", "recipes.ae_mnist", "--hidden-units", "64"],
+}
+
+
+@pytest.mark.parametrize("family", sorted(RECIPES))
+def test_two_workers_take_the_step_one_device_takes(family, mnist_dir, tmp_path):
+    common = [*RECIPES[family], "--data-dir", mnist_dir, "--train-limit", "200", "--batch-size", "200",
+              "--learning-rate", str(LEARNING_RATE), "--epochs", "1", "--eval-samples", "2", "--export-dir", ""]
+    single = run_python([*common, "--strategy", "one", "--run-dir", str(tmp_path / "single")])
+    assert single.returncode == 0, single.stderr[-3000:]
+    results = run_workers([*common, "--strategy", "multi_worker", "--run-dir", str(tmp_path / "workers")])
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    assert "the chief evaluates" in results[1][1]
+    assert (tmp_path / "workers" / "metrics.json").exists()  # the chief's
+    one, two = trained_weights(tmp_path / "single"), trained_weights(tmp_path / "workers")
+    assert len(one) == len(two) and [a.shape for a in one] == [b.shape for b in two]
+    one, two = np.concatenate([a.ravel() for a in one]), np.concatenate([b.ravel() for b in two])
+    # Adam's first step divides each gradient by its own size: a weight whose gradient is rounding noise (summed
+    # in another order over two workers) may move by up to the learning rate either way. All others agree to
+    # float precision; unsynchronized batch norm, or noise drawn apart from one device's, fails this by far.
+    differs = ~np.isclose(one, two, rtol=1e-4, atol=1e-5)
+    gap = np.abs(one - two)
+    assert differs.mean() < 1e-3, (f"{differs.sum()} of {differs.size} weights differ (largest {gap.max():.2e}, "
+                                   f"{(gap > LEARNING_RATE / 10).sum()} by over a tenth of the learning rate)")
+    assert np.abs(one - two).max() < LEARNING_RATE / 4
+
+
+def flag_error(tf_config_text, strategy="multi_worker"):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("TF_CONFIG", None)
+    if tf_config_text is not None:
+        env["TF_CONFIG"] = tf_config_text
+    return subprocess.run([sys.executable, "-m", "recipes.vae_mnist", "--strategy", strategy], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "--strategy multi_worker needs the environment variable TF_CONFIG"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]', "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:12345"]}}', 'TF_CONFIG needs a "task"'),
+    ('{"cluster": {"worker": ["127.0.0.1:12345"]}, "task": {"type": "worker", "index": 3}}',
+     "TF_CONFIG's task index must be in 0..0"),
+    ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}',
+     'cluster.worker[0] must be "host:port"'),
+    ('{"cluster": {"ps": ["127.0.0.1:12345"]}, "task": {"type": "ps", "index": 0}}', "may list \"chief\""),
+])
+def test_a_bad_tf_config_is_one_line_and_exit_2(text, message):
+    result = flag_error(text)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_port_in_use_is_named_before_tensorflow_starts():
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = flag_error(json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", "127.0.0.1:1"]},
+                                        "task": {"type": "worker", "index": 0}}))
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}, whose port another process is using" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def epochs_done(run_dir):
+    try:
+        return json.loads((run_dir / "checkpoint.json").read_text())["epochs_done"]
+    except (OSError, ValueError):
+        return 0
+
+
+def test_a_killed_worker_loses_at_most_its_epoch_and_the_run_resumes(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["-m", "recipes.vae_mnist", "--data-dir", mnist_dir, "--strategy", "multi_worker", "--train-limit", "6000",
+            "--batch-size", "100", "--hidden-units", "32", "--latent-dim", "2", "--epochs", "4", "--eval-samples", "2",
+            "--run-dir", str(run_dir), "--export-dir", ""]
+    workers = start_workers(args)
+    deadline = time.monotonic() + WORKER_TIMEOUT_S
+    while epochs_done(run_dir) < 1 and time.monotonic() < deadline and workers[0].poll() is None:
+        time.sleep(0.05)
+    assert epochs_done(run_dir) == 1, "the run should have checkpointed its first epoch and no more"
+    time.sleep(0.5)  # into epoch 2
+    workers[1].send_signal(signal.SIGKILL)
+    workers[1].communicate()
+    _, err = workers[0].communicate(timeout=WORKER_TIMEOUT_S)  # the chief notices, and ends with one line
+    assert workers[0].returncode == 1, err[-3000:]
+    assert "restart every worker with the same command to resume" in err.strip().splitlines()[-1]
+    kept = epochs_done(run_dir)
+    assert kept in (1, 2)
+    restarted = start_workers(args)
+    outputs = [worker.communicate(timeout=WORKER_TIMEOUT_S) for worker in restarted]
+    for worker, (_, err) in zip(restarted, outputs):
+        assert worker.returncode == 0, err[-3000:]
+    assert f"resuming {run_dir} after epoch {kept} of 4" in outputs[0][0]
+    history = json.loads((run_dir / "checkpoint.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]  # no epoch repeated or lost
+    losses = [row["val_loss"] for row in history]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, run_python
 # Bottom to top. A module may import modules of its own layer or below, never above; "zoo.models.*" is every
 # module of the models package. docs/ARCHITECTURE.md describes each module.
 LAYERS = [
-    ("flags, errors and files (no TensorFlow)", ["zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.registry",
+    ("flags, errors and files (no TensorFlow)", ["zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.registry",
                                                  "zoo.search_space"]),
     ("data and building blocks", ["zoo.batching", "zoo.corruptions", "zoo.data", "zoo.losses", "zoo.movielens",
                                   "zoo.nets", "zoo.signatures", "zoo.speed"]),
@@ -21,7 +21,7 @@ LAYERS = [
     ("publishing and applications", ["zoo.export", "zoo.pipeline", "zoo.pretraining", "zoo.recommenders"]),
     ("entry points", ["zoo.cli", "zoo.refresh"]),
 ]
-TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry",
+TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry",
                    "zoo.search_space"]
 
 

@@ -49,7 +49,7 @@ def test_bad_flag_from_the_command_line_has_no_traceback():
 
 def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
     run_dir, export_dir = tmp_path / "run", tmp_path / "artifact"
-    args = ["-m", "recipes.vae_mnist", "--data-dir", mnist_dir, "--train-limit", "20000", "--latent-dim", "2",
+    args = ["-m", "recipes.vae_mnist", "--data-dir", mnist_dir, "--train-limit", "20000", "--batch-size", "100", "--latent-dim", "2",
             "--epochs", "2", "--eval-samples", "20", "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     first = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -84,7 +84,7 @@ def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
 
 
 def small_config(mnist_dir, run_dir, **changes):
-    settings = dict(data_dir=mnist_dir, train_limit=500, epochs=1, hidden_units=(32,), run_dir=str(run_dir),
+    settings = dict(data_dir=mnist_dir, train_limit=500, batch_size=100, epochs=1, hidden_units=(32,), run_dir=str(run_dir),
                     export_dir="")
     return vae_mnist.VAEMnistConfig(**{**settings, **changes})
 
@@ -133,7 +133,7 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):
 def test_profile_steps_write_a_profiler_trace(mnist_dir, tmp_path):
     from recipes.vae_mnist import VAEMnistConfig
 
-    config = VAEMnistConfig(data_dir=mnist_dir, train_limit=1000, epochs=1, hidden_units=(16,), latent_dim=2,
+    config = VAEMnistConfig(data_dir=mnist_dir, train_limit=1000, batch_size=100, epochs=1, hidden_units=(16,), latent_dim=2,
                             run_dir=str(tmp_path), export_dir="", profile_steps="3,5")
     training.train(config, verbose=0)
     traces = list((tmp_path / "logs").rglob("*.xplane.pb"))

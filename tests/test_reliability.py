@@ -19,7 +19,7 @@ from zoo.errors import ZooError
 def small_vae_config(mnist_dir, run_dir, **changes):
     from recipes.vae_mnist import VAEMnistConfig
 
-    settings = dict(data_dir=mnist_dir, train_limit=500, epochs=1, hidden_units=(16,), latent_dim=2,
+    settings = dict(data_dir=mnist_dir, train_limit=500, batch_size=100, epochs=1, hidden_units=(16,), latent_dim=2,
                     run_dir=str(run_dir), export_dir="")
     return VAEMnistConfig(**{**settings, **changes})
 
@@ -183,7 +183,7 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
 
 training.train(small_vae_config(sys.argv[1], sys.argv[2], epochs=2), verbose=0, callbacks=[StopAfterFirstEpoch()])
 """
-SMALL_VAE_FLAGS = ["--train-limit", "500", "--epochs", "2", "--hidden-units", "16", "--latent-dim", "2"]
+SMALL_VAE_FLAGS = ["--train-limit", "500", "--batch-size", "100", "--epochs", "2", "--hidden-units", "16", "--latent-dim", "2"]
 
 
 def test_a_full_disk_while_checkpointing_ends_in_one_line_and_keeps_the_last_checkpoint(mnist_dir, small_disk):

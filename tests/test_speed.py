@@ -20,7 +20,7 @@ def measuring(monkeypatch, tmp_path):
 def test_auto_measures_once_then_reads_the_cache(measuring, mnist_dir, tmp_path):
     from recipes.vae_mnist import main
 
-    args = ["--data-dir", mnist_dir, "--train-limit", "1000", "--epochs", "1", "--hidden-units", "16",
+    args = ["--data-dir", mnist_dir, "--train-limit", "1000", "--batch-size", "100", "--epochs", "1", "--hidden-units", "16",
             "--latent-dim", "2", "--eval-samples", "2", "--export-dir", str(tmp_path / "export")]
 
     outputs = []

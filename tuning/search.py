@@ -69,6 +69,11 @@ class SearchConfig:
     train_limit: int = flag(0, "use only the first N of the remaining training images (0 = all)", flags.IMAGE_COUNT)
     xla: str = flag("auto", "XLA compilation (auto = on with a GPU, off on CPU: trials do not time speed settings, "
                             "each of their models would need its own measurement)", choices=("auto", "on", "off"))
+    strategy: str = flag("auto", "tf.distribute strategy of each trial (auto = mirrored with several GPUs, else one "
+                                 "device; multi_worker is the recipes' alone: a search spreads its trials over Keras "
+                                 "Tuner workers instead)", choices=("auto", "one", "mirrored"))
+    cpu_devices: int = flag(1, "split the CPU into this many logical devices (for --strategy mirrored without GPUs)",
+                            flags.count(1, 64))
     eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.count(1, 100_000))
     final_epochs: int = flag(20, "epochs of retraining the best configuration with the recipe's learning-rate "
                                  "schedule (0 = no retraining)", flags.count(0, 10_000))

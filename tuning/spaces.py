@@ -49,7 +49,7 @@ def recipe_config(search, hyperparameters, **settings):
     """The recipe config of `search.model` with the search's data and optimizer settings, `hyperparameters`
     and `settings` (run_dir, epochs, ...) over the recipe's defaults."""
     shared = {k: getattr(search, k) for k in ("data_dir", "batch_size", "learning_rate", "seed", "validation_size",
-                                              "train_limit", "xla", "eval_samples")}
+                                              "train_limit", "xla", "eval_samples", "strategy", "cpu_devices")}
     return dataclasses.replace(recipe_config_class(search.model)(), **shared, **hyperparameters, **settings)
 
 

@@ -4,7 +4,7 @@ flags of every training recipe."""
 
 import dataclasses
 
-from zoo import flags
+from zoo import cluster, flags
 from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
@@ -13,6 +13,8 @@ BINARIZATIONS = ("dynamic", "threshold", "none")
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
+# --strategy: auto = mirrored with several GPUs, else one device; multi_worker reads TF_CONFIG (zoo.cluster)
+STRATEGIES = ("auto", "one", "mirrored", "multi_worker")
 # Corruptions of zoo.models.denoising: name -> (name of its level, check of the level, what the check allows)
 CORRUPTION_LEVELS = {
     "masking": ("q", lambda level: 0 <= level < 1, "in [0, 1)"),
@@ -74,6 +76,12 @@ class TrainConfig:
                                   "<run dir>/logs (view it with tensorboard and tensorboard-plugin-profile); a profiled run "
                                   "steps one batch per compiled call",
                               flags.step_range)
+    strategy: str = flag("auto", "tf.distribute strategy: auto = mirrored with several GPUs, else one device; "
+                                 "mirrored = every local GPU (or every --cpu-devices); multi_worker = "
+                                 "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG (the same command on "
+                                 "every worker)", choices=STRATEGIES)
+    cpu_devices: int = flag(1, "split the CPU into this many logical devices (without GPUs, --strategy mirrored "
+                               "then trains one replica on each)", flags.count(1, 64))
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
                                flags.digits)
@@ -82,3 +90,6 @@ class TrainConfig:
         """Checks involving several flags (`zoo.flags.parse` calls it); a message, or None."""
         if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
             return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"
+        if self.strategy == "multi_worker":
+            return cluster.problem()
+        return None

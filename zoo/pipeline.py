@@ -104,9 +104,14 @@ def publish(config, command=None, card_extra=None):
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
-    model, dataset, checkpoint = training.train(config, callbacks=progress_callbacks(config))
-    if keras.mixed_precision.global_policy().name != "float32":
-        # Reported numbers and artifacts are float32, whatever precision trained the weights.
+    strategy = training.make_strategy(config)
+    model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
+    if not training.is_chief(strategy):
+        print("training done; the chief evaluates, draws and exports")
+        return None
+    if keras.mixed_precision.global_policy().name != "float32" or strategy.num_replicas_in_sync > 1:
+        # Reported numbers and artifacts are float32, whatever precision trained the weights, and computed on
+        # this process alone (the other workers have gone).
         keras.mixed_precision.set_global_policy("float32")
         model = export.float32_copy(model)
         model.compile(jit_compile=False)

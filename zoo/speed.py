@@ -97,18 +97,23 @@ def measure(build, batches, options, steps=TIMED_STEPS, passes=TIMED_PASSES):
     return {option: max(values) for option, values in rates.items()}
 
 
-def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_size, build, batches):
+def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_size, build, batches,
+           multi_worker=False):
     """The (xla, precision) to train with, and a record of why: {"xla", "precision", "how", ...}.
 
     `build(xla, precision)` makes a compiled model to time; `batches` is a repeated dataset of training batches.
-    Flags other than auto are obeyed; auto follows the GPU rule with a GPU and measures (or reads the cache) on CPU.
+    Flags other than auto are obeyed; auto follows the GPU rule with a GPU and measures (or reads the cache) on CPU,
+    except in a multi-worker run, where every worker takes the rule.
     """
     if has_gpu:
-        xla = xla_flag != "off"
+        # XLA compiles Keras's fit under MirroredStrategy on one machine's GPUs (TF 2.8 release notes), not
+        # under MultiWorkerMirroredStrategy.
+        xla = xla_flag == "on" or (xla_flag == "auto" and not multi_worker)
         precision = "mixed_float16" if precision_flag == "auto" else precision_flag
         return {"xla": xla, "precision": precision, "how": "GPU rule (not measured)"}
     options = candidates(xla_flag, precision_flag, replicas)
-    if len(options) == 1 or os.environ.get(AUTO_ENV) == "rule":
+    # Workers that measured could choose differently, and must train the same model: they take the rule.
+    if len(options) == 1 or os.environ.get(AUTO_ENV) == "rule" or multi_worker:
         xla, precision = options[0]
         return {"xla": xla, "precision": precision, "how": "flags" if len(options) == 1 else "rule (not measured)"}
     path = _cache_path()

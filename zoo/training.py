@@ -9,7 +9,9 @@ Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipelin
 import json
 import math
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import keras
 import tensorflow as tf
 
 import zoo
-from zoo import data, flags, speed
+from zoo import cluster, data, flags, speed
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.files import atomic_write_text, hold_lock, remove_temporaries, replaced_atomically, settings_mismatch
 
@@ -29,6 +31,10 @@ RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "s
 # Steps per compiled call of the fit loop (the largest divisor of an epoch's steps up to this): the per-call overhead
 # of Keras's loop was most of the gap to a plain tf.function loop.
 STEPS_PER_EXECUTION = 50
+
+
+# How long a multi-worker collective (an all-reduce of the gradients) may wait for the other workers.
+COLLECTIVE_TIMEOUT_S = 120
 
 
 def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):
@@ -56,7 +62,7 @@ def speed_settings(config, strategy, dataset, steps_per_epoch):
     return speed.choose(config.xla, config.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")),
                         replicas=strategy.num_replicas_in_sync, model_config=network,
                         batch_size=config.batch_size, build=build,
-                        batches=timing_batches(dataset.train.element_spec))
+                        batches=timing_batches(dataset.train.element_spec), multi_worker=is_multi_worker(strategy))
 
 
 def _stream_seed(seed, epochs_done):
@@ -78,10 +84,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
     An `extendable` run may be resumed with more epochs than it was started with (see `train`).
     """
 
-    def __init__(self, run_dir, images_per_epoch, run_config, extendable=False):
+    def __init__(self, run_dir, images_per_epoch, run_config, extendable=False, restore_from=None):
         super().__init__()
         self.extendable = extendable
         self.run_dir = Path(run_dir)
+        self.restore_from = Path(restore_from or run_dir)  # a non-chief worker resumes from the chief's run dir
         self.state_path = self.run_dir / "checkpoint.json"
         self.images_per_epoch = images_per_epoch
         self.run_config = json.loads(json.dumps(run_config))
@@ -137,21 +144,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def restore(self, model):
         """Loads the last checkpoint into the compiled `model`; returns the number of epochs it holds."""
-        state = self.read_state(self.run_dir)
+        state = self.read_state(self.restore_from)
         if state is None:
             return 0
         saved = {"train_digits": [], **state["run_config"]}  # runs from before train_digits existed
         mismatch = settings_mismatch(saved, self.run_config, ("epochs",) if self.extendable else ())
         if mismatch:
-            raise ZooError(f"{self.run_dir} holds a run with other settings {mismatch}; "
+            raise ZooError(f"{self.restore_from} holds a run with other settings {mismatch}; "
                            "rerun with the same flags to resume, or pass another --run-dir")
         if state["epochs_done"] > self.run_config["epochs"]:
-            raise ZooError(f"{self.run_dir} holds {state['epochs_done']} epochs, more than the "
+            raise ZooError(f"{self.restore_from} holds {state['epochs_done']} epochs, more than the "
                            f"{self.run_config['epochs']} asked for")
         state["run_config"] = self.run_config
         self.state = state
         model.build_optimizers()
-        model.load_weights(self.weights_path)
+        model.load_weights(self.restore_from / state["weights_file"])
         return state["epochs_done"]
 
     def on_train_begin(self, logs=None):
@@ -203,6 +210,89 @@ class EpochCheckpoint(keras.callbacks.Callback):
         return self.images_per_epoch * len(seconds) / sum(seconds) if seconds else float("nan")
 
 
+def split_cpu(devices):
+    """Makes the CPU `devices` logical devices (one replica each under a mirrored strategy). TensorFlow allows
+    this only before its runtime starts; afterwards the split must already be the one asked for."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+    except RuntimeError:  # the runtime has started (e.g. a second run in one process)
+        present = len(tf.config.list_logical_devices("CPU"))
+        if present != devices:
+            raise ZooError(f"--cpu-devices {devices}: this process already runs TensorFlow on {present} CPU "
+                           "device(s), and the split can only be set before TensorFlow starts") from None
+
+
+def make_strategy(config):
+    """The tf.distribute strategy of `config.strategy` (zoo.config.STRATEGIES). auto is mirrored with several
+    GPUs, else the default one-device strategy; mirrored uses every GPU, or without GPUs every logical CPU device
+    (`--cpu-devices`); multi_worker is MultiWorkerMirroredStrategy over the cluster in TF_CONFIG, its collectives
+    bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if getattr(config, "cpu_devices", 1) > 1 and not gpus:
+        split_cpu(config.cpu_devices)
+    name = getattr(config, "strategy", "auto")
+    if name == "auto":
+        name = "mirrored" if len(gpus) > 1 else "one"
+    if name == "one":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")])
+    cluster.read()  # checked when the flags were parsed; this raises if TF_CONFIG changed since
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
+def is_multi_worker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy):
+    """True unless this process is a non-chief worker of a multi-worker run (zoo.cluster.Task.is_chief)."""
+    return not is_multi_worker(strategy) or cluster.read().is_chief
+
+
+def worker_number():
+    return cluster.read().number
+
+
+def sharded(dataset, strategy):
+    """`dataset` set to be split by its batches' elements across the workers of a multi-worker run (each worker
+    takes its share of every global batch); the in-memory pipeline has no files to split by."""
+    if not is_multi_worker(strategy):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+# What a collective raises on the workers left when one is lost (its peer unreachable, or a wait timed out).
+LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                      tf.errors.AbortedError, tf.errors.InternalError)
+
+
+def worker_loss_reported(fit, checkpoint):
+    """`fit`, raising a ZooError that says how to resume when another worker of the run is lost."""
+    def guarded(*args, **kwargs):
+        try:
+            return fit(*args, **kwargs)
+        except LOST_WORKER_ERRORS as error:
+            done = checkpoint.state["epochs_done"]
+            raise ZooError(f"lost another worker of the run during epoch {done + 1} ({type(error).__name__}: "
+                           f"{str(error).strip().splitlines()[0][:200]}); epoch {done} is checkpointed: restart "
+                           "every worker with the same command to resume") from None
+    return guarded
+
+
+def check_workers_agree(strategy, epochs_done, run_dir):
+    """Every worker must resume from the same epoch: they do when all see the chief's run dir (one machine, or a
+    shared file system). A ZooError on every worker otherwise, instead of training from different weights."""
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(float(epochs_done))), axis=None)
+    if float(total) != epochs_done * strategy.num_replicas_in_sync:
+        raise ZooError(f"the workers resumed from different epochs (this one from {epochs_done}): every worker must "
+                       f"see the chief's run dir {run_dir} (the same machine or a shared file system) to resume")
+
+
 def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=1):
     """The configured registered model, compiled with Adam (and the schedule) under `strategy`, running
     `execution_steps` training steps per call of its compiled train function."""
@@ -252,12 +342,15 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     if extendable and config.lr_schedule != "constant":
         raise ValueError(f"only a constant learning rate makes a run extendable; received lr_schedule={config.lr_schedule}")
     if strategy is None:
-        strategy = (tf.distribute.MirroredStrategy() if len(tf.config.list_physical_devices("GPU")) > 1
-                    else tf.distribute.get_strategy())
+        strategy = make_strategy(config)
     run_dir = Path(config.run_dir)
+    # Only the chief writes the run dir; other workers write their checkpoints and logs to a directory of their
+    # own that is removed afterwards (TensorFlow's multi-worker guide), and resume from the chief's checkpoint.
+    writes_to = run_dir if is_chief(strategy) else Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    hold_lock(run_dir / ".lock", f"the run dir {run_dir}")
-    remove_temporaries(run_dir)  # what writes interrupted by kill -9 left: no live process owns them now
+    hold_lock(writes_to / ".lock", f"the run dir {writes_to}")
+    if writes_to == run_dir:
+        remove_temporaries(run_dir)  # what writes interrupted by kill -9 left: no live process owns them now
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
     dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
@@ -267,29 +360,38 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     print(speed.describe(settings), flush=True)
     keras.mixed_precision.set_global_policy(settings["precision"])
     keras.utils.set_random_seed(config.seed)
-    # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own.
-    execution_steps = 1 if profiled_steps(config) else steps_per_execution(steps_per_epoch)
+    # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own. So does
+    # a multi-worker one: Keras's loop of several steps per call fails under MultiWorkerMirroredStrategy ("You
+    # must feed a value for placeholder tensor ... multi_step_on_iterator", Keras 3.15, TF 2.21).
+    execution_steps = (1 if profiled_steps(config) or is_multi_worker(strategy)
+                       else steps_per_execution(steps_per_epoch))
     model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps)
-    checkpoint = EpochCheckpoint(run_dir, steps_per_epoch * config.batch_size,
-                                 run_config(model, config, dataset.fingerprint), extendable)
+    checkpoint = EpochCheckpoint(writes_to, steps_per_epoch * config.batch_size,
+                                 run_config(model, config, dataset.fingerprint), extendable, restore_from=run_dir)
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
+    if is_multi_worker(strategy):
+        check_workers_agree(strategy, initial_epoch, run_dir)
     if not initial_epoch:  # data statistics a fresh model starts from
         model.adapt(dataset.train)
     if initial_epoch:
         print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
     if initial_epoch < config.epochs:
         checkpoint.state["speed_settings"] = settings
-        model.fit(
-            dataset.train.repeat(),  # one iterator for the whole run: a new one per epoch stalled epochs
+        if strategy.num_replicas_in_sync > 1:  # an evaluation batch: drawing a training one would move its streams
+            model.example_batch = next(iter(dataset.validation or dataset.test))
+        fit = model.fit if not is_multi_worker(strategy) else worker_loss_reported(model.fit, checkpoint)
+        fit(
+            sharded(dataset.train.repeat(), strategy),  # one iterator for the run: one per epoch stalled epochs
             steps_per_epoch=steps_per_epoch,
-            validation_data=dataset.validation or dataset.test,
+            validation_data=sharded(dataset.validation or dataset.test, strategy),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             shuffle=False,  # the pipeline shuffles
             callbacks=[checkpoint, keras.callbacks.TerminateOnNaN(),
-                       keras.callbacks.TensorBoard(str(run_dir / "logs"), profile_batch=profiled_steps(config)), *callbacks],
+                       keras.callbacks.TensorBoard(str(writes_to / "logs"), profile_batch=profiled_steps(config)),
+                       *(callbacks if writes_to == run_dir else ())],
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
         if checkpoint.diverged_at is not None:
@@ -297,6 +399,8 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
                     if checkpoint.weights_path else "no epoch was saved")
             raise TrainingDiverged(f"{checkpoint.failure} in epoch {checkpoint.diverged_at}; training stopped and "
                                    f"{kept}. Try a lower --learning-rate.")
+    if writes_to != run_dir:
+        shutil.rmtree(writes_to, ignore_errors=True)
     return model, dataset, checkpoint
 
 

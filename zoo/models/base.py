@@ -69,6 +69,23 @@ class ZooModel(keras.Model):
             seed = tf.random.experimental.stateless_fold_in(seed, replica.replica_id_in_sync_group)
         return seed
 
+    def batch_noise(self, draw, shape, batch_axis=0):
+        """`draw(shape, seed)`, stateless noise for this replica's part of a batch, from the model's stream.
+
+        With several replicas (tf.distribute), the noise of the whole global batch is drawn and this replica's
+        rows are kept: the replicas' rows never repeat, and N replicas draw exactly what one device draws for the
+        global batch, so a distributed step computes the same update as a single-device one.
+        """
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return draw(shape, seed)
+        shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
+        rows = shape[batch_axis]
+        whole = tf.tensor_scatter_nd_update(shape, [[batch_axis]], [rows * replica.num_replicas_in_sync])
+        start = rows * tf.cast(replica.replica_id_in_sync_group, tf.int32)
+        return tf.gather(draw(whole, seed), tf.range(start, start + rows), axis=batch_axis)
+
     @staticmethod
     def images_of(data):
         return data[0] if isinstance(data, (tuple, list)) else data
@@ -93,7 +110,23 @@ class ZooModel(keras.Model):
     def _track(self, losses):
         for name, tracker in self.trackers.items():
             tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 reduces a multi-worker step's logs along axis 0, which a scalar lacks (tensorflow#72388).
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+    # A batch with the training batches' structure and shapes, set by the training core for a distributed fit.
+    example_batch = None
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras (3.x) builds from a batch it takes off the training iterator: with a repeated
+        # dataset that batch is lost to training, and MultiWorkerMirroredStrategy cannot reduce a nested
+        # (images, labels) batch for it. The build needs only the shapes, which `example_batch` has.
+        if iterator is None or self.example_batch is None or self._distribute_strategy is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        with self._distribute_strategy.scope():
+            self._symbolic_build(data_batch=self.example_batch)
 
     def test_metric_name(self, name):
         """The name under which the tracked loss term `name` is reported on the test set."""

@@ -16,15 +16,16 @@ from zoo.registry import register
 
 
 def _generator(latent_dim, image_shape, filters):
+    # Batch statistics over the global batch under tf.distribute (one device: the same as unsynchronized).
     height, width, channels = image_shape
     return keras.Sequential([
         keras.Input((latent_dim,)),
         keras.layers.Dense(height // 4 * width // 4 * filters * 2, use_bias=False),
-        keras.layers.BatchNormalization(),
+        keras.layers.BatchNormalization(synchronized=True),
         keras.layers.ReLU(),
         keras.layers.Reshape((height // 4, width // 4, filters * 2)),
         keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(),
+        keras.layers.BatchNormalization(synchronized=True),
         keras.layers.ReLU(),
         keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same"),  # logits of the pixels
     ], name="generator")
@@ -116,7 +117,7 @@ class GAN(ZooModel):
         return {"generate": generate, "sample": self.sample_endpoint()}
 
     def _codes(self, count):
-        return tf.random.stateless_normal([count, self.latent_dim], seed=self.noise_seed())
+        return self.batch_noise(tf.random.stateless_normal, [count, self.latent_dim])
 
     def _logits(self, images, training):
         return tf.cast(self.discriminator(images, training=training), tf.float32)[:, 0]

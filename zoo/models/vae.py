@@ -160,7 +160,9 @@ class VAE(Autoencoder):
 
     def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples
-        terms = self.importance_terms(images, k, self.noise_seed(), condition)
+        q = self.posterior(images, condition)
+        eps = self.batch_noise(tf.random.stateless_normal, tf.concat([[k], tf.shape(q.mean())], 0), batch_axis=1)
+        terms = self.terms_at(q, q.mean() + q.stddev() * eps, images, condition)  # draw_codes, over the replicas
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
         kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
         if k == 1:
