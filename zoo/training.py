@@ -295,7 +295,11 @@ def check_workers_agree(strategy, epochs_done, run_dir):
 
 def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=1):
     """The configured registered model, compiled with Adam (and the schedule) under `strategy`, running
-    `execution_steps` training steps per call of its compiled train function."""
+    `execution_steps` training steps per call of its compiled train function (one under a mirrored strategy: Keras's
+    loop of several steps per call fails on a distributed iterator, "You must feed a value for placeholder tensor
+    ... multi_step_on_iterator", Keras 3.15 with TF 2.21, under MirroredStrategy and MultiWorkerMirroredStrategy)."""
+    if isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)):
+        execution_steps = 1
     with strategy.scope():
         model = zoo.get(config.model, seed=config.seed, **flags.model_kwargs(config))
         learning_rate = config.learning_rate
@@ -360,11 +364,8 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     print(speed.describe(settings), flush=True)
     keras.mixed_precision.set_global_policy(settings["precision"])
     keras.utils.set_random_seed(config.seed)
-    # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own. So does
-    # a multi-worker one: Keras's loop of several steps per call fails under MultiWorkerMirroredStrategy ("You
-    # must feed a value for placeholder tensor ... multi_step_on_iterator", Keras 3.15, TF 2.21).
-    execution_steps = (1 if profiled_steps(config) or is_multi_worker(strategy)
-                       else steps_per_execution(steps_per_epoch))
+    # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own.
+    execution_steps = 1 if profiled_steps(config) else steps_per_execution(steps_per_epoch)
     model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps)
     checkpoint = EpochCheckpoint(writes_to, steps_per_epoch * config.batch_size,
                                  run_config(model, config, dataset.fingerprint), extendable, restore_from=run_dir)
