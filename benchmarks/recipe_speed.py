@@ -2,7 +2,7 @@
 
     python -m benchmarks.recipe_speed --data-dir DIR [--epochs 1 4] [--repeats 2]
 
-Runs `python -m recipes.vae_mnist` (its defaults: 2x512 MLP, batch 100, dynamic binarization; everything it does
+Runs `python -m recipes.vae_mnist` (its defaults: 2x512 MLP, batch 500, dynamic binarization; everything it does
 every epoch included: validation, checkpoint, logs, pictures) and the keras-io-style script below (the same layers,
 batch and binarization, `fit` with Keras's defaults) at the two epoch counts, alternating, in fresh processes. The
 difference of the wall times over the difference of the epochs is each one's seconds per epoch: start-up, the

@@ -61,3 +61,16 @@ def test_the_rule_without_measurement(monkeypatch):
     choice = speed.choose("auto", "auto", has_gpu=False, replicas=1, model_config={}, batch_size=100,
                           build=None, batches=None)
     assert (choice["xla"], choice["precision"], choice["how"]) == (*speed.BASELINE, "rule (not measured)")
+
+
+def test_workers_take_the_rule_instead_of_measuring(measuring):
+    choice = speed.choose("auto", "auto", has_gpu=False, replicas=2, model_config={}, batch_size=100,
+                          build=None, batches=None, multi_worker=True)  # build=None: measuring would fail
+    assert (choice["xla"], choice["precision"]) == speed.BASELINE and not measuring.exists()
+
+
+@pytest.mark.parametrize("multi_worker, xla", [(False, True), (True, False)])
+def test_gpus_compile_with_xla_under_mirrored_but_not_across_workers(multi_worker, xla):
+    choice = speed.choose("auto", "auto", has_gpu=True, replicas=4, model_config={}, batch_size=100,
+                          build=None, batches=None, multi_worker=multi_worker)
+    assert (choice["xla"], choice["precision"]) == (xla, "mixed_float16")
