@@ -84,7 +84,8 @@ def test_recipe_resumes_after_an_interruption_and_exports(mnist_dir, tmp_path):
 
 
 def small_config(mnist_dir, run_dir, **changes):
-    settings = dict(data_dir=mnist_dir, train_limit=500, batch_size=100, epochs=1, hidden_units=(32,), run_dir=str(run_dir),
+    settings = dict(data_dir=mnist_dir, train_limit=500, batch_size=100, learning_rate=1e-3, epochs=1, hidden_units=(32,),
+                    run_dir=str(run_dir),
                     export_dir="")
     return vae_mnist.VAEMnistConfig(**{**settings, **changes})
 
