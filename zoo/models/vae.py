@@ -134,7 +134,11 @@ class VAE(Autoencoder):
     @staticmethod
     def draw_codes(q, num_samples, seed):
         """Codes [num_samples, batch, latent_dim] from the posterior q, stateless in the int seed [2]."""
-        eps = tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(q.mean())], 0), seed=seed)
+        return VAE.codes_at(q, tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(q.mean())], 0), seed=seed))
+
+    @staticmethod
+    def codes_at(q, eps):
+        """z = mu + sigma * eps for standard-normal eps [k, batch, latent_dim]."""
         return q.mean() + q.stddev() * eps
 
     def terms_at(self, q, codes, images, condition=None):
@@ -162,7 +166,7 @@ class VAE(Autoencoder):
         k = self.importance_samples
         q = self.posterior(images, condition)
         eps = self.batch_noise(tf.random.stateless_normal, tf.concat([[k], tf.shape(q.mean())], 0), batch_axis=1)
-        terms = self.terms_at(q, q.mean() + q.stddev() * eps, images, condition)  # draw_codes, over the replicas
+        terms = self.terms_at(q, self.codes_at(q, eps), images, condition)
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
         kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
         if k == 1:
