@@ -15,9 +15,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from zoo import cli, flags
+from zoo import cli, config, flags
 from zoo.flags import flag
-from zoo.config import DATA_DIR_ENV
 
 PROG = "python -m recipes.anomaly_mnist"
 
@@ -42,10 +41,10 @@ DETECTORS = {
 
 
 @dataclasses.dataclass
-class AnomalyMnistConfig:
+class AnomalyMnistConfig(config.DistributeFlags):
     """Flags of `python -m recipes.anomaly_mnist`."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV}, then "
                                "tensorflow-datasets)", flags.existing_dir)
     digits: tuple = flag(tuple(range(10)), "normal digits, one experiment each", flags.digits)
     detectors: tuple = flag(tuple(DETECTORS), "detectors to train", type=str)
@@ -61,6 +60,7 @@ class AnomalyMnistConfig:
         unknown = [d for d in self.detectors if d not in DETECTORS]
         if unknown or not self.detectors:
             return f"--detectors takes some of {', '.join(DETECTORS)}; received --detectors={' '.join(self.detectors)}"
+        return super().check()
 
 
 def detector_config(settings, detector, digit):
@@ -68,6 +68,7 @@ def detector_config(settings, detector, digit):
     make_config, _ = DETECTORS[detector]
     return dataclasses.replace(make_config(), data_dir=settings.data_dir, epochs=settings.epochs,
                                seed=settings.seed, validation_size=settings.validation_size, train_digits=(digit,),
+                               strategy=settings.strategy, cpu_devices=settings.cpu_devices,
                                run_dir=str(Path(settings.run_dir) / detector / f"digit{digit}"), export_dir="")
 
 
@@ -129,6 +130,11 @@ DEEP_SVDD = {"label": "Deep SVDD (Ruff et al. 2018)",
 
 def main(argv=None):
     settings = flags.parse(AnomalyMnistConfig, argv, prog=PROG, description=__doc__)
+    return cli.run_distributed(run, settings, argv, 'run_dir')
+
+
+def run(settings, argv):
+    """The recipe, in the scope of its --strategy."""
     import numpy as np
 
     from zoo import plots

@@ -17,14 +17,14 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from zoo import cli, flags
+from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m recipes.autorec_movielens"
 
 
 @dataclasses.dataclass
-class AutoRecMovieLensConfig:
+class AutoRecMovieLensConfig(config.DistributeFlags):
     """Flags of `python -m recipes.autorec_movielens`."""
 
     data_dir: str = flag(None, "directory holding MovieLens 100K's u.data (default: $ZOO_MOVIELENS_DIR, then "
@@ -76,6 +76,11 @@ def export_autorec(predictor, argv, metrics, path):
 
 def main(argv=None):
     settings = flags.parse(AutoRecMovieLensConfig, argv, prog=PROG, description=__doc__)
+    return cli.run_distributed(run, settings, argv, 'out_dir')
+
+
+def run(settings, argv):
+    """The recipe, in the scope of its --strategy."""
     import numpy as np
 
     from zoo import movielens
@@ -85,7 +90,8 @@ def main(argv=None):
     shape = (int(ratings[:, 0].max()), int(ratings[:, 1].max()))
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    defining = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("splits", "out_dir", "data_dir")}
+    defining = {k: v for k, v in dataclasses.asdict(settings).items()
+                if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),
                        extra={"command": flags.command_line(PROG, argv)})
     chosen = {}

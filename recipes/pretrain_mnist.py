@@ -24,7 +24,7 @@ INITIALIZATIONS = ("random", "pretrained")
 
 
 @dataclasses.dataclass
-class PretrainMnistConfig:
+class PretrainMnistConfig(config.DistributeFlags):
     """Flags of `python -m recipes.pretrain_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
@@ -78,6 +78,11 @@ def finetune(settings, stack, initialization, images, labels, test, seed):
 
 def main(argv=None):
     settings = flags.parse(PretrainMnistConfig, argv, prog=PROG, description=__doc__)
+    return cli.run_distributed(run, settings, argv, 'out_dir')
+
+
+def run(settings, argv):
+    """The recipe, in the scope of its --strategy."""
     import numpy as np
 
     from zoo import data, pretraining
@@ -88,7 +93,8 @@ def main(argv=None):
     train_labels, test = train_labels.astype(np.int32), (test_images, test_labels.astype(np.int32))
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    defining = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("budgets", "seeds", "out_dir", "data_dir")}
+    defining = {k: v for k, v in dataclasses.asdict(settings).items()
+                if k not in ("budgets", "seeds", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
     fingerprint = data.mnist_fingerprint(settings.data_dir)
     runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)})
     stack = None

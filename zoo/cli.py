@@ -42,6 +42,16 @@ def recipe_main(config_cls, prog, description):
     return main
 
 
+def run_distributed(run, settings, argv, output_field):
+    """`run(settings, argv)` of a recipe with its own flags (zoo.config.DistributeFlags among them), in the scope
+    of its --strategy; on a non-chief worker of a multi-worker run, `settings.<output_field>` is a copy of the
+    chief's (zoo.training.recipe_strategy)."""
+    from zoo import training  # imports TensorFlow: only once the flags are known to be good
+
+    with training.recipe_strategy(settings, output_field) as settings:
+        return run(settings, argv)
+
+
 def _has_nvidia_device():
     return any(Path("/dev").glob("nvidia[0-9]*"))
 

@@ -47,7 +47,30 @@ def binarization_flag(default):
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class DistributeFlags:
+    """--strategy and --cpu-devices: how a recipe spreads its training over devices and machines (zoo.training's
+    `make_strategy`). Every training recipe's flags include these."""
+
+    strategy: str = flag("auto", "tf.distribute strategy: auto = mirrored with several GPUs, else one device; "
+                                 "mirrored = every local GPU (or every --cpu-devices); multi_worker = "
+                                 "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG (the same command on "
+                                 "every worker)", choices=STRATEGIES)
+    cpu_devices: int = flag(1, "split the CPU into this many logical devices (without GPUs, --strategy mirrored "
+                               "then trains one replica on each)", flags.count(1, 64))
+
+    def check(self):
+        """A message if the strategy's environment is wrong (TF_CONFIG for multi_worker: zoo.cluster), or None."""
+        if self.strategy == "multi_worker":
+            return cluster.problem()
+        return None
+
+
+# How a run is spread, not what it computes: never part of the settings a stored result is reused under.
+DISTRIBUTE_FLAGS = tuple(field.name for field in dataclasses.fields(DistributeFlags))
+
+
+@dataclasses.dataclass
+class TrainConfig(DistributeFlags):
     """Flags shared by every recipe. Recipes subclass it to set `model`, defaults and model flags."""
 
     model: str = "vae"
@@ -76,12 +99,6 @@ class TrainConfig:
                                   "<run dir>/logs (view it with tensorboard and tensorboard-plugin-profile); a profiled run "
                                   "steps one batch per compiled call",
                               flags.step_range)
-    strategy: str = flag("auto", "tf.distribute strategy: auto = mirrored with several GPUs, else one device; "
-                                 "mirrored = every local GPU (or every --cpu-devices); multi_worker = "
-                                 "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG (the same command on "
-                                 "every worker)", choices=STRATEGIES)
-    cpu_devices: int = flag(1, "split the CPU into this many logical devices (without GPUs, --strategy mirrored "
-                               "then trains one replica on each)", flags.count(1, 64))
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
                                flags.digits)
@@ -90,6 +107,4 @@ class TrainConfig:
         """Checks involving several flags (`zoo.flags.parse` calls it); a message, or None."""
         if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
             return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"
-        if self.strategy == "multi_worker":
-            return cluster.problem()
-        return None
+        return super().check()

@@ -11,17 +11,20 @@ import tensorflow as tf
 from zoo.config import CORRUPTION_LEVELS, corruption_level_error
 
 
-def masking(images, level, seed):
-    keep = tf.random.stateless_uniform(tf.shape(images), seed) >= level
+# Each corruption draws its noise through `noise(draw, shape, batch_axis=0)`, where `draw` is a stateless
+# tf.random function (shape, seed): one seed's draw by default, the model's `batch_noise` in a training step.
+
+def masking(images, level, noise):
+    keep = noise(tf.random.stateless_uniform, tf.shape(images)) >= level
     return tf.where(keep, images, tf.zeros_like(images))
 
 
-def gaussian(images, level, seed):
-    return images + level * tf.random.stateless_normal(tf.shape(images), seed)
+def gaussian(images, level, noise):
+    return images + level * noise(tf.random.stateless_normal, tf.shape(images))
 
 
-def salt_and_pepper(images, level, seed):
-    draws = tf.random.stateless_uniform(tf.concat([[2], tf.shape(images)], 0), seed)
+def salt_and_pepper(images, level, noise):
+    draws = noise(tf.random.stateless_uniform, tf.concat([[2], tf.shape(images)], 0), 1)
     salt = tf.cast(draws[1] < 0.5, images.dtype)
     return tf.where(draws[0] < level, salt, images)
 
@@ -39,7 +42,11 @@ def check_corruption(corruption, level):
         raise ValueError(message)
 
 
-def corrupt(images, corruption, level, seed):
-    """`images` corrupted by the named corruption at `level` (q, sigma or fraction); stateless in `seed`."""
+def corrupt(images, corruption, level, seed=None, noise=None):
+    """`images` corrupted by the named corruption at `level` (q, sigma or fraction); stateless in `seed`, or with
+    its noise from `noise(draw, shape, batch_axis)` (e.g. ZooModel.batch_noise)."""
     check_corruption(corruption, level)
-    return CORRUPTIONS[corruption](tf.convert_to_tensor(images, tf.float32), float(level), seed)
+    if noise is None:
+        def noise(draw, shape, batch_axis=0):
+            return draw(shape, seed)
+    return CORRUPTIONS[corruption](tf.convert_to_tensor(images, tf.float32), float(level), noise)

@@ -12,7 +12,7 @@ import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
 from zoo.batching import apply_in_batches
-from zoo.corruptions import masking
+from zoo.corruptions import corrupt
 
 LIKELIHOOD_SEED = 2016
 
@@ -109,7 +109,7 @@ def reconstruction_errors(reconstruct, images, targets=None, batch_size=500):
 
 def masked(images, q=MASKED_INPUT_Q, seed=PROPERTY_SEED):
     """`images` with each pixel set to 0 with probability q (fixed seed): the masked-input benchmark."""
-    return masking(tf.constant(images), q, tf.constant([seed, 0])).numpy()
+    return corrupt(images, "masking", q, tf.constant([seed, 0])).numpy()
 
 
 def jacobian_frobenius_norms(encode, images, batch_size=100):

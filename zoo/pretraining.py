@@ -5,6 +5,7 @@ layer's code (the pixels, for the first) from a masked copy of it. Its encoder t
 matching hidden layer of an `mlp_classifier`, which is fine-tuned end to end with labels.
 """
 
+import keras
 import numpy as np
 
 import zoo
@@ -18,6 +19,7 @@ def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size
     inputs = np.asarray(images, np.float32).reshape(len(images), -1)
     stack = []
     for depth, units in enumerate(hidden_units):
+        keras.utils.set_random_seed(seed + depth)  # the layer's initial weights (it builds here)
         layer = zoo.get("denoising_ae", image_shape=(inputs.shape[1],), latent_dim=units, hidden_units=(),
                         code_activation="sigmoid", corruption="masking", noise_level=noise_level, seed=seed + depth)
         history = training.train_arrays(layer, inputs, epochs, batch_size, learning_rate, seed + depth, verbose)

@@ -6,6 +6,8 @@ callbacks (progress bar, TensorBoard, a per-epoch checkpoint that resumes, a sto
 Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipeline).
 """
 
+import contextlib
+import dataclasses
 import json
 import math
 import re
@@ -266,6 +268,37 @@ def sharded(dataset, strategy):
     return dataset.with_options(options)
 
 
+def current_strategy(config):
+    """The strategy whose scope the caller is in (a recipe inside `recipe_strategy`), else `make_strategy(config)`:
+    a process makes its MultiWorkerMirroredStrategy once."""
+    return tf.distribute.get_strategy() if tf.distribute.has_strategy() else make_strategy(config)
+
+
+@contextlib.contextmanager
+def recipe_strategy(settings, output_field):
+    """Runs a recipe's body in the scope of `settings.strategy` (DistributeFlags); yields the settings it runs with.
+
+    Every worker of a multi-worker run runs the whole recipe, since its training and evaluation steps are
+    collective. A non-chief worker works in a copy of the chief's output directory (`settings.<output_field>`, as
+    it was when the run started; removed at the end), so that it makes the chief's choices (what to resume, which
+    results to reuse) and overwrites nothing of the chief's: TensorFlow's multi-worker guide's temporary dirs.
+    """
+    strategy = make_strategy(settings)
+    own = None
+    if not is_chief(strategy):
+        own = Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
+        chiefs = Path(getattr(settings, output_field))
+        if chiefs.is_dir():
+            shutil.copytree(chiefs, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock"))
+        settings = dataclasses.replace(settings, **{output_field: str(own)})
+    try:
+        with strategy.scope():
+            yield settings
+    finally:
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
+
+
 # What a collective raises on the workers left when one is lost (its peer unreachable, or a wait timed out).
 LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
                       tf.errors.AbortedError, tf.errors.InternalError)
@@ -346,7 +379,7 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     if extendable and config.lr_schedule != "constant":
         raise ValueError(f"only a constant learning rate makes a run extendable; received lr_schedule={config.lr_schedule}")
     if strategy is None:
-        strategy = make_strategy(config)
+        strategy = current_strategy(config)
     run_dir = Path(config.run_dir)
     # Only the chief writes the run dir; other workers write their checkpoints and logs to a directory of their
     # own that is removed afterwards (TensorFlow's multi-worker guide), and resume from the chief's checkpoint.
@@ -409,16 +442,24 @@ def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed
     """Fits a zoo model on in-memory arrays (`inputs`: an array, or a tuple such as (images, labels)) with
     the core's choices: the model's optimizers, shuffled batches of one size, `adapt` first, XLA with a
     GPU, a stop on a non-finite loss. For short runs that need no run directory (a pretraining layer, a
-    fine-tuning run); returns the Keras History. Raises TrainingDiverged if a loss became non-finite."""
+    fine-tuning run); returns the Keras History. Raises TrainingDiverged if a loss became non-finite.
+
+    Trains under the strategy whose scope the caller is in (`recipe_strategy`), where `model` must have been made;
+    each worker of a multi-worker run takes its share of every batch."""
     keras.utils.set_random_seed(seed)
+    strategy = tf.distribute.get_strategy()
     count = len(tf.nest.flatten(inputs)[0])
+    batch = min(batch_size, count)
     dataset = (tf.data.Dataset.from_tensor_slices(inputs).cache().shuffle(count, seed=seed)
-               .batch(min(batch_size, count), drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+               .batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    model.compile(**model.training_optimizers(learning_rate), jit_compile=has_gpu)
+    with strategy.scope():
+        model.compile(**model.training_optimizers(learning_rate), jit_compile=has_gpu and not is_multi_worker(strategy))
     model.adapt(dataset)
-    history = model.fit(dataset, epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], shuffle=False,
-                        verbose=verbose)
+    if strategy.num_replicas_in_sync > 1:  # shapes for Keras's build (ZooModel._maybe_symbolic_build)
+        model.example_batch = tf.nest.map_structure(lambda array: tf.constant(array[:batch]), inputs)
+    history = model.fit(sharded(dataset, strategy), epochs=epochs, shuffle=False, verbose=verbose,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks])
     if not all(math.isfinite(values[-1]) for values in history.history.values()):
         raise TrainingDiverged(f"a loss became non-finite while training {model.registry_name}; try a lower "
                                "learning rate")

@@ -61,14 +61,6 @@ class ZooModel(keras.Model):
         """A message if an epoch's logs show training has failed in a model-specific way, else None."""
         return None
 
-    def noise_seed(self):
-        """A fresh stateless-RNG seed [2] from the model's stream, distinct for every replica of a strategy."""
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        replica = tf.distribute.get_replica_context()
-        if replica is not None and replica.num_replicas_in_sync > 1:
-            seed = tf.random.experimental.stateless_fold_in(seed, replica.replica_id_in_sync_group)
-        return seed
-
     def batch_noise(self, draw, shape, batch_axis=0):
         """`draw(shape, seed)`, stateless noise for this replica's part of a batch, from the model's stream.
 

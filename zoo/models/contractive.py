@@ -57,7 +57,7 @@ class ContractiveAE(AE):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(inputs)
             codes = self.encode(inputs)
-            projections = [tf.reduce_sum(codes * tf.random.stateless_normal(tf.shape(codes), self.noise_seed()))
+            projections = [tf.reduce_sum(codes * self.batch_noise(tf.random.stateless_normal, tf.shape(codes)))
                            for _ in range(self.jacobian_projections)]
         # Images are encoded independently, so d(sum_b u_b . h_b)/dx_b = J_b^T u_b for each image b.
         estimates = [tf.reduce_sum(tf.reshape(tf.square(tape.gradient(projected, inputs)), [tf.shape(inputs)[0], -1]),

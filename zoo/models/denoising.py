@@ -33,7 +33,7 @@ class DenoisingAE(AE):
         return corrupt(images, self.corruption, self.noise_level, seed)
 
     def training_inputs(self, images):
-        return self.corrupt(images, self.noise_seed())
+        return corrupt(images, self.corruption, self.noise_level, noise=self.batch_noise)
 
     def get_config(self):
         config = super().get_config()
