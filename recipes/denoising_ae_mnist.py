@@ -20,7 +20,8 @@ class DenoisingAEMnistConfig(AutoencoderFlags):
     corruption: str = flag("masking", "corruption applied in training only", choices=tuple(config.CORRUPTION_LEVELS),
                            model_arg=True)
     noise_level: float = flag(0.5, "q of masking (each pixel zeroed with probability q), sigma of gaussian, "
-                                   "or the fraction of pixels of salt_and_pepper", model_arg=True)
+                                   "the fraction of pixels of salt_and_pepper, or the largest q and sigma of mixed "
+                                   "(see zoo/corruptions.py)", model_arg=True)
 
     def check(self):
         level_name, valid, allowed = config.CORRUPTION_LEVELS[self.corruption]

@@ -29,7 +29,12 @@ class RestoreMnistConfig:
     """Flags of `python -m recipes.restore_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder", flags.existing_dir)
+    denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder trained on masking "
+                                                             "noise", flags.existing_dir)
+    gaussian_denoiser: str = flag("saved_models/denoising_ae_gaussian_mnist", "artifact of the denoising autoencoder "
+                                  "trained on Gaussian noise", flags.existing_dir)
+    blind_denoiser: str = flag("saved_models/denoising_ae_blind_mnist", "artifact of the denoising autoencoder trained "
+                               "on a mix of corruptions (`--corruption mixed`), told none", flags.existing_dir)
     vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.existing_dir)
     images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.count(1, 10_000))
     iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.count(1, 10_000))
@@ -37,35 +42,49 @@ class RestoreMnistConfig:
     out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
 
 
+# restorer column -> the flag naming its denoising artifact (restored by its `restore` endpoint)
+DENOISERS = {"denoising_ae": "denoiser", "denoising_ae_gaussian": "gaussian_denoiser",
+             "denoising_ae_blind": "blind_denoiser"}
+
+
 def restorers(settings, mean_image):
     """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts)."""
-    import numpy as np
     import tensorflow as tf
 
     from zoo import restore
     from zoo.batching import apply_in_batches
 
-    artifacts = {name: tf.saved_model.load(path) for name, path in (("denoising_ae", settings.denoiser),
-                                                                     ("vae", settings.vae))}
+    artifacts = {name: tf.saved_model.load(getattr(settings, flag_name)) for name, flag_name in DENOISERS.items()}
+    artifacts["vae"] = tf.saved_model.load(settings.vae)
 
-    def reconstruct_with(name):
-        return lambda images: apply_in_batches(lambda batch: artifacts[name].reconstruct(batch)["probs"], images, 1000)
+    def denoising(name):
+        def restore_with(corrupted, known):
+            restored = apply_in_batches(lambda batch: artifacts[name].restore(batch)["restored"], corrupted, 1000)
+            return restored if known is None else known * corrupted + (1 - known) * restored  # keep known pixels
+        return restore_with
+
+    def vae_reconstruct(images):
+        return apply_in_batches(lambda batch: artifacts["vae"].reconstruct(batch)["probs"], images, 1000)
 
     def vae(corrupted, known):
         if known is None:
-            return reconstruct_with("vae")(corrupted)
-        return restore.inpaint(reconstruct_with("vae"), corrupted, known, mean_image, settings.iterations)[0]
+            return vae_reconstruct(corrupted)
+        return restore.inpaint(vae_reconstruct, corrupted, known, mean_image, settings.iterations)[0]
 
     def baseline(corrupted, known):
         return restore.median_filter(corrupted) if known is None else known * corrupted + (1 - known) * mean_image
 
     # The caller keeps `artifacts`: a loaded SavedModel's functions need the object alive.
-    def denoising_ae(corrupted, known):
-        restored = reconstruct_with("denoising_ae")(corrupted)
-        return restored if known is None else known * corrupted + (1 - known) * restored  # keep known pixels
+    return {**{name: denoising(name) for name in DENOISERS}, "vae": vae, "baseline": baseline}, artifacts
 
-    return {"denoising_ae": denoising_ae,
-            "vae": vae, "baseline": baseline}, artifacts
+
+def best_restorer(row, names):
+    """The zoo restorer with the highest PSNR on a table row, and whether it beats both the corrupted input and the
+    baseline in PSNR and in SSIM."""
+    best = max(names, key=lambda name: row[name]["psnr_db"])
+    wins = all(row[best][measure] > row[other][measure] for other in ("corrupted", "baseline")
+               for measure in ("psnr_db", "ssim"))
+    return best, wins
 
 
 def main(argv=None):
@@ -98,10 +117,16 @@ def main(argv=None):
                                                   "settings": dataclasses.asdict(settings), "results": results},
                                                  indent=1))
     columns = ["corrupted", *names]
-    lines = ["| corruption | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    zoo_restorers = [name for name in names if name != "baseline"]
+    lines = ["| corruption | " + " | ".join(columns) + " | best zoo restorer |", "|---|" + "---|" * (len(columns) + 1)]
     for corruption, row in results.items():
+        best, wins = best_restorer(row, zoo_restorers)
+        verdict = f"{best}: {'beats' if wins else 'does not beat'} the corrupted input and the baseline"
         lines.append(f"| {corruption} | " + " | ".join(f"{row[c]['psnr_db']:.2f} / {row[c]['ssim']:.3f}"
-                                                       for c in columns) + " |")
+                                                       for c in columns) + f" | {verdict} |")
+    lines += ["", "PSNR (dB) / SSIM, mean over the images; \"beats\": higher in both PSNR and SSIM than the corrupted "
+              "input and the baseline (the median filter for noise, the mean training image in the unknown pixels "
+              "for a known mask)."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

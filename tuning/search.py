@@ -27,7 +27,7 @@ from pathlib import Path
 from tuning.cluster import cluster_error, is_worker, tuner_id
 from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
-from zoo.config import DATA_DIR_ENV
+from zoo.config import DATA_DIR_ENV, STRATEGIES
 from zoo.errors import ZooError
 from zoo.files import atomic_write_text, hold_lock, settings_mismatch
 from zoo.flags import flag
@@ -71,7 +71,8 @@ class SearchConfig:
                             "each of their models would need its own measurement)", choices=("auto", "on", "off"))
     strategy: str = flag("auto", "tf.distribute strategy of each trial (auto = mirrored with several GPUs, else one "
                                  "device; multi_worker is the recipes' alone: a search spreads its trials over Keras "
-                                 "Tuner workers instead)", choices=("auto", "one", "mirrored"))
+                                 "Tuner workers instead)",
+                         choices=tuple(name for name in STRATEGIES if name != "multi_worker"))
     cpu_devices: int = flag(1, "split the CPU into this many logical devices (for --strategy mirrored without GPUs)",
                             flags.count(1, 64))
     eval_samples: int = flag(500, "importance samples k of the retrained models' test log-likelihood", flags.count(1, 100_000))

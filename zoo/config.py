@@ -20,6 +20,7 @@ CORRUPTION_LEVELS = {
     "masking": ("q", lambda level: 0 <= level < 1, "in [0, 1)"),
     "gaussian": ("sigma", lambda level: level >= 0, ">= 0"),
     "salt_and_pepper": ("fraction", lambda level: 0 <= level <= 1, "in [0, 1]"),
+    "mixed": ("level", lambda level: 0 <= level < 1, "in [0, 1) (the largest q and sigma)"),
 }
 
 

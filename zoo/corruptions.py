@@ -2,8 +2,11 @@
 what the masked-input measure feeds every autoencoder.
 
   masking:          each pixel set to 0 with probability q, kept with probability 1 - q
-  gaussian:         x + sigma * eps, eps ~ N(0, 1) per pixel
+  gaussian:         clip(x + sigma * eps, 0, 1), eps ~ N(0, 1) per pixel (images stay in [0, 1])
   salt_and_pepper:  a fraction of the pixels set to 0 or 1 with equal probability
+  mixed:            for a restorer that is not told the corruption: each image gets one of masking (q uniform
+                    in [0, level]), gaussian (sigma uniform in [0, level]), a BLOCK_SIZE x BLOCK_SIZE block set
+                    to 0 at a uniform position, or its bottom half set to 0, each kind with probability 1/4
 """
 
 import tensorflow as tf
@@ -20,7 +23,7 @@ def masking(images, level, noise):
 
 
 def gaussian(images, level, noise):
-    return images + level * noise(tf.random.stateless_normal, tf.shape(images))
+    return tf.clip_by_value(images + level * noise(tf.random.stateless_normal, tf.shape(images)), 0.0, 1.0)
 
 
 def salt_and_pepper(images, level, noise):
@@ -29,7 +32,31 @@ def salt_and_pepper(images, level, noise):
     return tf.where(draws[0] < level, salt, images)
 
 
-CORRUPTIONS = {"masking": masking, "gaussian": gaussian, "salt_and_pepper": salt_and_pepper}
+BLOCK_SIZE = 12  # the missing block of `mixed` and of zoo.restore's "missing block" row
+
+
+def mixed(images, level, noise):
+    shape = tf.shape(images)
+    count, height, width = shape[0], shape[1], shape[2]
+
+    def per_image(values):
+        return tf.reshape(values, [-1, 1, 1, 1])
+
+    kind = per_image(tf.cast(noise(tf.random.stateless_uniform, [count]) * 4, tf.int32))
+    strength = per_image(level * noise(tf.random.stateless_uniform, [count]))
+    masked = tf.where(noise(tf.random.stateless_uniform, shape) < strength, tf.zeros_like(images), images)
+    noisy = tf.clip_by_value(images + strength * noise(tf.random.stateless_normal, shape), 0.0, 1.0)
+    corner = noise(tf.random.stateless_uniform, [count, 2])
+    top = per_image(tf.cast(corner[:, 0] * tf.cast(height - BLOCK_SIZE + 1, tf.float32), tf.int32))
+    left = per_image(tf.cast(corner[:, 1] * tf.cast(width - BLOCK_SIZE + 1, tf.float32), tf.int32))
+    rows, columns = tf.reshape(tf.range(height), [1, -1, 1, 1]), tf.reshape(tf.range(width), [1, 1, -1, 1])
+    in_block = (rows >= top) & (rows < top + BLOCK_SIZE) & (columns >= left) & (columns < left + BLOCK_SIZE)
+    blocked = tf.where(in_block, tf.zeros_like(images), images)
+    halved = tf.where(rows >= height // 2, tf.zeros_like(images), images)
+    return tf.where(kind == 0, masked, tf.where(kind == 1, noisy, tf.where(kind == 2, blocked, halved)))
+
+
+CORRUPTIONS = {"masking": masking, "gaussian": gaussian, "salt_and_pepper": salt_and_pepper, "mixed": mixed}
 assert set(CORRUPTIONS) == set(CORRUPTION_LEVELS), "zoo.config.CORRUPTION_LEVELS must name every corruption"
 
 

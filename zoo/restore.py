@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-BLOCK_SIZE = 12
+from zoo.corruptions import BLOCK_SIZE
 
 
 def masking_noise(q):

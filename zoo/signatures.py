@@ -11,6 +11,7 @@ Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
   classify(images) -> {"probs", "features"} the classifier
   complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
   score(images) -> {"score"}                anomaly score per image, higher = more unusual
+  restore(images) -> {"restored"}           denoising autoencoders: corrupted images restored
 Codes must be within [-CODE_LIMIT, CODE_LIMIT]. An empty batch gives empty outputs.
 Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
 """
@@ -21,7 +22,7 @@ from typing import Callable
 
 import tensorflow as tf
 
-ENDPOINT_NAMES = ("encode", "decode", "reconstruct", "sample", "generate", "classify", "complete", "score")
+ENDPOINT_NAMES = ("encode", "decode", "reconstruct", "sample", "generate", "classify", "complete", "score", "restore")
 # Codes beyond this magnitude are refused: no zoo encoder comes near it on MNIST (the largest measured is under
 # 30), and codes near float32's limit (3e38) overflow inside the decoder into NaN or Inf.
 CODE_LIMIT = 1e4

@@ -6,6 +6,7 @@ reconstruction with the clean input.
 
 import keras
 
+from zoo import signatures
 from zoo.corruptions import check_corruption, corrupt
 from zoo.models.ae import AE
 from zoo.registry import register
@@ -22,6 +23,8 @@ class DenoisingAE(AE):
       **kwargs: the arguments of `AE`.
     """
 
+    ENDPOINTS = AE.ENDPOINTS + ("restore",)
+
     def __init__(self, corruption="masking", noise_level=0.5, **kwargs):
         check_corruption(corruption, noise_level)
         super().__init__(**kwargs)
@@ -34,6 +37,13 @@ class DenoisingAE(AE):
 
     def training_inputs(self, images):
         return corrupt(images, self.corruption, self.noise_level, noise=self.batch_noise)
+
+    def endpoints(self):
+        """AE's endpoints and `restore(images) -> {"restored"}`: corrupted images in [0, 1], restored (the
+        reconstruction, which for this model is the restoration)."""
+        restore = signatures.Endpoint(lambda images: {"restored": self(signatures.checked_images(images))},
+                           (signatures.images_spec(self.image_shape),))
+        return {**super().endpoints(), "restore": restore}
 
     def get_config(self):
         config = super().get_config()
