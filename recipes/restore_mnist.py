@@ -42,9 +42,10 @@ class RestoreMnistConfig:
     out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
 
 
-# restorer column -> the flag naming its denoising artifact (restored by its `restore` endpoint)
-DENOISERS = {"denoising_ae": "denoiser", "denoising_ae_gaussian": "gaussian_denoiser",
-             "denoising_ae_blind": "blind_denoiser"}
+# restorer column -> (the flag naming its denoising artifact, whether it keeps the known pixels of a known mask).
+# The blind one is told nothing: neither the corruption nor the mask.
+DENOISERS = {"denoising_ae": ("denoiser", True), "denoising_ae_gaussian": ("gaussian_denoiser", True),
+             "denoising_ae_blind": ("blind_denoiser", False)}
 
 
 def restorers(settings, mean_image):
@@ -54,13 +55,15 @@ def restorers(settings, mean_image):
     from zoo import restore
     from zoo.batching import apply_in_batches
 
-    artifacts = {name: tf.saved_model.load(getattr(settings, flag_name)) for name, flag_name in DENOISERS.items()}
+    artifacts = {name: tf.saved_model.load(getattr(settings, flag_name)) for name, (flag_name, _) in DENOISERS.items()}
     artifacts["vae"] = tf.saved_model.load(settings.vae)
 
     def denoising(name):
         def restore_with(corrupted, known):
             restored = apply_in_batches(lambda batch: artifacts[name].restore(batch)["restored"], corrupted, 1000)
-            return restored if known is None else known * corrupted + (1 - known) * restored  # keep known pixels
+            if known is None or not DENOISERS[name][1]:
+                return restored
+            return known * corrupted + (1 - known) * restored  # keep the known pixels
         return restore_with
 
     def vae_reconstruct(images):

@@ -145,13 +145,14 @@ def test_corruption_happens_only_in_training():
     assert model.compute_losses(images, training=True)["loss"].numpy() != evaluation[0]
 
 
-@pytest.mark.parametrize("corruption, level", [("masking", 0.3), ("gaussian", 0.4), ("salt_and_pepper", 0.2)])
+@pytest.mark.parametrize("corruption, level", [("masking", 0.3), ("gaussian", 0.1), ("salt_and_pepper", 0.2)])
 def test_corruptions_have_the_stated_strength(corruption, level):
     from zoo.corruptions import corrupt
 
     images = tf.fill([50, 28, 28, 1], 0.5)
     noisy = corrupt(images, corruption, level, tf.constant([1, 2])).numpy()
     changed = np.mean(noisy != 0.5)
+    assert noisy.min() >= 0 and noisy.max() <= 1
     if corruption == "gaussian":
         assert abs(np.std(noisy - 0.5) - level) < 0.01
     else:
@@ -160,11 +161,36 @@ def test_corruptions_have_the_stated_strength(corruption, level):
         assert set(np.unique(noisy)) == {0.0, 0.5, 1.0}
 
 
+def test_mixed_corruption_gives_each_kind_to_a_quarter_of_the_images():
+    from zoo.corruptions import BLOCK_SIZE, corrupt
+
+    images = tf.fill([800, 28, 28, 1], 0.5)
+    noisy = corrupt(images, "mixed", 0.5, tf.constant([3, 4])).numpy()
+    zeros = noisy == 0
+    halved = zeros[:, 14:].all(axis=(1, 2, 3)) & ~zeros[:, :14].any(axis=(1, 2, 3))
+
+    def one_block(zero):  # the zeros fill one BLOCK_SIZE x BLOCK_SIZE square
+        rows, columns = np.nonzero(zero[..., 0])
+        return len(rows) == BLOCK_SIZE ** 2 and np.ptp(rows) == np.ptp(columns) == BLOCK_SIZE - 1
+
+    blocked = np.array([one_block(zero) for zero in zeros])
+    gaussian = (noisy != 0.5).mean(axis=(1, 2, 3)) > 0.9  # almost every pixel moved
+    masked = ~(halved | blocked | gaussian)
+    for kind in (halved, blocked, gaussian, masked):
+        assert abs(kind.mean() - 0.25) < 0.06
+    assert set(np.unique(noisy[masked])) <= {0.0, 0.5}
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    q = zeros[masked].mean()
+    assert abs(q - 0.25) < 0.03  # q uniform in [0, 0.5]
+
+
 def test_bad_noise_levels_are_refused():
     with pytest.raises(ValueError, match=r"q of masking must be in \[0, 1\); received q=1.0"):
         zoo.get("denoising_ae", noise_level=1.0)
     with pytest.raises(ValueError, match=r"sigma of gaussian must be >= 0; received sigma=-0.1"):
         zoo.get("denoising_ae", corruption="gaussian", noise_level=-0.1)
+    with pytest.raises(ValueError, match=r"level of mixed must be in \[0, 1\) \(the largest q and sigma\); received level=1.0"):
+        zoo.get("denoising_ae", corruption="mixed", noise_level=1.0)
 
 
 # Contractive

@@ -69,14 +69,30 @@ def test_median_filter_by_hand():
 def test_restore_recipe(mnist_dir, tmp_path):
     from recipes import restore_mnist
 
+    artifacts = ROOT / "saved_models"
     restore_mnist.main(["--data-dir", mnist_dir, "--images", "200", "--out-dir", str(tmp_path),
-                        "--denoiser", str(ROOT / "saved_models" / "denoising_ae_mnist"),
-                        "--vae", str(ROOT / "saved_models" / "vae_mnist")])
+                        "--denoiser", str(artifacts / "denoising_ae_mnist"),
+                        "--gaussian-denoiser", str(artifacts / "denoising_ae_gaussian_mnist"),
+                        "--blind-denoiser", str(artifacts / "denoising_ae_blind_mnist"),
+                        "--vae", str(artifacts / "vae_mnist")])
     results = json.loads((tmp_path / "results.json").read_text())["results"]
     assert set(results) == set(restore.CORRUPTIONS)
     block = results["missing 12x12 block"]
     assert block["vae"]["ssim"] > block["corrupted"]["ssim"] and block["vae"]["psnr_db"] > block["baseline"]["psnr_db"]
     masked = results["masking q=0.5"]
     assert masked["denoising_ae"]["psnr_db"] > masked["corrupted"]["psnr_db"] + 3
+    noisy = results["gaussian sigma=0.5"]
+    assert noisy["denoising_ae_gaussian"]["psnr_db"] > noisy["baseline"]["psnr_db"] + 2
     assert len(list(tmp_path.glob("restore_*.png"))) == len(restore.CORRUPTIONS)
-    assert (tmp_path / "results.md").read_text().count("\n") == len(restore.CORRUPTIONS) + 2
+    table = (tmp_path / "results.md").read_text()
+    assert table.count(": beats the corrupted input and the baseline") == len(restore.CORRUPTIONS), table
+
+
+def test_best_restorer_must_beat_both_in_both_measures():
+    from recipes.restore_mnist import best_restorer
+
+    row = {"corrupted": {"psnr_db": 10, "ssim": 0.5}, "baseline": {"psnr_db": 12, "ssim": 0.6},
+           "a": {"psnr_db": 14, "ssim": 0.55}, "b": {"psnr_db": 13, "ssim": 0.9}}
+    assert best_restorer(row, ["a", "b"]) == ("a", False)  # the highest PSNR, below the baseline's SSIM
+    row["a"]["ssim"] = 0.61
+    assert best_restorer(row, ["a", "b"]) == ("a", True)

@@ -9,6 +9,8 @@ what the masked-input measure feeds every autoencoder.
                     to 0 at a uniform position, or its bottom half set to 0, each kind with probability 1/4
 """
 
+import itertools
+
 import tensorflow as tf
 
 from zoo.config import CORRUPTION_LEVELS, corruption_level_error
@@ -74,6 +76,9 @@ def corrupt(images, corruption, level, seed=None, noise=None):
     its noise from `noise(draw, shape, batch_axis)` (e.g. ZooModel.batch_noise)."""
     check_corruption(corruption, level)
     if noise is None:
-        def noise(draw, shape, batch_axis=0):
-            return draw(shape, seed)
+        calls = itertools.count()
+
+        def noise(draw, shape, batch_axis=0):  # each draw of a corruption from its own seed, the first from `seed`
+            call = next(calls)
+            return draw(shape, seed if call == 0 else tf.random.experimental.stateless_fold_in(seed, call))
     return CORRUPTIONS[corruption](tf.convert_to_tensor(images, tf.float32), float(level), noise)
