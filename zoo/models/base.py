@@ -79,6 +79,17 @@ class ZooModel(keras.Model):
         return tf.gather(draw(whole, seed), tf.range(start, start + rows), axis=batch_axis)
 
     @staticmethod
+    def batch_mean(values):
+        """The mean of `values` over the global batch (axis 0). Under several replicas each one's mean is averaged
+        across them (their shares of a batch are equal), so that a term on batch statistics (the sparse AE's mean
+        activations) is the one a single device computes, and its gradient reaches every replica's rows."""
+        mean = tf.reduce_mean(values, axis=0)
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return mean
+        return replica.all_reduce(tf.distribute.ReduceOp.MEAN, mean)
+
+    @staticmethod
     def images_of(data):
         return data[0] if isinstance(data, (tuple, list)) else data
 

@@ -48,7 +48,7 @@ class SparseAE(AE):
         self.sparsity_weight = float(sparsity_weight)
 
     def extra_terms(self, inputs, codes):
-        rho_hat = tf.reduce_mean(codes, axis=0)
+        rho_hat = self.batch_mean(codes)  # over the global batch, whatever the replicas
         sparsity = self.sparsity_weight * tf.reduce_sum(bernoulli_kl(self.rho, rho_hat))
         return {"sparsity": sparsity}, {"mean_activation": tf.reduce_mean(rho_hat)}
 
