@@ -103,22 +103,18 @@ def run(args, run_dir, workers=1):
     return record(run_dir, time.perf_counter() - began)
 
 
-def epochs_done(run_dir):
-    try:
-        return json.loads((run_dir / "checkpoint.json").read_text())["epochs_done"]
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
 def run_losing_a_worker(args, run_dir, epoch):
     """Two workers; the second is killed halfway through `epoch` (timed by the epoch before), the chief ends with its
     one-line message, and both are restarted with the same command. The record adds what the loss cost."""
+    from zoo.training import EpochCheckpoint
+
+    epochs_done = EpochCheckpoint.epochs_done
     command = recipe_command(args, run_dir)
     began = time.perf_counter()
     workers = start(command, 2)
     while epochs_done(run_dir) < epoch - 1 and workers[0].poll() is None:
         time.sleep(0.05)
-    state = json.loads((run_dir / "checkpoint.json").read_text()) if epoch > 1 else {"epoch_seconds": [10.0]}
+    state = EpochCheckpoint.read_state(run_dir) if epoch > 1 else {"epoch_seconds": [10.0]}
     time.sleep(state["epoch_seconds"][-1] / 2)
     killed_at, in_flight = time.perf_counter(), epochs_done(run_dir) + 1
     workers[1].kill()

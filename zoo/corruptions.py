@@ -46,8 +46,7 @@ def mixed(images, level, noise):
 
     kind = per_image(tf.cast(noise(tf.random.stateless_uniform, [count]) * 4, tf.int32))
     strength = per_image(level * noise(tf.random.stateless_uniform, [count]))
-    masked = tf.where(noise(tf.random.stateless_uniform, shape) < strength, tf.zeros_like(images), images)
-    noisy = tf.clip_by_value(images + strength * noise(tf.random.stateless_normal, shape), 0.0, 1.0)
+    masked, noisy = masking(images, strength, noise), gaussian(images, strength, noise)
     corner = noise(tf.random.stateless_uniform, [count, 2])
     top = per_image(tf.cast(corner[:, 0] * tf.cast(height - BLOCK_SIZE + 1, tf.float32), tf.int32))
     left = per_image(tf.cast(corner[:, 1] * tf.cast(width - BLOCK_SIZE + 1, tf.float32), tf.int32))

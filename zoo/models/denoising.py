@@ -42,7 +42,7 @@ class DenoisingAE(AE):
         """AE's endpoints and `restore(images) -> {"restored"}`: corrupted images in [0, 1], restored (the
         reconstruction, which for this model is the restoration)."""
         restore = signatures.Endpoint(lambda images: {"restored": self(signatures.checked_images(images))},
-                           (signatures.images_spec(self.image_shape),))
+                                      (signatures.images_spec(self.image_shape),))
         return {**super().endpoints(), "restore": restore}
 
     def get_config(self):
