@@ -19,9 +19,9 @@ LAYERS = [
     ("measures", ["zoo.anomaly", "zoo.metrics", "zoo.plots", "zoo.restore"]),
     ("training core", ["zoo.training"]),
     ("publishing and applications", ["zoo.export", "zoo.pipeline", "zoo.pretraining", "zoo.recommenders"]),
-    ("entry points", ["zoo.cli", "zoo.refresh"]),
+    ("entry points", ["zoo.cli", "zoo.refresh", "zoo.serve", "zoo.server"]),
 ]
-TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry",
+TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry", "zoo.serve",
                    "zoo.search_space"]
 
 
