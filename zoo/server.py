@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 import tensorflow as tf
 from google.protobuf import json_format
+from sklearn.decomposition import PCA
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
@@ -157,8 +158,6 @@ def latent_directions(servable, images):
     """The mean code and the two leading principal directions of the codes of `images` (scikit-learn's PCA), with
     the codes' standard deviation along each, for the page's latent sliders; None for models without an
     images-only encode and a code-only decode."""
-    from sklearn.decomposition import PCA
-
     encode, decode = servable.signatures.get("encode"), servable.signatures.get("decode")
     if not (encode and decode and list(encode.inputs) == ["images"] and list(decode.inputs) == ["code"]):
         return None
