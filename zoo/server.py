@@ -305,17 +305,19 @@ class Batcher:
     """Runs a signature's requests on the server's TensorFlow thread pool, one call at a time per signature; requests
     that queue up while a call runs go together into the next call (their rows concatenated, the outputs split
     back), so that concurrent clients share one larger matmul. A batch whose call fails is retried request by
-    request, so that each request gets its own answer."""
+    request, so that each request gets its own answer. The queue and its worker belong to the event loop serving
+    the request: another loop (a test client's, a restarted server's) gets its own."""
 
     def __init__(self, signature, executor, max_rows):
         self.signature, self.executor, self.max_rows = signature, executor, max_rows
-        self.queue = asyncio.Queue()
-        self.worker = None
+        self.loop = self.queue = self.worker = None
 
     async def __call__(self, inputs):
-        if self.worker is None:
-            self.worker = asyncio.get_running_loop().create_task(self.work())
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop or self.worker.done():
+            self.loop, self.queue = loop, asyncio.Queue()
+            self.worker = loop.create_task(self.work(self.queue))
+        future = loop.create_future()
         await self.queue.put((inputs, future))
         return await future
 
@@ -324,17 +326,19 @@ class Batcher:
         counts = {len(value) for value in inputs.values()}
         return counts.pop() if len(counts) == 1 else None
 
-    async def work(self):
+    async def work(self, queue):
         loop = asyncio.get_running_loop()
+        held = None  # a request taken from the queue that did not fit the last batch: it starts the next
         while True:
-            batch = [await self.queue.get()]
+            batch, held = [held or await queue.get()], None
             rows = self.rows(batch[0][0])
-            while rows is not None and not self.queue.empty():
-                inputs, _ = self.queue._queue[0]
-                more = self.rows(inputs)
+            while rows is not None and not queue.empty():
+                request = queue.get_nowait()
+                more = self.rows(request[0])
                 if more is None or rows + more > self.max_rows:
+                    held = request
                     break
-                batch.append(self.queue.get_nowait())
+                batch.append(request)
                 rows += more
             await loop.run_in_executor(self.executor, self.run, batch)
 
