@@ -11,6 +11,7 @@ unknown model or signature, wrong input names, shapes or dtypes, values an endpo
 """
 
 import asyncio
+import gc
 import concurrent.futures
 import dataclasses
 import json
@@ -260,9 +261,12 @@ def columnar_inputs(inputs, signature, max_rows):
 def parse_predict(body, servable, max_rows):
     """(signature name, Signature, input arrays, row format?) of a predict request body."""
     try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RequestError(f"malformed JSON: {error}") from None
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:  # TF Serving also reads NaN and Infinity, which orjson (2x faster here) refuses
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RequestError(f"malformed JSON: {error}") from None
     if not isinstance(request, dict):
         raise RequestError("the request body must be a JSON object")
     name = request.get("signature_name", "serving_default") or "serving_default"
@@ -482,6 +486,10 @@ def run(settings):
     import uvicorn
 
     servables = load_all(settings.models, settings.data_dir)
+    # A JSON request of 64 images parses into 50k small lists, which set off a full garbage collection every other
+    # request, each slowed by TensorFlow's many long-lived objects (~160 ms added, measured): frozen, collections
+    # skip those objects.
+    gc.freeze()
     app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching)
     print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
           f"(TensorFlow Serving REST API under /v1/models)", flush=True)
