@@ -125,7 +125,7 @@ def test_the_page_loads_without_a_console_error(page, tmp_path):
 
 
 def test_a_drawn_stroke_is_reconstructed_scored_and_read(page, tmp_path):
-    draw(page, [(0.5, 0.15), (0.5, 0.85)])  # a 1
+    draw(page, [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)])  # a 7
     page.wait_for_selector("#reconstructions[data-ready='1']", timeout=60_000)
     reconstructors = page.locator("#reconstructions .tile")
     assert reconstructors.count() >= 5
@@ -134,7 +134,7 @@ def test_a_drawn_stroke_is_reconstructed_scored_and_read(page, tmp_path):
     vae = next(row for row in rows if row.startswith("vae_mnist"))
     score, threshold, verdict = vae.split("\t")[1:4]
     assert float(score) > 0 and float(threshold) > 0 and verdict in {"normal", "unusual"}
-    assert " reads a 1 " in page.inner_text("#prediction")
+    assert " reads a 7 " in page.inner_text("#prediction")
     page.screenshot(path=tmp_path / "draw.png")
     assert page.errors == []
 
