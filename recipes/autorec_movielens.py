@@ -1,19 +1,21 @@
 """AutoRec on MovieLens 100K: `python -m recipes.autorec_movielens --help`.
 
 I-AutoRec and U-AutoRec (Sedhain et al., WWW 2015: h(r) = f(W g(V r + mu) + b), g sigmoid, f identity,
-loss on observed ratings only, L2 on W and V, 500 hidden units) against the global mean, user + item
-biases and biased matrix factorization, all on the same random 90/10 splits (10% of each training
-part held out for early stopping and for choosing penalties). On each split, each model is fit with
-every penalty of the grid its flag gives, and the fit with the lowest validation RMSE is scored by its
+loss on observed ratings only, L2 on W and V, 500 hidden units; trained here with Adam and, as denoising
+successors of AutoRec do, with a fraction of each input vector's ratings hidden in training) against the global
+mean, user + item biases and biased matrix factorization, all on the same random 90/10 splits (10% of each
+training part held out for early stopping and for choosing settings). On each split, each model is fit with
+every setting of the grid its flags give, and the fit with the lowest validation RMSE is scored by its
 test RMSE; the table gives the mean and the sample standard deviation (ddof=1) over the splits.
 Predictions are clipped to [1, 5]; users or items without training ratings get 3. The first split's
-I-AutoRec is exported as a SavedModel (<out-dir>/saved_model, the penalty chosen on that split) whose
+I-AutoRec is exported as a SavedModel (<out-dir>/saved_model, the settings chosen on that split) whose
 `complete(ratings)` endpoint fills in an item's vector of ratings by the 943 users.
 Results: <out-dir>/results.json and results.md; finished fits are kept, so a rerun with the same settings and the
 same u.data continues (other settings are refused; a changed u.data is fit afresh).
 """
 
 import dataclasses
+import itertools
 import shutil
 from pathlib import Path
 
@@ -31,8 +33,13 @@ class AutoRecMovieLensConfig(config.DistributeFlags):
                                "tensorflow-datasets movielens/100k-ratings)", flags.existing_dir)
     splits: int = flag(5, "random 90/10 splits (seeds 0, 1, ...)", flags.count(1, 100))
     hidden_units: int = flag(500, "AutoRec's hidden units", flags.WIDTHS)
-    epochs: int = flag(300, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", flags.EPOCHS)
-    autorec_l2: tuple = flag((0.03, 0.1, 0.3), "grid of AutoRec's L2 penalty per vector", flags.positive, type=float)
+    epochs: int = flag(1000, "most AutoRec epochs (early stopping on the validation RMSE, patience 30)", flags.EPOCHS)
+    autorec_l2: tuple = flag((0.1, 0.2), "grid of AutoRec's L2 penalty per vector", flags.positive, type=float)
+    autorec_input_dropout: tuple = flag((0.4, 0.5, 0.6), "grid of the fraction of AutoRec's input entries hidden in "
+                                        "training (every pair with --autorec-l2 is fit)",
+                                        flags.unit_interval_right_open, type=float)
+    autorec_learning_rate: float = flag(3e-4, "AutoRec's Adam learning rate (mini-batches of 64 vectors)",
+                                        flags.positive)
     mf_l2: tuple = flag((0.05, 0.1, 0.2), "grid of biased MF's L2 penalty per rating", flags.positive, type=float)
     mf_epochs: int = flag(200, "most epochs of biased MF (Adam on mini-batches of 1000 ratings; early stopping on the "
                                "validation RMSE, patience 10)", flags.EPOCHS)
@@ -42,19 +49,27 @@ class AutoRecMovieLensConfig(config.DistributeFlags):
 
 
 def grids(settings):
-    """predictor name -> (keyword of its penalty, candidate values); the global mean has nothing to choose."""
-    return {"global_mean": (None, [None]), "biases": ("regularization", list(settings.bias_regularization)),
-            "biased_mf": ("l2", list(settings.mf_l2)), "i_autorec": ("l2", list(settings.autorec_l2)),
-            "u_autorec": ("l2", list(settings.autorec_l2))}
+    """predictor name -> (keywords it chooses, candidates: a tuple of values each); the global mean has nothing to
+    choose, AutoRec every pair of a penalty and an input dropout."""
+    autorec = (("l2", "input_dropout"), list(itertools.product(settings.autorec_l2, settings.autorec_input_dropout)))
+    return {"global_mean": ((), [()]),
+            "biases": (("regularization",), [(value,) for value in settings.bias_regularization]),
+            "biased_mf": (("l2",), [(value,) for value in settings.mf_l2]), "i_autorec": autorec, "u_autorec": autorec}
 
 
-def make(settings, name, value):
+def candidate_name(values):
+    """A candidate's part of a result's key: its values joined by commas ("None" for the global mean's)."""
+    return ",".join(str(value) for value in values) or "None"
+
+
+def make(settings, name, values):
     from zoo import recommenders
 
-    keyword, _ = grids(settings)[name]
-    options = {keyword: value} if keyword else {}
+    keywords, _ = grids(settings)[name]
+    options = dict(zip(keywords, values))
     if name.endswith("autorec"):
-        options.update(hidden_units=settings.hidden_units, epochs=settings.epochs)
+        options.update(hidden_units=settings.hidden_units, epochs=settings.epochs,
+                       learning_rate=settings.autorec_learning_rate)
     if name == "biased_mf":
         options.update(epochs=settings.mf_epochs)
     return recommenders.PREDICTORS[name](**options)
@@ -97,33 +112,38 @@ def run(settings, argv):
     chosen = {}
     for seed in range(settings.splits):
         train, validation, test = movielens.split(ratings, seed)
-        for name, (keyword, values) in grids(settings).items():
-            for value in values:
-                key = f"{seed}/{name}/{value}"
+        for name, (keywords, candidates) in grids(settings).items():
+            for values in candidates:
+                key = f"{seed}/{name}/{candidate_name(values)}"
                 if key not in fits:
-                    predictor = make(settings, name, value).fit(train, validation, shape, seed)
+                    predictor = make(settings, name, values).fit(train, validation, shape, seed)
                     if name == "i_autorec" and seed == 0:  # exported before it is recorded, so never skipped
                         export_autorec(predictor, argv, {"validation_rmse": movielens.rmse(
-                            predictor.predict(validation), validation), "split_seed": 0}, out / f"saved_model_l2_{value}")
+                            predictor.predict(validation), validation), "split_seed": 0},
+                            out / f"saved_model_{candidate_name(values)}")
                     fits.put(key, {"validation": movielens.rmse(predictor.predict(validation), validation),
                                    "test": movielens.rmse(predictor.predict(test), test)})
-            best = min(values, key=lambda v: fits[f"{seed}/{name}/{v}"]["validation"])
+            best = min(candidates, key=lambda v: fits[f"{seed}/{name}/{candidate_name(v)}"]["validation"])
             chosen[f"{seed}/{name}"] = best
-            fit = fits[f"{seed}/{name}/{best}"]
-            print(f"split {seed}, {name} ({keyword}={best}): validation RMSE {fit['validation']:.4f}, "
-                  f"test RMSE {fit['test']:.4f}", flush=True)
-    best_export = out / f"saved_model_l2_{chosen['0/i_autorec']}"
+            fit = fits[f"{seed}/{name}/{candidate_name(best)}"]
+            print(f"split {seed}, {name} ({', '.join(f'{k}={v}' for k, v in zip(keywords, best)) or '-'}): "
+                  f"validation RMSE {fit['validation']:.4f}, test RMSE {fit['test']:.4f}", flush=True)
+    best_export = out / f"saved_model_{candidate_name(chosen['0/i_autorec'])}"
     if best_export.exists():
         shutil.rmtree(out / "saved_model", ignore_errors=True)
         shutil.copytree(best_export, out / "saved_model")
-    lines = ["| model | penalty chosen on each split's validation part | test RMSE, mean ± std over "
+    lines = ["| model | settings chosen on each split's validation part | test RMSE, mean ± std over "
              f"{settings.splits} splits |", "|---|---|---|"]
-    for name, (keyword, _) in grids(settings).items():
+    for name, (keywords, _) in grids(settings).items():
         picks = [chosen[f"{seed}/{name}"] for seed in range(settings.splits)]
-        values = [fits[f"{seed}/{name}/{pick}"]["test"] for seed, pick in enumerate(picks)]
-        penalty = f"{keyword} in {sorted(set(picks))}" if keyword else "-"
+        values = [fits[f"{seed}/{name}/{candidate_name(pick)}"]["test"] for seed, pick in enumerate(picks)]
+        settings_text = "-"
+        if keywords:
+            shown = sorted({candidate_name(pick) for pick in picks})
+            settings_text = f"({', '.join(keywords)}) in [{'; '.join(shown)}]" if len(keywords) > 1 else \
+                f"{keywords[0]} in [{', '.join(shown)}]"
         spread = f"{np.std(values, ddof=1):.4f}" if len(values) > 1 else "n/a"
-        lines.append(f"| {name} | {penalty} | {np.mean(values):.4f} ± {spread} |")
+        lines.append(f"| {name} | {settings_text} | {np.mean(values):.4f} ± {spread} |")
     lines += ["", "std: the sample standard deviation of the test RMSE over the splits (ddof=1; n/a for one split)."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

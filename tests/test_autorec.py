@@ -24,6 +24,21 @@ def test_loss_ignores_unobserved_entries():
     assert float(nothing_observed["squared_error"]) == 0.0
 
 
+def test_input_dropout_hides_entries_in_training_only_and_the_loss_still_counts_them():
+    model = zoo.get("autorec", num_inputs=2000, hidden_units=4, l2=0.0, input_dropout=0.25, seed=0)
+    ratings = tf.fill([3, 2000], 4.0)
+    shown = model.dropped_out(ratings).numpy()
+    hidden = shown == 0
+    assert 0.22 < hidden.mean() < 0.28  # the fraction asked for
+    np.testing.assert_allclose(shown[~hidden], 4.0 / 0.75)  # the rest scaled, so the input's expected sum is kept
+    assert not np.array_equal(hidden, model.dropped_out(ratings).numpy() == 0)  # a new mask every call
+    data = (ratings, tf.ones_like(ratings))
+    assert float(model.losses_of(data)["loss"]) == float(model.losses_of(data)["loss"])  # evaluation: no noise
+    assert float(model.losses_of(data, training=True)["loss"]) != float(model.losses_of(data)["loss"])
+    with pytest.raises(ValueError, match=r"input_dropout must be in \[0, 1\); received input_dropout=1"):
+        zoo.get("autorec", num_inputs=4, input_dropout=1)
+
+
 def test_a_tiny_autorec_fits_a_small_rating_matrix():
     from zoo import training
 
@@ -101,11 +116,11 @@ def test_autorec_recipe_on_one_split(movielens_dir, tmp_path):
     from recipes import autorec_movielens
 
     autorec_movielens.main(["--data-dir", movielens_dir, "--splits", "1", "--epochs", "3", "--hidden-units", "16",
-                            "--autorec-l2", "0.1", "--mf-l2", "0.1", "--mf-epochs", "3", "--bias-regularization",
-                            "5", "25", "--out-dir", str(tmp_path)])
+                            "--autorec-l2", "0.1", "--autorec-input-dropout", "0.5", "--mf-l2", "0.1", "--mf-epochs",
+                            "3", "--bias-regularization", "5", "25", "--out-dir", str(tmp_path)])
     fits = json.loads((tmp_path / "results.json").read_text())["results"]
     assert set(fits) == {"0/global_mean/None", "0/biases/5.0", "0/biases/25.0", "0/biased_mf/0.1",
-                         "0/i_autorec/0.1", "0/u_autorec/0.1"}
+                         "0/i_autorec/0.1,0.5", "0/u_autorec/0.1,0.5"}
     test = {key.split("/")[1]: fit["test"] for key, fit in fits.items() if not key.endswith("25.0")}
     assert 1.0 < test["global_mean"] < 1.2 and test["biases"] < test["global_mean"]
     assert all(0.85 < value < 1.3 for value in test.values())
@@ -182,7 +197,7 @@ def test_recipe_reuses_fits_only_for_the_same_u_data_and_settings(tmp_path, caps
     rows = small_ratings(users=20, items=25)
     write_u_data(data_dir, rows)
     argv = ["--data-dir", str(data_dir), "--splits", "1", "--epochs", "2", "--hidden-units", "4", "--autorec-l2",
-            "0.1", "--mf-l2", "0.1", "--mf-epochs", "2", "--bias-regularization", "5", "--out-dir", str(out)]
+            "0.1", "--autorec-input-dropout", "0", "--mf-l2", "0.1", "--mf-epochs", "2", "--bias-regularization", "5", "--out-dir", str(out)]
     autorec_movielens.main(argv)
     results = out / "results.json"
     saved = json.loads(results.read_text())
@@ -209,9 +224,9 @@ def test_recipe_reuses_fits_only_for_the_same_u_data_and_settings(tmp_path, caps
 
 
 def test_autorec_keras_round_trip(tmp_path):
-    model = zoo.get("autorec", num_inputs=12, hidden_units=5, l2=0.2, seed=4)
+    model = zoo.get("autorec", num_inputs=12, hidden_units=5, l2=0.2, input_dropout=0.1, seed=4)
     model.save(tmp_path / "autorec.keras")
     loaded = zoo.load(tmp_path / "autorec.keras")
     ratings = np.random.default_rng(0).integers(0, 6, (3, 12)).astype(np.float32)
     np.testing.assert_array_equal(loaded(ratings).numpy(), model(ratings).numpy())
-    assert loaded.l2 == 0.2 and loaded.num_inputs == 12
+    assert loaded.l2 == 0.2 and loaded.num_inputs == 12 and loaded.input_dropout == 0.1

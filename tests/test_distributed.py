@@ -244,8 +244,8 @@ def test_autorec_recipe_on_two_workers_matches_one_device(movielens_dir, tmp_pat
     """A recipe with its own flags (zoo.cli.run_distributed), trained by `train_arrays`: AutoRec both ways and
     biased MF, on two workers and on one device, end at the same RMSEs; only the chief writes the results."""
     common = ["-m", "recipes.autorec_movielens", "--data-dir", movielens_dir, "--splits", "1", "--epochs", "2",
-              "--hidden-units", "16", "--autorec-l2", "0.1", "--mf-l2", "0.1", "--mf-epochs", "1",
-              "--bias-regularization", "5"]
+              "--hidden-units", "16", "--autorec-l2", "0.1", "--autorec-input-dropout", "0.5", "--mf-l2", "0.1",
+              "--mf-epochs", "1", "--bias-regularization", "5"]
     single = run_python([*common, "--strategy", "one", "--out-dir", str(tmp_path / "single")])
     assert single.returncode == 0, single.stderr[-3000:]
     results = run_workers([*common, "--strategy", "multi_worker", "--out-dir", str(tmp_path / "workers")])
@@ -253,7 +253,7 @@ def test_autorec_recipe_on_two_workers_matches_one_device(movielens_dir, tmp_pat
         assert code == 0, err[-3000:]
     one = json.loads((tmp_path / "single" / "results.json").read_text())["results"]
     two = json.loads((tmp_path / "workers" / "results.json").read_text())["results"]
-    assert set(one) == set(two) and "0/i_autorec/0.1" in two
+    assert set(one) == set(two) and "0/i_autorec/0.1,0.5" in two
     for key in one:
         for split in ("validation", "test"):
             assert abs(one[key][split] - two[key][split]) < 2e-3, (key, split, one[key][split], two[key][split])

@@ -70,8 +70,9 @@ def open_unit_interval(name, value):
 
 
 def unit_interval_right_open(name, value):
-    if not 0 <= value < 1:
-        return f"{name} must be in [0, 1); received {name}={value}"
+    values = value if isinstance(value, tuple) else (value,)
+    if not all(0 <= v < 1 for v in values):
+        return f"{name} must be in [0, 1); received {name}={_show(value)}"
 
 
 def non_negative(name, value):

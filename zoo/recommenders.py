@@ -166,10 +166,10 @@ class AutoRecPredictor(Predictor):
     core on the training matrix, keeping the weights of the epoch with the best validation RMSE."""
 
     def __init__(self, orientation="item", hidden_units=500, l2=0.1, epochs=300, batch_size=64,
-                 learning_rate=1e-3, patience=30):
+                 learning_rate=1e-3, patience=30, input_dropout=0.0):
         if orientation not in ("item", "user"):
             raise ValueError(f"orientation must be 'item' or 'user'; received {orientation!r}")
-        self.orientation, self.hidden_units, self.l2 = orientation, hidden_units, l2
+        self.orientation, self.hidden_units, self.l2, self.input_dropout = orientation, hidden_units, l2, input_dropout
         self.epochs, self.batch_size, self.learning_rate, self.patience = epochs, batch_size, learning_rate, patience
 
     def vectors(self, matrix):
@@ -180,7 +180,7 @@ class AutoRecPredictor(Predictor):
         ratings, observed = (self.vectors(m) for m in movielens.rating_matrix(train, shape))
         self.inputs = ratings
         self.model = zoo.get("autorec", num_inputs=ratings.shape[1], hidden_units=self.hidden_units, l2=self.l2,
-                             seed=seed)
+                             input_dropout=self.input_dropout, seed=seed)
         self._train_early_stopped((ratings, observed), validation, seed)
 
     def completed(self):

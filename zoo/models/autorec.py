@@ -26,6 +26,9 @@ class AutoRec(ZooModel):
       num_inputs: length of a rating vector (users, for I-AutoRec; items, for U-AutoRec).
       hidden_units: width of the sigmoid code layer.
       l2: the penalty (l2 / 2) * (||W||^2 + ||V||^2), per vector (the paper's lambda over the number of vectors).
+      input_dropout: in training, this fraction of each input vector's entries is set to 0 (the rest scaled by
+        1 / (1 - input_dropout)) while the loss still counts every observed rating: the model learns to predict
+        ratings it is not shown, as at test time. 0 is the paper's model.
       **kwargs: seed and keras.Model arguments.
     """
 
@@ -34,11 +37,14 @@ class AutoRec(ZooModel):
     ENDPOINTS = ("complete",)
     serving_endpoint = "complete"
 
-    def __init__(self, num_inputs=943, hidden_units=500, l2=1e-3, **kwargs):
+    def __init__(self, num_inputs=943, hidden_units=500, l2=1e-3, input_dropout=0.0, **kwargs):
         kwargs.pop("image_shape", None)
         super().__init__(image_shape=(int(num_inputs),), **kwargs)
         if not l2 >= 0:
             raise ValueError(f"l2 must be >= 0; received l2={l2}")
+        if not 0 <= input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1); received input_dropout={input_dropout}")
+        self.input_dropout = float(input_dropout)
         self.num_inputs, self.hidden_units, self.l2 = int(num_inputs), int(hidden_units), float(l2)
         self.encoder = keras.Sequential([keras.Input((self.num_inputs,)),
                                          keras.layers.Dense(self.hidden_units, activation="sigmoid")], name="encoder")
@@ -69,9 +75,14 @@ class AutoRec(ZooModel):
         means = tf.where(count > 0, total / tf.maximum(count, 1.0), overall)
         self.decoder.layers[-1].bias.assign(tf.cast(means, tf.float32))
 
+    def dropped_out(self, ratings):
+        keep = self.batch_noise(tf.random.stateless_uniform, tf.shape(ratings)) >= self.input_dropout
+        return tf.where(keep, ratings / (1.0 - self.input_dropout), 0.0)
+
     def losses_of(self, data, training=False):
         ratings, observed = data
-        errors = tf.reduce_sum(observed * tf.square(ratings - self(ratings, training=training)), axis=-1)
+        inputs = self.dropped_out(ratings) if training and self.input_dropout > 0 else ratings
+        errors = tf.reduce_sum(observed * tf.square(ratings - self(inputs, training=training)), axis=-1)
         squared_error = tf.reduce_mean(errors)
         l2 = l2_penalty([self.encoder.layers[-1].kernel, self.decoder.layers[-1].kernel], 0.5 * self.l2)
         return {"loss": squared_error + l2, "squared_error": squared_error, "l2": l2}
@@ -79,5 +90,6 @@ class AutoRec(ZooModel):
     def get_config(self):
         config = super().get_config()
         config.pop("image_shape")
-        config.update(num_inputs=self.num_inputs, hidden_units=self.hidden_units, l2=self.l2)
+        config.update(num_inputs=self.num_inputs, hidden_units=self.hidden_units, l2=self.l2,
+                      input_dropout=self.input_dropout)
         return config
