@@ -11,13 +11,13 @@ import dataclasses
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from zoo import flags
+from zoo.cluster import free_port
 from zoo.flags import flag
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -55,12 +55,6 @@ def timed(processes):
                 del running[role]
         time.sleep(0.1)
     return seconds
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main(argv=None):

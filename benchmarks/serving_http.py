@@ -21,27 +21,20 @@ import dataclasses
 import http.client
 import json
 import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import write_results
-from zoo import cli, flags
+from zoo import cli, flags, serve
 from zoo.errors import ZooError
 from zoo.flags import flag
 
 PROG = "python -m benchmarks.serving_http"
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "serving_http.json"
-SERVER_START_TIMEOUT_S = 240
 WARM_UP_REQUESTS = 5
 
 
@@ -60,45 +53,12 @@ class ServingHttpConfig:
     out: str = flag(str(RESULTS), "where to write the results (JSON)")
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """`python -m zoo.serve` in its own process, serving one artifact (through a directory holding a link to it)."""
-
-    def __init__(self, model_dir, batching, log_dir):
-        self.port = free_port()
-        self.models = Path(tempfile.mkdtemp(dir=log_dir))
-        (self.models / model_dir.name).symlink_to(model_dir.resolve())
-        self.log = Path(log_dir) / f"server_batching_{'on' if batching else 'off'}.log"
-        with open(self.log, "w") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "zoo.serve", "--models", str(self.models), "--port", str(self.port),
-                 "--batching" if batching else "--no-batching"],
-                cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if self.process.poll() is not None:
-                raise ZooError(f"the server exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ZooError(f"the server did not answer within {SERVER_START_TIMEOUT_S} s (log: {self.log})")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/models", timeout=5):
-                    return
-            except OSError:
-                time.sleep(0.5)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+def start_server(model_dir, batching, scratch):
+    """`python -m zoo.serve` serving only `model_dir` (through a directory in `scratch` holding a link to it)."""
+    models = Path(tempfile.mkdtemp(dir=scratch))
+    (models / model_dir.name).symlink_to(model_dir.resolve())
+    return serve.ServerProcess(["--models", str(models), "--batching" if batching else "--no-batching"],
+                               Path(scratch) / f"server_batching_{'on' if batching else 'off'}.log")
 
 
 def post_loop(port, path, body, stop, latencies, failures):
@@ -209,7 +169,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         for batching in (True, False):
             mode = "on" if batching else "off"
-            server = Server(model_dir, batching, scratch)
+            server = start_server(model_dir, batching, scratch)
             try:
                 cells = []
                 for batch in batch_sizes:

@@ -6,17 +6,12 @@ Without Chromium or Playwright these tests skip, unless ZOO_REQUIRE_BROWSER=1 (s
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from tests.conftest import ROOT
+from zoo import serve
 
-SERVER_START_TIMEOUT_S = 240
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = sorted(path.parent.name for path in (ROOT / "saved_models").glob("*/saved_model.pb"))
@@ -39,41 +34,16 @@ def browser_or_skip():
     return chromium, sync_playwright
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(mnist_dir, tmp_path_factory):
     browser_or_skip()
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "zoo.serve", "--port", str(port), "--data-dir", mnist_dir],
-                                   cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    server = serve.ServerProcess(["--data-dir", mnist_dir], tmp_path_factory.mktemp("server") / "server.log")
     try:
-        while True:
-            assert process.poll() is None, f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"the server did not answer in {SERVER_START_TIMEOUT_S} s"
-            try:
-                with urllib.request.urlopen(f"{url}/v1/models", timeout=5):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-        assert process.poll() is None, f"the server died:\n{log.read_text()[-3000:]}"
+        yield server.url
+        assert server.process.poll() is None, f"the server died:\n{server.log.read_text()[-3000:]}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+        server.stop()
+    assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")

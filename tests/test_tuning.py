@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT, run_python
+from zoo.cluster import free_port
 
 TINY = ["--model", "vae", "--space", "latent_dim", "--epochs", "2", "--train-limit", "1000", "--validation-size",
         "500", "--final-epochs", "0"]
@@ -184,12 +185,6 @@ def test_interrupted_search_resumes_without_repeating_finished_trials(mnist_dir,
     other = subprocess.run([*argv[:-2], "--epochs", "3", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
     assert other.returncode == 1 and "holds a search with other settings (epochs=2 there, epochs=3 now)" in other.stderr
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_chief_and_two_workers_share_the_trials(mnist_dir, tmp_path):

@@ -119,6 +119,13 @@ def problem(environ=None):
     return None
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (for a server, a tuning oracle or a test to bind next)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def local_cluster(workers):
     """TF_CONFIG texts for `workers` worker processes on 127.0.0.1 (on ports free now), the i-th for worker i: a
     cluster of one machine, for trying a multi-worker run and for the tests."""

@@ -14,8 +14,15 @@ The flags are parsed before TensorFlow starts; the server itself is zoo.server.
 """
 
 import dataclasses
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
-from zoo import cli, flags
+from zoo import cli, cluster, flags
+from zoo.errors import ZooError
 from zoo.flags import flag
 
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
@@ -40,6 +47,42 @@ class ServeConfig:
     max_body_mb: int = flag(16, "largest request body accepted, in MB", flags.count(1, 1024))
     max_batch: int = flag(1024, "most rows one predict request may hold", flags.count(1, 100_000))
     batching: bool = flag(True, "run predict requests that queue up for the same signature as one batch")
+
+
+class ServerProcess:
+    """`python -m zoo.serve ARGS --port P` in a process of its own on a free loopback port, its output in `log`;
+    returns once the server answers GET /v1/models (or raises a ZooError with the log's end). For the browser
+    tests and the HTTP benchmark."""
+
+    START_TIMEOUT_S = 240
+
+    def __init__(self, args, log):
+        self.port, self.log = cluster.free_port(), Path(log)
+        self.url = f"http://127.0.0.1:{self.port}"
+        root = Path(__file__).resolve().parent.parent
+        with open(self.log, "w") as output:
+            self.process = subprocess.Popen([sys.executable, "-m", "zoo.serve", *args, "--port", str(self.port)],
+                                            cwd=root, stdout=output, stderr=subprocess.STDOUT,
+                                            env={**os.environ, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"})
+        deadline = time.monotonic() + self.START_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                raise ZooError(f"the server exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ZooError(f"the server did not answer within {self.START_TIMEOUT_S} s (log: {self.log})")
+            try:
+                with urllib.request.urlopen(f"{self.url}/v1/models", timeout=5):
+                    return
+            except OSError:
+                time.sleep(0.5)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def main(argv=None):

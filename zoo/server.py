@@ -11,9 +11,9 @@ unknown model or signature, wrong input names, shapes or dtypes, values an endpo
 """
 
 import asyncio
-import gc
 import concurrent.futures
 import dataclasses
+import gc
 import json
 import os
 import re
