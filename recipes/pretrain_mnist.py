@@ -1,26 +1,28 @@
-"""Pretraining a deep classifier with stacked denoising autoencoders: `python -m recipes.pretrain_mnist --help`.
+"""Learning from few labels with autoencoders: `python -m recipes.pretrain_mnist --help`.
 
-Greedy layer-wise pretraining (Vincent et al., 2010): one denoising autoencoder per hidden layer,
-each reconstructing the previous layer's code from a masked copy, on all 60,000 training images
-without labels. Then an MLP classifier starts from the stacked encoders and is fine-tuned with a label
-budget (100, 1,000 or all 60,000 labels, class-balanced, several seeds for the small budgets),
-against the same network from random initialization trained the same way. Reports test accuracy,
-mean and sample standard deviation over seeds, in <out-dir>/results.json and results.md. The pretrained
-stack and every finished fine-tuning run are kept, so a rerun with the same settings and data continues where
-it stopped (and pretrains nothing if every run is done).
+Two ways an autoencoder trained without labels helps a classifier, compared on label budgets (100, 1,000 or all
+60,000 labels, class-balanced, several seeds for the small budgets), each reported as test accuracy, mean and sample
+standard deviation over seeds, in <out-dir>/results.json and results.md:
+- Pretraining (Vincent et al., 2010): greedy layer-wise stacked denoising autoencoders, one per hidden layer, each
+  reconstructing the previous layer's code from a masked copy, on all 60,000 training images. An MLP classifier
+  starts from the stacked encoders and is fine-tuned ("pretrained"), against the same network from random
+  initialization trained the same way ("random").
+- The VAE as a feature learner (Kingma et al., 2014), for the budgets in --vae-budgets: M1, a classifier (an RBF support vector
+  machine) on the codes of a VAE trained on all training images ("vae_m1"); and M1+M2, the semi-supervised VAE M2
+  trained on those codes, labelled and unlabelled at once ("vae_m1_m2").
+The pretrained stack and every finished run are kept, so a rerun with the same settings and data continues where it
+stopped (and pretrains nothing if every run is done).
 """
 
 import dataclasses
-import json
 from pathlib import Path
 
 from zoo import cli, config, flags
 from zoo.flags import flag
-from zoo.errors import ZooError
-from zoo.files import atomic_write_text, settings_mismatch
 
 PROG = "python -m recipes.pretrain_mnist"
-INITIALIZATIONS = ("random", "pretrained")
+ALL_LABELS = 60_000
+ACTIVE_CODE_STDDEV = 0.1
 
 
 @dataclasses.dataclass
@@ -28,52 +30,162 @@ class PretrainMnistConfig(config.DistributeFlags):
     """Flags of `python -m recipes.pretrain_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    methods: tuple = flag(("random", "pretrained", "vae_m1", "vae_m1_m2"), "the classifiers to compare (the VAE "
+                          "ones on --vae-budgets only)", choices=("random", "pretrained", "vae_m1", "vae_m1_m2"))
     hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.WIDTHS)
     noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
     pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.EPOCHS)
-    budgets: tuple = flag((100, 1000, 60000), "label budgets (labelled training images)", flags.count(1, 60_000))
+    budgets: tuple = flag((100, 1000, ALL_LABELS), "label budgets (labelled training images)",
+                          flags.count(1, ALL_LABELS))
     seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", flags.count(1, 100))
-    finetune_steps: int = flag(3000, "fine-tuning steps of each classifier, whatever the budget", flags.count(1, 1_000_000))
-    learning_rate: float = flag(5e-4, "Adam learning rate of pretraining and fine-tuning", flags.positive)
+    finetune_steps: int = flag(3000, "fine-tuning steps of each MLP classifier on a budget below 60000",
+                               flags.count(1, 1_000_000))
+    all_labels_epochs: int = flag(60, "fine-tuning epochs of each MLP classifier with all 60000 labels",
+                                  flags.EPOCHS)
+    learning_rate: float = flag(5e-4, "Adam learning rate of pretraining, and fine-tuning's peak (cosine-decayed to "
+                                "0 over the fine-tuning)", flags.positive)
+    finetune_dropout: float = flag(0.5, "dropout rate after every hidden layer of the MLP classifier in "
+                                   "fine-tuning (Srivastava et al., 2014)", flags.unit_interval_right_open)
+    finetune_input_dropout: float = flag(0.2, "dropout rate of the MLP classifier's input pixels in fine-tuning",
+                                         flags.unit_interval_right_open)
     batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.BATCH_SIZE)
+    feature_vae: str = flag("saved_models/vae_mnist", "VAE artifact whose codes (its encode endpoint's mean and "
+                            "stddev) M1 and M1+M2 learn from", flags.existing_dir)
+    vae_budgets: tuple = flag((100,), "the label budgets (of --budgets) that vae_m1 and vae_m1_m2 run on",
+                              flags.count(1, ALL_LABELS - 1))
+    m2_epochs: int = flag(40, "epochs of M2 (passes over the 60000 unlabelled codes)", flags.EPOCHS)
+    m2_batch_size: int = flag(500, "unlabelled codes per M2 batch (each paired with a labelled one)",
+                              flags.BATCH_SIZE)
+    m2_learning_rate: float = flag(1e-3, "Adam learning rate of M2", flags.positive)
+    m2_alpha: float = flag(0.1, "M2's weight on the labelled cross-entropy, as Kingma et al.'s alpha / N",
+                           flags.positive)
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
 
-def load_or_pretrain(settings, images, data_fingerprint):
-    """The pretrained stack, from <out-dir>/stack/<data fingerprint> if an earlier run saved it, else trained and
-    saved there."""
-    import zoo
-    from zoo import pretraining
+class Experiment:
+    """The data and what the methods share (the pretrained stack and the VAE codes, made on first use); each method
+    is a function (experiment, labelled subset, seed) -> test accuracy, in METHODS."""
 
-    paths = [Path(settings.out_dir) / "stack" / data_fingerprint / f"layer{depth + 1}.keras"
-             for depth in range(len(settings.hidden_units))]
-    if all(path.exists() for path in paths):
-        print(f"reusing the pretrained stack in {paths[0].parent}")
-        return [zoo.load(path) for path in paths]
-    stack = pretraining.pretrain_stack(images, settings.hidden_units, settings.noise_level, settings.pretrain_epochs,
-                                       settings.batch_size, settings.learning_rate, verbose=2)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    for layer, path in zip(stack, paths):
-        layer.save(path)
-    return stack
+    def __init__(self, settings, data_fingerprint):
+        import numpy as np
+
+        from zoo import data
+
+        arrays = data.mnist_grayscale(settings.data_dir)
+        (self.images, labels), (self.test_images, test_labels) = arrays["train"], arrays["test"]
+        self.labels, self.test_labels = labels.astype(np.int32), test_labels.astype(np.int32)
+        self.settings, self.fingerprint = settings, data_fingerprint
+        self._stack = self._codes = None
+
+    def stack(self):
+        """The pretrained stack, from <out-dir>/stack/<data fingerprint> if an earlier run saved it, else trained
+        and saved there."""
+        import zoo
+        from zoo import pretraining
+
+        if self._stack is None:
+            settings = self.settings
+            paths = [Path(settings.out_dir) / "stack" / self.fingerprint / f"layer{depth + 1}.keras"
+                     for depth in range(len(settings.hidden_units))]
+            if all(path.exists() for path in paths):
+                print(f"reusing the pretrained stack in {paths[0].parent}")
+                self._stack = [zoo.load(path) for path in paths]
+            else:
+                self._stack = pretraining.pretrain_stack(self.images, settings.hidden_units, settings.noise_level,
+                                                         settings.pretrain_epochs, settings.batch_size,
+                                                         settings.learning_rate, verbose=2)
+                paths[0].parent.mkdir(parents=True, exist_ok=True)
+                for layer, path in zip(self._stack, paths):
+                    layer.save(path)
+        return self._stack
+
+    def codes(self):
+        """{"train"|"test": (mean, stddev)} of the feature VAE's q(z | x) for the training and test images, on the
+        code dimensions the VAE uses: those whose mean varies over the training images by a standard deviation above
+        ACTIVE_CODE_STDDEV (the others carry the prior, N(0, 1), whatever the image; Kingma et al.'s code drops
+        them the same way)."""
+        import tensorflow as tf
+
+        from zoo.batching import apply_in_batches
+
+        if self._codes is None:
+            vae = tf.saved_model.load(self.settings.feature_vae)
+            outputs = {part: apply_in_batches(vae.encode, images, 1000)
+                       for part, images in (("train", self.images), ("test", self.test_images))}
+            active = outputs["train"]["mean"].std(axis=0) > ACTIVE_CODE_STDDEV
+            print(f"{self.settings.feature_vae}: {active.sum()} of {active.size} code dimensions active", flush=True)
+            self._codes = {part: (out["mean"][:, active], out["stddev"][:, active]) for part, out in outputs.items()}
+        return self._codes
 
 
-def finetune(settings, stack, initialization, images, labels, test, seed):
-    """Test accuracy of the classifier trained on (images, labels) for the fine-tuning steps."""
+def mlp_accuracy(experiment, subset, seed, pretrained):
+    """Test accuracy of the MLP classifier (from the stack, or random) fine-tuned on the labelled subset."""
     import keras
 
     import zoo
     from zoo import pretraining, training
 
+    settings = experiment.settings
     keras.utils.set_random_seed(seed)
-    if initialization == "pretrained":
-        classifier = pretraining.classifier_from_stack(stack, seed=seed)
+    dropout = {"dropout": settings.finetune_dropout, "input_dropout": settings.finetune_input_dropout}
+    if pretrained:
+        classifier = pretraining.classifier_from_stack(experiment.stack(), seed=seed, **dropout)
     else:
-        classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, seed=seed)
-    batch = min(settings.batch_size, len(images))
-    epochs = max(1, round(settings.finetune_steps / (len(images) // batch)))
-    training.train_arrays(classifier, (images, labels), epochs, batch, settings.learning_rate, seed)
-    return float(classifier.evaluate(*test, batch_size=1000, return_dict=True, verbose=0)["accuracy"])
+        classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, seed=seed, **dropout)
+    batch = min(settings.batch_size, len(subset))
+    steps_per_epoch = len(subset) // batch
+    if len(subset) >= ALL_LABELS:
+        epochs = settings.all_labels_epochs
+    else:
+        epochs = max(1, round(settings.finetune_steps / steps_per_epoch))
+    schedule = keras.optimizers.schedules.CosineDecay(settings.learning_rate, epochs * steps_per_epoch)
+    training.train_arrays(classifier, (experiment.images[subset], experiment.labels[subset]), epochs, batch, schedule,
+                          seed)
+    return float(classifier.evaluate(experiment.test_images, experiment.test_labels, batch_size=1000,
+                                     return_dict=True, verbose=0)["accuracy"])
+
+
+def m1_accuracy(experiment, subset, seed):
+    """M1: an RBF support vector machine (scikit-learn's defaults) on the labelled images' VAE code means."""
+    from sklearn.svm import SVC
+
+    codes = experiment.codes()
+    machine = SVC().fit(codes["train"][0][subset], experiment.labels[subset])
+    return float((machine.predict(codes["test"][0]) == experiment.test_labels).mean())
+
+
+def m1_m2_accuracy(experiment, subset, seed):
+    """M1+M2: M2 on the VAE codes of all training images (unlabelled) and of the labelled subset, codes drawn from
+    q(z | x) afresh at each step; test accuracy of its q(y | x) at the test images' code means."""
+    import keras
+    import numpy as np
+
+    import zoo
+    from zoo import training
+
+    settings, codes = experiment.settings, experiment.codes()
+    mean, stddev = codes["train"]
+    # Each batch pairs unlabelled rows with as many labelled ones: the labelled subset, reshuffled and repeated.
+    rng = np.random.default_rng(seed)
+    repeats = -(-len(mean) // len(subset))
+    paired = np.concatenate([rng.permutation(subset) for _ in range(repeats)])[:len(mean)]
+    keras.utils.set_random_seed(seed)
+    # Every training image is also an unlabelled one: Kingma et al.'s objective per unlabelled row (see the model).
+    model = zoo.get("semi_supervised_vae", input_dim=mean.shape[1], seed=seed, alpha=settings.m2_alpha,
+                    labelled_weight=len(subset) / len(mean))
+    training.train_arrays(model, (mean, stddev, mean[paired], stddev[paired], experiment.labels[paired]),
+                          settings.m2_epochs, settings.m2_batch_size, settings.m2_learning_rate, seed)
+    predicted = np.argmax(model.predict(codes["test"][0], batch_size=1000, verbose=0), -1)
+    return float((predicted == experiment.test_labels).mean())
+
+
+METHODS = {
+    "random": lambda experiment, subset, seed: mlp_accuracy(experiment, subset, seed, pretrained=False),
+    "pretrained": lambda experiment, subset, seed: mlp_accuracy(experiment, subset, seed, pretrained=True),
+    "vae_m1": m1_accuracy,
+    "vae_m1_m2": m1_m2_accuracy,
+}
+VAE_METHODS = ("vae_m1", "vae_m1_m2")
 
 
 def main(argv=None):
@@ -88,36 +200,39 @@ def run(settings, argv):
     from zoo import data, pretraining
     from zoo.files import ResultStore
 
-    arrays = data.mnist_grayscale(settings.data_dir)
-    (train_images, train_labels), (test_images, test_labels) = arrays["train"], arrays["test"]
-    train_labels, test = train_labels.astype(np.int32), (test_images, test_labels.astype(np.int32))
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
-                if k not in ("budgets", "seeds", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
+                if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
+                             *config.DISTRIBUTE_FLAGS)}
     fingerprint = data.mnist_fingerprint(settings.data_dir)
     runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)})
-    stack = None
+    experiment = Experiment(settings, fingerprint)
+
+    def methods_of(budget):
+        return [m for m in settings.methods if m not in VAE_METHODS or budget in settings.vae_budgets]
+
+    def seeds_of(budget):
+        return range(settings.seeds if budget < ALL_LABELS else 1)
+
     for budget in settings.budgets:
-        for seed in range(settings.seeds if budget < len(train_labels) else 1):
-            subset = pretraining.labelled_subset(train_labels, budget, seed)
-            for initialization in INITIALIZATIONS:
-                key = f"{budget}/{seed}/{initialization}"
+        for seed in seeds_of(budget):
+            subset = pretraining.labelled_subset(experiment.labels, budget, seed)
+            for method in methods_of(budget):
+                key = f"{budget}/{seed}/{method}"
                 if key not in runs:
-                    stack = stack or load_or_pretrain(settings, train_images, fingerprint)
-                    runs.put(key, finetune(settings, stack, initialization, train_images[subset], train_labels[subset],
-                                           test, seed))
-                print(f"{budget} labels, seed {seed}, {initialization}: test accuracy {runs[key]:.4f}", flush=True)
-    lines = ["| labels | seeds | " + " | ".join(f"{i} init: test accuracy" for i in INITIALIZATIONS) + " |",
-             "|---|---|" + "---|" * len(INITIALIZATIONS)]
+                    runs.put(key, METHODS[method](experiment, subset, seed))
+                print(f"{budget} labels, seed {seed}, {method}: test accuracy {runs[key]:.4f}", flush=True)
+    lines = ["| labels | seeds | " + " | ".join(f"{m}: test accuracy" for m in settings.methods) + " |",
+             "|---|---|" + "---|" * len(settings.methods)]
     for budget in settings.budgets:
         cells = []
-        for initialization in INITIALIZATIONS:
-            seeds = range(settings.seeds if budget < len(train_labels) else 1)
-            values = [runs[f"{budget}/{seed}/{initialization}"] for seed in seeds]
+        for method in settings.methods:
+            values = [runs[f"{budget}/{seed}/{method}"] for seed in seeds_of(budget)]
             spread = f" ± {np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
-            cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)")
-        lines.append(f"| {budget} | {len(values)} | " + " | ".join(cells) + " |")
+            cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)"
+                         if method in methods_of(budget) else "-")
+        lines.append(f"| {budget} | {len(seeds_of(budget))} | " + " | ".join(cells) + " |")
     lines.append("\n± is the sample standard deviation over the seeds (ddof = 1).")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1,6 +1,7 @@
 """Greedy layer-wise pretraining with stacked denoising autoencoders, and the recipe."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import pytest
 import zoo
 from zoo import pretraining
 from zoo.batching import apply_in_batches
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +31,16 @@ def test_each_layer_reconstructs_the_code_below(small_stack):
 
 def test_pretraining_hands_its_weights_to_the_classifier(small_stack):
     stack, images = small_stack
-    classifier = pretraining.classifier_from_stack(stack, seed=3)
+    classifier = pretraining.classifier_from_stack(stack, seed=3, dropout=0.5, input_dropout=0.2)
+    assert sum(type(layer).__name__ == "Dropout" for layer in classifier.feature_net.layers) == 2  # input, between
     for hidden, layer in zip(classifier.hidden_layers(), stack):
         (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
         for got, expected in zip(hidden.get_weights(), dense.get_weights()):
             np.testing.assert_array_equal(got, expected)
     codes = apply_in_batches(stack[1].encode, apply_in_batches(stack[0].encode, images[:50].reshape(50, -1)))
-    np.testing.assert_allclose(classifier.features(images[:50]).numpy(), codes, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(classifier.features(images[:50]).numpy(), codes, rtol=1e-5, atol=1e-6)  # no dropout
+    trained = classifier.feature_net(images[:50], training=True).numpy()
+    assert not np.allclose(trained, codes, atol=1e-3)  # dropout in training
     fresh = zoo.get("mlp_classifier", hidden_units=(64, 32), seed=3)
     assert not np.allclose(fresh.hidden_layers()[0].get_weights()[0], classifier.hidden_layers()[0].get_weights()[0])
 
@@ -52,10 +58,12 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     from recipes import pretrain_mnist
 
     argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100",
-            "--seeds", "2", "--finetune-steps", "200", "--out-dir", str(tmp_path)]
+            "--seeds", "2", "--finetune-steps", "200", "--finetune-dropout", "0", "--finetune-input-dropout", "0",
+            "--m2-epochs", "1", "--out-dir", str(tmp_path),
+            "--feature-vae", str(REPO / "saved_models" / "vae_mnist")]
     pretrain_mnist.main(argv)
     runs = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert set(runs) == {"100/0/random", "100/0/pretrained", "100/1/random", "100/1/pretrained"}
+    assert set(runs) == {f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.METHODS}
     assert all(0.3 < accuracy <= 1 for accuracy in runs.values()), runs
     (stack,) = (tmp_path / "stack").glob("*/layer1.keras")  # one stack, under the data's fingerprint
     stamp = stack.stat().st_mtime

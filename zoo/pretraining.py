@@ -30,10 +30,11 @@ def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size
     return stack
 
 
-def classifier_from_stack(stack, seed=0, num_classes=10):
-    """An `mlp_classifier` whose hidden layers hold the stack's encoder weights (its output layer is new)."""
+def classifier_from_stack(stack, seed=0, num_classes=10, **kwargs):
+    """An `mlp_classifier` whose hidden layers hold the stack's encoder weights (its output layer is new); `kwargs`
+    are its other arguments (e.g. dropout)."""
     classifier = zoo.get("mlp_classifier", hidden_units=[layer.latent_dim for layer in stack], seed=seed,
-                         num_classes=num_classes)
+                         num_classes=num_classes, **kwargs)
     for hidden, layer in zip(classifier.hidden_layers(), stack):
         (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
         hidden.set_weights(dense.get_weights())

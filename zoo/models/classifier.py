@@ -93,20 +93,28 @@ class MLPClassifier(MnistClassifier):
 
     Args:
       hidden_units: widths of the hidden layers.
-      **kwargs: the arguments of `MnistClassifier` (feature_units is the last hidden width; dropout 0 by default).
+      dropout: dropout rate after every hidden layer (training only; Srivastava et al., 2014).
+      input_dropout: dropout rate of the input pixels (training only).
+      **kwargs: the arguments of `MnistClassifier` (feature_units is the last hidden width).
     """
 
-    def __init__(self, hidden_units=(1000, 1000, 1000), dropout=0.0, **kwargs):
+    def __init__(self, hidden_units=(1000, 1000, 1000), dropout=0.0, input_dropout=0.0, **kwargs):
         self.hidden_units = tuple(int(units) for units in hidden_units)
+        self.input_dropout = float(input_dropout)
         if not self.hidden_units:
             raise ValueError("hidden_units needs at least one width; received none")
         kwargs.pop("feature_units", None)
         super().__init__(feature_units=self.hidden_units[-1], dropout=dropout, **kwargs)
 
     def build_feature_net(self):
-        return keras.Sequential([keras.Input(self.image_shape), keras.layers.Flatten(),
-                                 *[keras.layers.Dense(units, activation="sigmoid") for units in self.hidden_units]],
-                                name="features")
+        layers = [keras.Input(self.image_shape), keras.layers.Flatten()]
+        if self.input_dropout:
+            layers.append(keras.layers.Dropout(self.input_dropout))
+        for depth, units in enumerate(self.hidden_units):
+            if depth and self.dropout:
+                layers.append(keras.layers.Dropout(self.dropout))
+            layers.append(keras.layers.Dense(units, activation="sigmoid"))
+        return keras.Sequential(layers, name="features")
 
     def hidden_layers(self):
         """The Dense hidden layers, input side first."""
@@ -115,5 +123,5 @@ class MLPClassifier(MnistClassifier):
     def get_config(self):
         config = super().get_config()
         config.pop("feature_units")
-        config.update(hidden_units=list(self.hidden_units))
+        config.update(hidden_units=list(self.hidden_units), input_dropout=self.input_dropout)
         return config
