@@ -228,10 +228,12 @@ def run(settings, argv):
     for budget in settings.budgets:
         cells = []
         for method in settings.methods:
+            if method not in methods_of(budget):
+                cells.append("-")
+                continue
             values = [runs[f"{budget}/{seed}/{method}"] for seed in seeds_of(budget)]
             spread = f" ± {np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
-            cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)"
-                         if method in methods_of(budget) else "-")
+            cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)")
         lines.append(f"| {budget} | {len(seeds_of(budget))} | " + " | ".join(cells) + " |")
     lines.append("\n± is the sample standard deviation over the seeds (ddof = 1).")
     (out / "results.md").write_text("\n".join(lines) + "\n")

@@ -57,13 +57,14 @@ def test_labelled_subsets_are_balanced_and_seeded():
 def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     from recipes import pretrain_mnist
 
-    argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100",
+    argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100", "120",
             "--seeds", "2", "--finetune-steps", "200", "--finetune-dropout", "0", "--finetune-input-dropout", "0",
             "--m2-epochs", "1", "--out-dir", str(tmp_path),
             "--feature-vae", str(REPO / "saved_models" / "vae_mnist")]
     pretrain_mnist.main(argv)
     runs = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert set(runs) == {f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.METHODS}
+    assert set(runs) == ({f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.METHODS}
+                         | {f"120/{seed}/{method}" for seed in (0, 1) for method in ("random", "pretrained")})
     assert all(0.3 < accuracy <= 1 for accuracy in runs.values()), runs
     (stack,) = (tmp_path / "stack").glob("*/layer1.keras")  # one stack, under the data's fingerprint
     stamp = stack.stat().st_mtime
@@ -73,4 +74,5 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     stack.unlink()
     pretrain_mnist.main(argv)  # every run is done: nothing is pretrained again
     assert not stack.exists()
-    assert "| 100 | 2 |" in (tmp_path / "results.md").read_text()
+    table = (tmp_path / "results.md").read_text()
+    assert "| 100 | 2 |" in table and table.count(" - |") == 2  # the VAE methods run on --vae-budgets (100) only
