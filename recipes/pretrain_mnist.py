@@ -23,6 +23,8 @@ from zoo.flags import flag
 PROG = "python -m recipes.pretrain_mnist"
 ALL_LABELS = 60_000
 ACTIVE_CODE_STDDEV = 0.1
+METHOD_NAMES = ("random", "pretrained", "vae_m1", "vae_m1_m2")  # the keys of METHODS, below
+VAE_METHODS = ("vae_m1", "vae_m1_m2")
 
 
 @dataclasses.dataclass
@@ -30,8 +32,8 @@ class PretrainMnistConfig(config.DistributeFlags):
     """Flags of `python -m recipes.pretrain_mnist`."""
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    methods: tuple = flag(("random", "pretrained", "vae_m1", "vae_m1_m2"), "the classifiers to compare (the VAE "
-                          "ones on --vae-budgets only)", choices=("random", "pretrained", "vae_m1", "vae_m1_m2"))
+    methods: tuple = flag(METHOD_NAMES, "the classifiers to compare (the VAE ones on --vae-budgets only)",
+                          choices=METHOD_NAMES)
     hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.WIDTHS)
     noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
     pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.EPOCHS)
@@ -151,7 +153,7 @@ def m1_accuracy(experiment, subset, seed):
 
     codes = experiment.codes()
     machine = SVC().fit(codes["train"][0][subset], experiment.labels[subset])
-    return float((machine.predict(codes["test"][0]) == experiment.test_labels).mean())
+    return float(machine.score(codes["test"][0], experiment.test_labels))
 
 
 def m1_m2_accuracy(experiment, subset, seed):
@@ -185,7 +187,7 @@ METHODS = {
     "vae_m1": m1_accuracy,
     "vae_m1_m2": m1_m2_accuracy,
 }
-VAE_METHODS = ("vae_m1", "vae_m1_m2")
+assert tuple(METHODS) == METHOD_NAMES
 
 
 def main(argv=None):

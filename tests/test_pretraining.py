@@ -1,16 +1,14 @@
 """Greedy layer-wise pretraining with stacked denoising autoencoders, and the recipe."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import zoo
 from zoo import pretraining
+from tests.conftest import ROOT
 from zoo.batching import apply_in_batches
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +58,7 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     argv = ["--data-dir", mnist_dir, "--hidden-units", "32", "--pretrain-epochs", "1", "--budgets", "100", "120",
             "--seeds", "2", "--finetune-steps", "200", "--finetune-dropout", "0", "--finetune-input-dropout", "0",
             "--m2-epochs", "1", "--out-dir", str(tmp_path),
-            "--feature-vae", str(REPO / "saved_models" / "vae_mnist")]
+            "--feature-vae", str(ROOT / "saved_models" / "vae_mnist")]
     pretrain_mnist.main(argv)
     runs = json.loads((tmp_path / "results.json").read_text())["results"]
     assert set(runs) == ({f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.METHODS}
