@@ -66,6 +66,40 @@ def test_scores_rank_a_planted_batch_above_normal_digits(trained_vae_and_ae, mni
     assert anomaly.auroc(anomaly.scores(model, images, score, **options), is_anomaly) > 0.99
 
 
+def test_png_bits_orders_images_by_complexity(mnist_small):
+    from zoo.losses import png_bits
+
+    blank = np.zeros((1, 28, 28, 1), np.float32)
+    noise = np.random.default_rng(3).random((1, 28, 28, 1)).astype(np.float32)
+    one, eight = (mnist_small.test_images[mnist_small.test_labels == digit][:1] for digit in (1, 8))
+    bits = png_bits(np.concatenate([blank, one, eight, noise])).numpy()
+    assert bits[0] < bits[1] < bits[2] < bits[3], bits
+    assert bits[3] > 8 * 28 * 28 * 0.9  # uniform noise barely compresses
+
+
+def test_complexity_scores_and_their_correlation(trained_vae_and_ae, mnist_small):
+    from zoo.losses import png_bits
+
+    model, _ = trained_vae_and_ae["vae"]
+    images = mnist_small.test_images[:200]
+    elbo, bits = anomaly.scores(model, images, "neg_elbo"), png_bits(images).numpy()
+    np.testing.assert_allclose(anomaly.scores(model, images, "neg_elbo_per_png_bit"), elbo / bits, rtol=1e-5)
+    np.testing.assert_allclose(anomaly.scores(model, images, "neg_elbo_minus_png_nats"), elbo - np.log(2) * bits,
+                               rtol=1e-5, atol=1e-3)
+    assert anomaly.complexity_correlation(bits, images) == pytest.approx(1.0)
+    assert anomaly.complexity_correlation(-bits, images) == pytest.approx(-1.0)
+    assert abs(anomaly.complexity_correlation(np.random.default_rng(4).random(200), images)) < 0.25
+    # Scores made of 0.3 x the PNG length in nats plus noise: the weight that decorrelates them is about 0.3.
+    planted = 0.3 * np.log(2) * bits + np.random.default_rng(5).normal(0, 1, 200)
+    assert anomaly.decorrelating_weight(planted, images) == pytest.approx(0.3, abs=0.05)
+    model.complexity_weight = 0.5
+    np.testing.assert_allclose(anomaly.scores(model, images, "neg_elbo_minus_weighted_png_nats"),
+                               elbo - 0.5 * np.log(2) * bits, rtol=1e-5, atol=1e-3)
+    assert model.anomaly_score_description == "-ELBO in nats"
+    with pytest.raises(ValueError, match="anomaly_score_name must be one of neg_elbo, .*; received anomaly_score_name='x'"):
+        type(model)(anomaly_score_name="x")
+
+
 def test_unknown_or_inapplicable_score_is_refused(trained_vae_and_ae):
     model, _ = trained_vae_and_ae["ae"]
     with pytest.raises(ValueError, match="the neg_elbo score does not apply to AE; its scores: reconstruction"):
@@ -113,11 +147,36 @@ def test_one_class_recipe_on_one_digit(mnist_dir, tmp_path):
     from recipes import anomaly_mnist
 
     anomaly_mnist.main(["--data-dir", mnist_dir, "--digits", "1", "--epochs", "1", "--likelihood-samples", "2",
-                        "--validation-size", "5000", "--run-dir", str(tmp_path)])
+                        "--validation-size", "5000", "--run-dir", str(tmp_path), "--export-dir", str(tmp_path / "export")])
     results = json.loads((tmp_path / "results.json").read_text())["results"]
     assert results["conv_ae"]["1"]["reconstruction"]["auroc"] > 0.9
-    assert results["vae"]["1"]["neg_elbo"]["auroc"] > 0.9
-    assert 0 < results["vae"]["1"]["neg_elbo"]["false_positive_rate"] < 0.2
+    vae = results["vae"]["1"]
+    chosen = vae["chosen"]
+    for name in ("neg_elbo", chosen):
+        assert vae[name]["auroc"] > 0.9 and 0 < vae[name]["false_positive_rate"] < 0.2
+    assert 0 <= vae["complexity_weight"] <= 1
+    assert abs(vae[chosen]["complexity_correlation"]) == min(
+        abs(vae[name]["complexity_correlation"]) for name in anomaly_mnist.ENDPOINT_SCORES["vae"])
+    # The exported detector serves the chosen score, in plain TensorFlow, with the threshold of that score.
+    export_dir = tmp_path / "export" / "vae" / "digit1"
+    card = json.loads((export_dir / "card.json").read_text())
+    assert card["anomaly"]["threshold"] == pytest.approx(vae[chosen]["threshold"], rel=1e-6)
+    assert card["model_config"]["anomaly_score_name"] == chosen and card["anomaly"]["normal_digit"] == 1
+    assert card["model_config"]["complexity_weight"] == vae["complexity_weight"]
+    from zoo import data
+
+    images = data.mnist(100, "dynamic", mnist_dir).test_images[:50]
+    np.save(tmp_path / "images.npy", images)
+    result = run_python(["-c", SCORE_IN_PLAIN_TF, str(export_dir), str(tmp_path / "images.npy")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    from zoo import training
+
+    model = training.load_trained(anomaly_mnist.detector_config(
+        anomaly_mnist.AnomalyMnistConfig(data_dir=mnist_dir, epochs=1, validation_size=5000, run_dir=str(tmp_path)),
+        "vae", 1))
+    model.complexity_weight = vae["complexity_weight"]
+    np.testing.assert_allclose(json.loads(result.stdout.strip().splitlines()[-2]),
+                               anomaly.scores(model, images, chosen), rtol=1e-4, atol=1e-3)
     for figure in ("conv_ae_roc.png", "conv_ae_ranked.png", "vae_roc.png", "vae_ranked.png"):
         assert (tmp_path / figure).stat().st_size > 5000
     assert "| 1 |" in (tmp_path / "results.md").read_text()

@@ -4,16 +4,22 @@ normal data for a target false-positive rate, and the ROC curve, AUROC, precisio
 A higher score means more anomalous. Scores (`SCORES`, by name):
   reconstruction       reconstruction error of each image (cross-entropy in nats for sigmoid outputs,
                        squared error for linear ones; for the VAE, at the posterior mean)
-  neg_elbo             -ELBO in nats (the VAE's own `anomaly_score`: the decoder's cross-entropy averaged over
-                       a fixed set of posterior draws, plus the KL term)
+  neg_elbo             -ELBO in nats (the VAE's `neg_elbo`: the decoder's cross-entropy averaged over a fixed set
+                       of posterior draws, plus the KL term)
+  neg_elbo_per_png_bit, neg_elbo_minus_png_nats, neg_elbo_minus_weighted_png_nats
+                       -ELBO set against the image's complexity, the length of its PNG encoding (Serrà et
+                       al., 2020): divided by it, minus it, or minus a weight w times it, w set by
+                       `decorrelating_weight` (see `VAE.ANOMALY_SCORES`)
   neg_log_likelihood   -log p(x), importance-sampled with k posterior draws (the VAE)
 """
 
 import numpy as np
+from scipy import stats
 from sklearn import metrics as sk_metrics
 
 from zoo import metrics
 from zoo.batching import apply_in_batches
+from zoo.losses import png_bits
 
 
 def reconstruction_scores(model, images, batch_size=500, **unused):
@@ -22,9 +28,13 @@ def reconstruction_scores(model, images, batch_size=500, **unused):
     return apply_in_batches(model.reconstruction_error, images, batch_size, np.float64)
 
 
-def neg_elbo_scores(model, images, batch_size=500, **unused):
-    """-ELBO per image from the VAE's deterministic `anomaly_score`."""
-    return apply_in_batches(model.anomaly_score, images, batch_size, np.float64)
+def named_model_score(name):
+    """The score function of the model's own anomaly score `name` (the VAE's ANOMALY_SCORES)."""
+
+    def score(model, images, batch_size=500, **unused):
+        return apply_in_batches(lambda batch: model.named_anomaly_score(batch, name), images, batch_size, np.float64)
+
+    return score
 
 
 def neg_log_likelihood_scores(model, images, batch_size=100, samples=100, **unused):
@@ -43,7 +53,8 @@ def _has_likelihood(model):
 # name -> (which models it applies to, the score function)
 SCORES = {
     "reconstruction": (_unconditional_autoencoder, reconstruction_scores),
-    "neg_elbo": (_has_likelihood, neg_elbo_scores),
+    **{name: (_has_likelihood, named_model_score(name))
+       for name in ("neg_elbo", "neg_elbo_per_png_bit", "neg_elbo_minus_png_nats", "neg_elbo_minus_weighted_png_nats")},
     "neg_log_likelihood": (_has_likelihood, neg_log_likelihood_scores),
 }
 
@@ -62,6 +73,26 @@ def scores(model, images, name="reconstruction", **kwargs):
         raise ValueError(f"the {name} score does not apply to {type(model).__name__}; its scores: "
                          f"{', '.join(score_names(model))}")
     return function(model, images, **kwargs)
+
+
+def complexity_correlation(normal_scores, normal_images):
+    """Spearman's rank correlation between scores of normal images and the images' complexity (`png_bits`).
+
+    Chooses between scores with normal images alone: a score that ranks normal images by their complexity will
+    rank anomalies by it too, flagging complex ones and passing simple ones whatever their class (Serrà et al.,
+    2020), so the score whose correlation is nearest 0 on held-out normal images is preferred."""
+    complexity = apply_in_batches(png_bits, normal_images, 500, np.float64)
+    return float(stats.spearmanr(np.asarray(normal_scores, np.float64), complexity).statistic)
+
+
+def decorrelating_weight(normal_scores, normal_images, weights=np.linspace(0, 1, 101)):
+    """The weight w among `weights` for which normal_scores - w * (PNG length in nats) has the rank correlation with
+    the PNG length nearest 0 on the normal images: how much of a likelihood score is the image's complexity alone.
+    A grid, because Spearman's correlation is a step function of w."""
+    nats = np.log(2) * apply_in_batches(png_bits, normal_images, 500, np.float64)
+    scores_ = np.asarray(normal_scores, np.float64)
+    correlations = [abs(stats.spearmanr(scores_ - weight * nats, nats).statistic) for weight in weights]
+    return float(weights[int(np.argmin(correlations))])
 
 
 def threshold_at_false_positive_rate(normal_scores, false_positive_rate):

@@ -345,8 +345,10 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
 
 
 def run_config(model, config, data_fingerprint):
-    """What defines a run: the model's constructor arguments, RUN_DEFINING_FLAGS and the data it trains on."""
-    return {**model.constructor_config(), **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS},
+    """What defines a run: the model's constructor arguments (but its `serving_options`), RUN_DEFINING_FLAGS and the
+    data it trains on."""
+    trained = {k: v for k, v in model.constructor_config().items() if k not in model.serving_options}
+    return {**trained, **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS},
             "data": data_fingerprint}
 
 

@@ -145,6 +145,9 @@ class ZooModel(keras.Model):
         return Endpoint(lambda num, seed: {"images": self.sample(signatures.checked_count(num), signatures.seed_pair(seed))},
                         (signatures.NUM_SPEC, signatures.SEED_SPEC))
 
+    # Constructor arguments that change what an endpoint serves, not what trains: not part of a run's identity.
+    serving_options = ()
+
     def constructor_config(self):
         """`get_config()` without keras.Model bookkeeping (name, trainable, dtype): what defines the model."""
         return {k: v for k, v in self.get_config().items() if k not in ("name", "trainable", "dtype")}

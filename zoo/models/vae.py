@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from zoo import nets
-from zoo.losses import per_image_error
+from zoo.losses import per_image_error, png_bits
 from zoo.models.base import Autoencoder
 from zoo.registry import register
 
@@ -37,15 +37,23 @@ class VAE(Autoencoder):
       hidden_units: widths of the hidden dense layers (the decoder mirrors them).
       beta: weight on the KL term (1 is the VAE; other values the beta-VAE).
       importance_samples: k of the importance-weighted objective; 1 is the ordinary ELBO.
+      anomaly_score_name: what the `score` endpoint returns, a name in `VAE.ANOMALY_SCORES`.
+      complexity_weight: w of the neg_elbo_minus_weighted_png_nats score (set by
+        `zoo.anomaly.decorrelating_weight` on held-out normal images).
       **kwargs: image_shape, seed and keras.Model arguments.
     """
 
     loss_names = ("loss", "reconstruction", "kl")
     ENDPOINTS = Autoencoder.ENDPOINTS + ("score", "sample")
     evaluation = "likelihood"
+    serving_options = ("anomaly_score_name", "complexity_weight")
 
-    def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1, **kwargs):
+    def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1,
+                 anomaly_score_name="neg_elbo", complexity_weight=1.0, **kwargs):
         super().__init__(**kwargs)
+        if anomaly_score_name not in self.ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score_name must be one of {', '.join(self.ANOMALY_SCORES)}; received "
+                             f"anomaly_score_name={anomaly_score_name!r}")
         if int(latent_dim) <= 0:
             raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
         if beta < 0:
@@ -58,6 +66,7 @@ class VAE(Autoencoder):
         self.arch = arch
         self.hidden_units = tuple(int(units) for units in hidden_units)
         self.beta = float(beta)
+        self.anomaly_score_name, self.complexity_weight = anomaly_score_name, float(complexity_weight)
         self.importance_samples = int(importance_samples)
         self.encoder, self.decoder = self.build_networks()
         self.built = True
@@ -150,9 +159,7 @@ class VAE(Autoencoder):
             "posterior": q,
         }
 
-    anomaly_score_description = "-ELBO in nats"
-
-    def anomaly_score(self, images, condition=None):
+    def neg_elbo(self, images, condition=None):
         """-ELBO of each image [b] in nats: the decoder's cross-entropy averaged over ANOMALY_SCORE_SAMPLES
         posterior draws, plus KL(q(z | x) || p(z)). The draws' noise is fixed and shared by every image, so an
         image's score does not depend on the batch it comes in."""
@@ -161,6 +168,36 @@ class VAE(Autoencoder):
         codes = q.mean() + q.stddev() * eps
         log_px_z = self.log_likelihood(codes, images, condition)
         return -tf.reduce_mean(log_px_z, axis=0) + tfd.kl_divergence(q, self.prior())
+
+    # name -> (description, score(model, images, condition)); higher = more anomalous. The last two set the likelihood
+    # against the image's complexity (Serrà et al., 2020): a simple image (a 1) is likely under any model of digits,
+    # so its -ELBO alone is low even when it is not of the normal class.
+    ANOMALY_SCORES = {
+        "neg_elbo": ("-ELBO in nats", lambda model, images, condition: model.neg_elbo(images, condition)),
+        "neg_elbo_per_png_bit": (
+            "-ELBO in nats per bit of the image's PNG encoding",
+            lambda model, images, condition: model.neg_elbo(images, condition) / png_bits(images)),
+        "neg_elbo_minus_png_nats": (
+            "-ELBO minus the PNG encoding's length, both in nats (Serrà et al. 2020's S(x))",
+            lambda model, images, condition: model.neg_elbo(images, condition) - math.log(2) * png_bits(images)),
+        "neg_elbo_minus_weighted_png_nats": (
+            "-ELBO minus complexity_weight times the PNG encoding's length, both in nats",
+            lambda model, images, condition: (model.neg_elbo(images, condition)
+                                              - model.complexity_weight * math.log(2) * png_bits(images))),
+    }
+
+    @property
+    def anomaly_score_description(self):
+        description = self.ANOMALY_SCORES[self.anomaly_score_name][0]
+        return description.replace("complexity_weight", f"{self.complexity_weight:.2f}")
+
+    def named_anomaly_score(self, images, name, condition=None):
+        """The anomaly score `name` (see ANOMALY_SCORES) of each image [b]."""
+        return self.ANOMALY_SCORES[name][1](self, images, condition)
+
+    def anomaly_score(self, images, condition=None):
+        """The `score` endpoint: each image's score named by `anomaly_score_name` (-ELBO by default)."""
+        return self.named_anomaly_score(images, self.anomaly_score_name, condition)
 
     def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples
@@ -194,5 +231,7 @@ class VAE(Autoencoder):
             hidden_units=list(self.hidden_units),
             beta=self.beta,
             importance_samples=self.importance_samples,
+            anomaly_score_name=self.anomaly_score_name,
+            complexity_weight=self.complexity_weight,
         )
         return config
