@@ -181,6 +181,9 @@ def test_classifier_artifact_meets_its_bar(mnist_dir):
 @pytest.mark.parametrize("module, argv, message", [
     ("gan_mnist", ["--latent-dim", "0"], "--latent-dim must be in 1..10000; received --latent-dim=0"),
     ("gan_mnist", ["--learning-rate", "-0.1"], "--learning-rate must be positive; received --learning-rate=-0.1"),
+    ("gan_mnist", ["--frechet-every", "2"], "--frechet-every chooses the checkpoint on training images held out from "
+                                            "GAN training: pass --validation-size > 0 too; received --frechet-every=2 "
+                                            "--validation-size=0"),
     ("cvae_mnist", ["--beta", "-1"], "--beta must be >= 0; received --beta=-1.0"),
     ("ae_mixture_mnist", ["--components", "0"], "--components must be in 1..1000; received --components=0"),
     ("ae_mixture_mnist", ["--autoencoder", "/no/such/model.keras"],
@@ -221,3 +224,45 @@ def test_gan_optimizers_scale_the_loss_under_mixed_float16():
         keras.mixed_precision.set_global_policy("float32")
     assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
     assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_gan_options_hinge_spectral_norm_ttur_and_moving_average():
+    model = zoo.get("gan", latent_dim=8, filters=8, hinge=True, spectral_norm=True, ema_decay=0.5,
+                    discriminator_lr_ratio=4.0)
+    model.compile(**model.training_optimizers(1e-3))
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(4e-3)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in model.discriminator.layers)
+    images = np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32)
+    before = [w.numpy() for w in model.ema_generator.weights]
+    model.train_step(tf.constant(images))
+    # One step: the average moved halfway to the new weights (decay 0.5) from where both started.
+    for average, old, new in zip(model.ema_generator.weights, before, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), 0.5 * old + 0.5 * new.numpy(), rtol=1e-5, atol=1e-6)
+    codes = tf.random.stateless_normal([4, 8], seed=[0, 1])
+    np.testing.assert_allclose(model.generate(codes).numpy(),
+                               tf.sigmoid(model.ema_generator(codes, training=False)).numpy(), rtol=1e-6)
+    terms = model.discriminator_terms(tf.constant(images), training=False)
+    real = model._logits(tf.constant(images), False)
+    assert float(terms["d_loss"]) >= float(tf.reduce_mean(tf.nn.relu(1 - real)))  # hinge terms are >= 0
+    assert np.isfinite(float(terms["value"])) and float(terms["value"]) < 0  # C(D, G) stays the reported value
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\); received ema_decay=1.0"):
+        zoo.get("gan", ema_decay=1.0)
+
+
+def test_gan_recipe_keeps_the_best_checkpoint_by_frechet_distance(mnist_dir, tmp_path):
+    from recipes import gan_mnist
+
+    gan_mnist.main(["--data-dir", mnist_dir, "--train-limit", "600", "--epochs", "2", "--latent-dim", "8",
+                    "--filters", "8", "--ema-decay", "0.9", "--spectral-norm", "--validation-size", "1000",
+                    "--frechet-every", "1", "--frechet-samples", "500", "--eval-samples", "10",
+                    "--frechet-classifier", str(ROOT / "saved_models" / "mnist_classifier"),
+                    "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+    curve = json.loads((tmp_path / "run" / "frechet.json").read_text())
+    assert [point["epoch"] for point in curve] == [1, 2] and all(point["frechet_distance"] > 0 for point in curve)
+    best = min(curve, key=lambda point: point["frechet_distance"])
+    card = json.loads((tmp_path / "export" / "card.json").read_text())
+    assert card["metrics"]["best_epoch"]["value"] == best["epoch"]
+    assert card["metrics"]["held_out_frechet_distance"]["value"] == pytest.approx(best["frechet_distance"])
+    assert (tmp_path / "run" / "figures" / "frechet_curve.png").stat().st_size > 5000
+    assert card["model_config"]["ema_decay"] == 0.9 and card["model_config"]["spectral_norm"] is True

@@ -5,9 +5,11 @@ evaluate on the test split, draw the figures, compute the anomaly threshold, wri
 import dataclasses
 import datetime
 import json
+import os
 import platform
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -17,6 +19,7 @@ import tensorflow_probability as tfp
 
 import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
+from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
 from zoo.files import ResultStore, atomic_write_text, git_commit
 
@@ -89,11 +92,70 @@ def card(model, config, measured, data_source, command, speed_settings=None):
     }
 
 
+class FrechetCheckpoint(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last): the Fréchet distance of `samples` generated images to held-out
+    training images on the features of a classifier artifact; the curve goes to <run dir>/frechet.json (kept across
+    resumed runs) and figures/frechet_curve.png, and the weights of the best point so far to best.weights.h5
+    (written through a temporary file). Selection never looks at the test split."""
+
+    def __init__(self, run_dir, classifier_dir, held_out_images, every, epochs, samples=5000):
+        super().__init__()
+        self.run_dir, self.every, self.epochs, self.samples = Path(run_dir), every, epochs, samples
+        self.classifier = tf.saved_model.load(str(classifier_dir))  # keep the object: its functions use its variables
+        self.reference, _ = metrics.classifier_outputs(self.classifier.classify, held_out_images)
+        self.curve_path, self.best_path = self.run_dir / "frechet.json", self.run_dir / "best.weights.h5"
+        self.curve = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else []
+
+    def on_train_begin(self, logs=None):
+        self.started, self.minutes_before = time.monotonic(), self.curve[-1]["minutes"] if self.curve else 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        codes = tf.random.stateless_normal([self.samples, self.model.latent_dim], seed=[0, 11])
+        images = apply_in_batches(self.model.generate, codes.numpy(), 500)
+        features, _ = metrics.classifier_outputs(self.classifier.classify, images)
+        distance = metrics.frechet_distance(features, self.reference)
+        point = {"epoch": done, "minutes": round(self.minutes_before + (time.monotonic() - self.started) / 60, 2),
+                 "frechet_distance": distance}
+        if not self.curve or distance < min(p["frechet_distance"] for p in self.curve):
+            staging = self.best_path.with_suffix(".tmp.weights.h5")
+            self.model.save_weights(staging)
+            os.replace(staging, self.best_path)
+            point["best"] = True
+        self.curve = [p for p in self.curve if p["epoch"] < done] + [point]
+        atomic_write_text(self.curve_path, json.dumps(self.curve, indent=1))
+        plots.frechet_curve(self.curve, self.run_dir / "figures" / "frechet_curve.png",
+                            "distance of generated to held-out training images")
+        print(f"\nepoch {done}: Fréchet distance to held-out training images {distance:.2f}", flush=True)
+
+
+def best_by_frechet(run_dir):
+    """(epoch, distance) of the best point of a run's Fréchet curve, or None."""
+    path = Path(run_dir) / "frechet.json"
+    if not path.exists():
+        return None
+    best = min(json.loads(path.read_text()), key=lambda point: point["frechet_distance"])
+    return best["epoch"], best["frechet_distance"]
+
+
 def progress_callbacks(config):
-    """Per-epoch pictures for generators: a grid from fixed codes in <run dir>/figures/progress/."""
+    """Per-epoch pictures for generators: a grid from fixed codes in <run dir>/figures/progress/; with
+    `config.frechet_every` > 0 and a validation split, the FrechetCheckpoint."""
     if "generate" not in registry.get_class(config.model).ENDPOINTS:
         return []
-    return [plots.GeneratorProgress(Path(config.run_dir) / "figures" / "progress")]
+    callbacks = [plots.GeneratorProgress(Path(config.run_dir) / "figures" / "progress")]
+    if getattr(config, "frechet_every", 0):
+        if not config.validation_size:
+            raise ZooError("choosing the best checkpoint by Fréchet distance needs held-out training images: pass "
+                           f"--validation-size > 0 (received --validation-size={config.validation_size}) or "
+                           "--frechet-every 0")
+        held_out = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed,
+                              config.validation_size).validation_images
+        callbacks.append(FrechetCheckpoint(config.run_dir, config.frechet_classifier, held_out, config.frechet_every,
+                                           config.epochs, config.frechet_samples))
+    return callbacks
 
 
 def publish(config, command=None, card_extra=None):
@@ -109,6 +171,10 @@ def publish(config, command=None, card_extra=None):
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
+    best = best_by_frechet(config.run_dir) if getattr(config, "frechet_every", 0) else None
+    if best:
+        model.load_weights(Path(config.run_dir) / "best.weights.h5")
+        print(f"the best checkpoint by Fréchet distance to held-out training images: epoch {best[0]} ({best[1]:.2f})")
     if keras.mixed_precision.global_policy().name != "float32" or strategy.num_replicas_in_sync > 1:
         # Reported numbers and artifacts are float32, whatever precision trained the weights, and computed on
         # this process alone (the other workers have gone).
@@ -117,13 +183,16 @@ def publish(config, command=None, card_extra=None):
         model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
     store = ResultStore(run_dir / "evaluation.json", {"epochs": checkpoint.state["epochs_done"],
-                                                      "eval_samples": config.eval_samples},
+                                                      "eval_samples": config.eval_samples, "best": list(best) if best else None},
                         dataset.fingerprint, other_settings="recompute")
     if "test" in store:
         print(f"reusing the evaluation in {store.path}")
     else:
         print("evaluating on the test set ...")
-        store.put("test", evaluate(model, dataset, checkpoint, config))
+        measured = evaluate(model, dataset, checkpoint, config)
+        if best:
+            measured.update(best_epoch=best[0], held_out_frechet_distance=best[1])
+        store.put("test", measured)
     measured = store["test"]
     atomic_write_text(run_dir / "metrics.json", json.dumps(measured, indent=1))
     for name, value in measured.items():

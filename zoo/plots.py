@@ -257,6 +257,26 @@ def roc_curves(curves, path, title):
     return path
 
 
+def frechet_curve(curve, path, title):
+    """The Fréchet distance of a generator's samples against training minutes; `curve` is a list of
+    {"epoch", "minutes", "frechet_distance"}; the best point is marked."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    minutes, distances = [point["minutes"] for point in curve], [point["frechet_distance"] for point in curve]
+    ax.plot(minutes, distances, marker="o", markersize=3, linewidth=1.2)
+    best = int(np.argmin(distances))
+    ax.plot(minutes[best], distances[best], marker="*", markersize=12, color="tab:red",
+            label=f"best: epoch {curve[best]['epoch']}, {distances[best]:.1f}")
+    ax.set_xlabel("training minutes (wall clock, measurements included)")
+    ax.set_ylabel("Fréchet distance (classifier features)")
+    ax.set_yscale("log")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def ranked_images(images, rankings, row_labels, path, title, count=8):
     """One row per ranking (indices sorted by ascending score): its `count` lowest-scored images, then its
     `count` highest-scored."""

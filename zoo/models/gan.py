@@ -5,6 +5,10 @@ The course's cost is C(D, G) = mean log D(x) + mean log(1 - D(G(z))): the discri
 the generator descends it. By default the generator instead maximizes mean log D(G(z)) (the
 non-saturating loss of the same paper, standard practice because log(1 - D(G(z))) has vanishing
 gradients while D rejects the samples); `non_saturating=False` gives the minimax generator loss.
+
+What makes GANs train well, each an option: the hinge loss (Lim & Ye, 2017; Miyato et al., 2018), spectral
+normalization of the discriminator's layers (Miyato et al., 2018), two learning rates (TTUR, Heusel et al., 2017)
+and an exponential moving average of the generator's weights (Yazıcı et al., 2019), which `generate` serves.
 """
 
 import keras
@@ -31,16 +35,28 @@ def _generator(latent_dim, image_shape, filters):
     ], name="generator")
 
 
-def _discriminator(image_shape, filters):
+def _discriminator(image_shape, filters, spectral_norm):
+    normalized = keras.layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     return keras.Sequential([
         keras.Input(image_shape),
-        keras.layers.Conv2D(filters, 4, strides=2, padding="same"),
+        normalized(keras.layers.Conv2D(filters, 4, strides=2, padding="same")),
         keras.layers.LeakyReLU(0.2),
-        keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same"),
+        normalized(keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same")),
         keras.layers.LeakyReLU(0.2),
         keras.layers.Flatten(),
-        keras.layers.Dense(1),  # logit of D(x)
+        normalized(keras.layers.Dense(1)),  # logit of D(x)
     ], name="discriminator")
+
+
+class _Scaled(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning rate (a number or a schedule) times a factor."""
+
+    def __init__(self, learning_rate, factor):
+        self.learning_rate, self.factor = learning_rate, factor
+
+    def __call__(self, step):
+        rate = self.learning_rate(step) if callable(self.learning_rate) else self.learning_rate
+        return rate * self.factor
 
 
 @register("gan")
@@ -56,6 +72,11 @@ class GAN(ZooModel):
       latent_dim: size of the code z ~ N(0, I).
       filters: width of the first discriminator layer and last generator layer (the others double it).
       non_saturating: the generator maximizes log D(G(z)) (True) or minimizes log(1 - D(G(z))) (False).
+      hinge: the hinge loss instead: D minimizes mean relu(1 - D(x)) + mean relu(1 + D(G(z))) on logits, G minimizes
+        -mean D(G(z)) (the reported value stays C(D, G)).
+      spectral_norm: spectral normalization of every discriminator layer.
+      ema_decay: if > 0, `generate` serves an exponential moving average of the generator's weights with this decay.
+      discriminator_lr_ratio: the discriminator's learning rate over the generator's (TTUR; 1 = one rate).
       image_shape, seed: as for the autoencoders.
     """
 
@@ -64,13 +85,25 @@ class GAN(ZooModel):
     serving_endpoint = "generate"
     samples_title = "generated from z ~ N(0, I)"
 
-    def __init__(self, latent_dim=64, filters=64, non_saturating=True, **kwargs):
+    def __init__(self, latent_dim=64, filters=64, non_saturating=True, hinge=False, spectral_norm=False, ema_decay=0.0,
+                 discriminator_lr_ratio=1.0, **kwargs):
         super().__init__(**kwargs)
         if int(latent_dim) <= 0:
             raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1); received ema_decay={ema_decay}")
+        if discriminator_lr_ratio <= 0:
+            raise ValueError(f"discriminator_lr_ratio must be > 0; received discriminator_lr_ratio={discriminator_lr_ratio}")
         self.latent_dim, self.filters, self.non_saturating = int(latent_dim), int(filters), bool(non_saturating)
+        self.hinge, self.spectral_norm, self.ema_decay = bool(hinge), bool(spectral_norm), float(ema_decay)
+        self.discriminator_lr_ratio = float(discriminator_lr_ratio)
         self.generator = _generator(self.latent_dim, self.image_shape, self.filters)
-        self.discriminator = _discriminator(self.image_shape, self.filters)
+        self.discriminator = _discriminator(self.image_shape, self.filters, self.spectral_norm)
+        self.ema_generator = None
+        if self.ema_decay:
+            self.ema_generator = _generator(self.latent_dim, self.image_shape, self.filters)
+            self.ema_generator.trainable = False
+            self.ema_generator.set_weights(self.generator.get_weights())
         self.built = True
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
@@ -88,10 +121,11 @@ class GAN(ZooModel):
     def get_compile_config(self):
         return None  # two optimizers: a loaded model is compiled anew by whoever trains it
 
-    @staticmethod
-    def training_optimizers(learning_rate):
-        """The `compile` arguments of the training core: Adam with beta_1 = 0.5 for both players (DCGAN)."""
-        return {"d_optimizer": keras.optimizers.Adam(learning_rate, beta_1=0.5),
+    def training_optimizers(self, learning_rate):
+        """The `compile` arguments of the training core: Adam with beta_1 = 0.5 for both players (DCGAN), the
+        discriminator's rate `discriminator_lr_ratio` times the generator's `learning_rate`."""
+        d_rate = learning_rate if self.discriminator_lr_ratio == 1 else _Scaled(learning_rate, self.discriminator_lr_ratio)
+        return {"d_optimizer": keras.optimizers.Adam(d_rate, beta_1=0.5),
                 "g_optimizer": keras.optimizers.Adam(learning_rate, beta_1=0.5)}
 
     def build_optimizers(self):
@@ -101,8 +135,14 @@ class GAN(ZooModel):
                 optimizer.build(variables)
 
     def generate(self, codes, training=False):
-        """Images in [0, 1] for codes [b, latent_dim]."""
-        return tf.sigmoid(tf.cast(self.generator(codes, training=training), tf.float32))
+        """Images in [0, 1] for codes [b, latent_dim]; outside training, from the moving average of the weights if
+        the model keeps one."""
+        generator = self.ema_generator if self.ema_generator is not None and not training else self.generator
+        return tf.sigmoid(tf.cast(generator(codes, training=training), tf.float32))
+
+    def update_moving_average(self):
+        for average, weights in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(self.ema_decay * average + (1 - self.ema_decay) * tf.cast(weights, average.dtype))
 
     def call(self, codes, training=False):
         return self.generate(codes, training=training)
@@ -127,11 +167,15 @@ class GAN(ZooModel):
         real_logits, fake_logits = self._logits(images, training), self._logits(fake, training)
         # log D(x) = -softplus(-logit), log(1 - D(x)) = -softplus(logit)
         value = tf.reduce_mean(-tf.nn.softplus(-real_logits)) + tf.reduce_mean(-tf.nn.softplus(fake_logits))
-        return {"d_loss": -value, "value": value, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+        d_loss = (tf.reduce_mean(tf.nn.relu(1 - real_logits)) + tf.reduce_mean(tf.nn.relu(1 + fake_logits))
+                  if self.hinge else -value)
+        return {"d_loss": d_loss, "value": value, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
                 "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
 
     def generator_loss(self, count, training):
         fake_logits = self._logits(self.generate(self._codes(count), training=training), training)
+        if self.hinge:
+            return -tf.reduce_mean(fake_logits)
         if self.non_saturating:
             return tf.reduce_mean(tf.nn.softplus(-fake_logits))  # -log D(G(z))
         return -tf.reduce_mean(tf.nn.softplus(fake_logits))     # log(1 - D(G(z)))
@@ -148,6 +192,8 @@ class GAN(ZooModel):
             terms["g_loss"] = self.generator_loss(tf.shape(images)[0], training=True)
             objective = self.g_optimizer.scale_loss(terms["g_loss"] / replicas)
         self.g_optimizer.apply(tape.gradient(objective, generator), generator)
+        if self.ema_generator is not None:
+            self.update_moving_average()
         return self._track(terms)
 
     def losses_of(self, data, training=False):
@@ -165,5 +211,7 @@ class GAN(ZooModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, filters=self.filters, non_saturating=self.non_saturating)
+        config.update(latent_dim=self.latent_dim, filters=self.filters, non_saturating=self.non_saturating,
+                      hinge=self.hinge, spectral_norm=self.spectral_norm, ema_decay=self.ema_decay,
+                      discriminator_lr_ratio=self.discriminator_lr_ratio)
         return config
