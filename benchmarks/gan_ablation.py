@@ -1,0 +1,78 @@
+"""What each GAN option does to the Fréchet distance: one run of the GAN recipe per variant, same budget.
+
+    python -m benchmarks.gan_ablation --data-dir ../shared/data/mnist [--epochs 8] [--variants base ema ...]
+
+Every variant trains `python -m recipes.gan_mnist` for --epochs epochs on the training images minus 10,000 held
+out, and measures the Fréchet distance of 5,000 samples to those held-out images on the committed classifier's
+features every --frechet-every epochs (the recipe's --frechet-every). The table gives each variant's best and last
+distance, the epoch of the best and the training minutes; the command of each run is in the json. Runs go to
+<run-dir>/<variant> and resume; results: benchmarks/results/gan_ablation.{json,md}.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from zoo import cli, config, flags
+from zoo.flags import flag
+
+PROG = "python -m benchmarks.gan_ablation"
+RESULTS = Path(__file__).parent / "results" / "gan_ablation"
+# name -> (what it adds to the course's GAN, its recipe flags)
+VARIANTS = {
+    "base": ("the course's GAN (non-saturating loss, Adam 2e-4 for both)", []),
+    "ema": ("+ moving average of the generator, decay 0.999", ["--ema-decay", "0.999"]),
+    "spectral_norm": ("+ spectral normalization in D", ["--spectral-norm"]),
+    "hinge": ("+ hinge loss", ["--hinge"]),
+    "ttur": ("+ TTUR: G at 1e-4, D at 4e-4", ["--learning-rate", "1e-4", "--discriminator-lr-ratio", "4"]),
+    "all": ("all four", ["--ema-decay", "0.999", "--spectral-norm", "--hinge", "--learning-rate", "1e-4",
+                        "--discriminator-lr-ratio", "4"]),
+}
+
+
+@dataclasses.dataclass
+class GANAblationConfig:
+    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    variants: tuple = flag(tuple(VARIANTS), "variants to run", choices=tuple(VARIANTS))
+    epochs: int = flag(8, "training epochs of every variant", flags.EPOCHS)
+    frechet_every: int = flag(2, "epochs between Fréchet measurements", flags.count(1, 10_000))
+    run_dir: str = flag("runs/gan_ablation", "where the runs go; rerunning resumes")
+    results: str = flag(str(RESULTS), "path stem of the .json and .md results")
+
+
+def recipe_argv(settings, variant):
+    argv = ["--epochs", str(settings.epochs), "--validation-size", "10000", "--frechet-every", str(settings.frechet_every),
+            "--run-dir", str(Path(settings.run_dir) / variant), "--export-dir", "", *VARIANTS[variant][1]]
+    return (["--data-dir", settings.data_dir] if settings.data_dir else []) + argv
+
+
+def main(argv=None):
+    settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
+    from recipes import gan_mnist
+    from zoo import speed
+
+    rows = []
+    for variant in settings.variants:
+        print(f"{variant}: {VARIANTS[variant][0]}", flush=True)
+        recipe_flags = recipe_argv(settings, variant)
+        gan_mnist.main(recipe_flags)
+        curve = json.loads((Path(settings.run_dir) / variant / "frechet.json").read_text())
+        best = min(curve, key=lambda point: point["frechet_distance"])
+        rows.append({"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best["frechet_distance"],
+                     "best_epoch": best["epoch"], "last_distance": curve[-1]["frechet_distance"],
+                     "minutes": curve[-1]["minutes"], "curve": curve,
+                     "command": flags.command_line("python -m recipes.gan_mnist", recipe_flags)})
+    cpu = speed.cpu_model()
+    Path(f"{settings.results}.json").write_text(json.dumps({"cpu": cpu, "epochs": settings.epochs, "rows": rows},
+                                                           indent=1) + "\n")
+    lines = ["| variant | adds | best distance (epoch) | last distance | minutes |", "|---|---|---|---|---|"]
+    lines += [f"| {row['variant']} | {row['adds']} | {row['best_distance']:.1f} ({row['best_epoch']}) | "
+              f"{row['last_distance']:.1f} | {row['minutes']:.1f} |" for row in rows]
+    table = "\n".join(lines) + (f"\n\nFréchet distance of 5,000 samples to 10,000 training images held out from GAN "
+                                f"training, on the classifier's features; {settings.epochs} epochs each on {cpu}.\n")
+    Path(f"{settings.results}.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    cli.run_main(main)
