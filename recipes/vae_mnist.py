@@ -29,7 +29,14 @@ class VAEMnistConfig(config.TrainConfig):
     importance_samples: int = flag(1, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
                                    flags.count(1, 10_000), model_arg=True)
 
+    gradient_estimator: str = flag("reparameterization", "gradient of the bound: the pathwise one or 'dreg', the "
+                                                        "doubly reparameterized one (Tucker et al. 2019; needs beta 1)",
+                                   choices=("reparameterization", "dreg"), model_arg=True)
+
     def check(self):
+        if self.gradient_estimator == "dreg" and self.beta != 1:
+            return (f"--gradient-estimator dreg is the gradient of the bound, which --beta != 1 is not; received "
+                    f"--beta={self.beta}")
         if self.beta != 1 and self.importance_samples > 1:
             return (f"--beta weighs the ELBO's KL term and --importance-samples > 1 trains the importance-weighted "
                     f"bound, which has none: use one or the other; received --beta={self.beta} "

@@ -3,7 +3,10 @@ importance-weighted objective (Burda et al., 2016, "Importance Weighted Autoenco
 
 q(z|x) is a diagonal Gaussian with softplus-positive scale, p(z) = N(0, I), and p(x|z) a product of
 Bernoullis over the pixels, all TFP distributions. Loss = -ELBO in nats per image; with
-`importance_samples` k > 1 the loss is the negative k-sample importance-weighted bound instead.
+`importance_samples` k > 1 the loss is the negative k-sample importance-weighted bound instead, and
+`gradient_estimator="dreg"` trains the encoder with the doubly reparameterized gradient of that bound
+(Tucker, Lawson, Gu & Maddison, 2019, "Doubly Reparameterized Gradient Estimators for Monte Carlo
+Objectives"): lower variance, the same expectation, the decoder's gradient unchanged.
 """
 
 import math
@@ -37,6 +40,8 @@ class VAE(Autoencoder):
       hidden_units: widths of the hidden dense layers (the decoder mirrors them).
       beta: weight on the KL term (1 is the VAE; other values the beta-VAE).
       importance_samples: k of the importance-weighted objective; 1 is the ordinary ELBO.
+      gradient_estimator: "reparameterization" (the ordinary pathwise gradient) or "dreg" (see the module doc;
+        needs beta = 1).
       anomaly_score_name: what the `score` endpoint returns, a name in `VAE.ANOMALY_SCORES`.
       complexity_weight: w of the neg_elbo_minus_weighted_png_nats score (set by
         `zoo.anomaly.decorrelating_weight` on held-out normal images).
@@ -48,8 +53,10 @@ class VAE(Autoencoder):
     evaluation = "likelihood"
     serving_options = ("anomaly_score_name", "complexity_weight")
 
+    GRADIENT_ESTIMATORS = ("reparameterization", "dreg")
+
     def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1,
-                 anomaly_score_name="neg_elbo", complexity_weight=1.0, **kwargs):
+                 gradient_estimator="reparameterization", anomaly_score_name="neg_elbo", complexity_weight=1.0, **kwargs):
         super().__init__(**kwargs)
         if anomaly_score_name not in self.ANOMALY_SCORES:
             raise ValueError(f"anomaly_score_name must be one of {', '.join(self.ANOMALY_SCORES)}; received "
@@ -62,6 +69,13 @@ class VAE(Autoencoder):
             raise ValueError(f"importance_samples must be >= 1; received importance_samples={importance_samples}")
         if beta != 1 and int(importance_samples) > 1:
             raise ValueError(IWAE_BETA_ERROR.format(beta=beta, importance_samples=importance_samples))
+        if gradient_estimator not in self.GRADIENT_ESTIMATORS:
+            raise ValueError(f"gradient_estimator must be one of {', '.join(self.GRADIENT_ESTIMATORS)}; received "
+                             f"gradient_estimator={gradient_estimator!r}")
+        if gradient_estimator == "dreg" and beta != 1:
+            raise ValueError(f"the dreg gradient is of the (importance-weighted) bound, which beta != 1 is not; "
+                             f"received beta={beta}")
+        self.gradient_estimator = gradient_estimator
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.hidden_units = tuple(int(units) for units in hidden_units)
@@ -203,15 +217,33 @@ class VAE(Autoencoder):
         k = self.importance_samples
         q = self.posterior(images, condition)
         eps = self.batch_noise(tf.random.stateless_normal, tf.concat([[k], tf.shape(q.mean())], 0), batch_axis=1)
-        terms = self.terms_at(q, self.codes_at(q, eps), images, condition)
+        codes = self.codes_at(q, eps)
+        terms = self.terms_at(q, codes, images, condition)
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
         kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
+        log_weights = terms["log_px_z"] + self.beta * (terms["log_pz"] - terms["log_qz"])
         if k == 1:
             loss = reconstruction + self.beta * kl
         else:
-            log_weights = terms["log_px_z"] + self.beta * (terms["log_pz"] - terms["log_qz"])
             loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
+        if training and self.gradient_estimator == "dreg":
+            loss = self.dreg_loss(loss, log_weights, q, codes, terms, images, condition)
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    def dreg_loss(self, loss, log_weights, q, codes, terms, images, condition):
+        """A loss with the value of `loss` (the negative bound) and the doubly reparameterized gradient: for the
+        decoder sum_i w_i grad log p(x | z_i), the bound's own; for the encoder sum_i w_i^2 d log w_i / d z_i dz_i/dphi,
+        with q's parameters held fixed inside log w_i (w_i the normalized importance weights, held fixed)."""
+        weights = tf.stop_gradient(tf.nn.softmax(log_weights, axis=0))
+        fixed_codes = tf.stop_gradient(codes)
+        log_px_fixed = self.log_likelihood(fixed_codes, images, condition)  # reaches the decoder only
+        fixed_q = tfd.MultivariateNormalDiag(tf.stop_gradient(q.mean()), tf.stop_gradient(q.stddev()))
+        log_weights_path = terms["log_px_z"] + terms["log_pz"] - fixed_q.log_prob(codes)  # reaches the encoder via z
+        # The decoder's gradients of log_px_z and log_px_fixed are equal (same z values): their difference leaves the
+        # encoder's path gradient alone.
+        surrogate = -tf.reduce_mean(tf.reduce_sum(weights * log_px_fixed
+                                                  + tf.square(weights) * (log_weights_path - log_px_fixed), axis=0))
+        return tf.stop_gradient(loss) + surrogate - tf.stop_gradient(surrogate)
 
     def reconstruction_error(self, images, condition=None):
         """-log p(x | z) at the posterior mean, per image [b] in nats (the decoder's cross-entropy)."""
@@ -231,6 +263,7 @@ class VAE(Autoencoder):
             hidden_units=list(self.hidden_units),
             beta=self.beta,
             importance_samples=self.importance_samples,
+            gradient_estimator=self.gradient_estimator,
             anomaly_score_name=self.anomaly_score_name,
             complexity_weight=self.complexity_weight,
         )
