@@ -37,15 +37,14 @@ def _vae():
     return VAEMnistConfig(batch_size=100, learning_rate=1e-3)  # the settings its table was measured with
 
 
-# name -> (the recipe config it trains with, the scores it is measured by and chooses from)
-DETECTORS = {
-    "conv_ae": (_conv_ae, ("reconstruction",)),
-    "vae": (_vae, ("neg_elbo", "neg_elbo_minus_weighted_png_nats", "neg_elbo_per_png_bit", "neg_elbo_minus_png_nats",
-                   "reconstruction", "neg_log_likelihood")),
-}
 # The scores an exported detector's `score` endpoint can compute (a VAE's ANOMALY_SCORES; the AE's reconstruction).
 ENDPOINT_SCORES = {"conv_ae": ("reconstruction",),
                    "vae": ("neg_elbo", "neg_elbo_minus_weighted_png_nats", "neg_elbo_per_png_bit", "neg_elbo_minus_png_nats")}
+# name -> (the recipe config it trains with, the scores it is measured by: those it chooses from, then the others)
+DETECTORS = {
+    "conv_ae": (_conv_ae, ENDPOINT_SCORES["conv_ae"]),
+    "vae": (_vae, (*ENDPOINT_SCORES["vae"], "reconstruction", "neg_log_likelihood")),
+}
 
 
 @dataclasses.dataclass

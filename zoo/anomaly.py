@@ -20,6 +20,7 @@ from sklearn import metrics as sk_metrics
 from zoo import metrics
 from zoo.batching import apply_in_batches
 from zoo.losses import png_bits
+from zoo.models.vae import VAE
 
 
 def reconstruction_scores(model, images, batch_size=500, **unused):
@@ -53,8 +54,7 @@ def _has_likelihood(model):
 # name -> (which models it applies to, the score function)
 SCORES = {
     "reconstruction": (_unconditional_autoencoder, reconstruction_scores),
-    **{name: (_has_likelihood, named_model_score(name))
-       for name in ("neg_elbo", "neg_elbo_per_png_bit", "neg_elbo_minus_png_nats", "neg_elbo_minus_weighted_png_nats")},
+    **{name: (_has_likelihood, named_model_score(name)) for name in VAE.ANOMALY_SCORES},
     "neg_log_likelihood": (_has_likelihood, neg_log_likelihood_scores),
 }
 
