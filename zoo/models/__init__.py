@@ -2,5 +2,5 @@
 
 from zoo.models import (  # noqa: F401
     ae, autorec, base, classifier, contractive, cvae, denoising, gan, linear, mixture, semi_supervised, sparse, tied,
-    vae,
+    two_layer_vae, vae,
 )

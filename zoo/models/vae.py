@@ -111,7 +111,7 @@ class VAE(Autoencoder):
 
         A condition [b, ...] goes with codes [b, latent_dim] or [k, b, latent_dim]."""
         leading = tf.shape(codes)[:-1]
-        flat_codes = tf.reshape(codes, [-1, self.latent_dim])
+        flat_codes = tf.reshape(codes, [-1, codes.shape[-1]])
         if condition is not None:
             repeats = tf.shape(flat_codes)[0] // tf.maximum(tf.shape(condition)[0], 1)  # 0 rows: nothing to tile
             condition = tf.tile(condition, tf.concat([[repeats], tf.ones_like(tf.shape(condition)[1:])], 0))
@@ -154,34 +154,50 @@ class VAE(Autoencoder):
         q = self.posterior(images, condition)
         return self.terms_at(q, self.draw_codes(q, num_samples, seed), images, condition)
 
-    @staticmethod
-    def draw_codes(q, num_samples, seed):
-        """Codes [num_samples, batch, latent_dim] from the posterior q, stateless in the int seed [2]."""
-        return VAE.codes_at(q, tf.random.stateless_normal(tf.concat([[num_samples], tf.shape(q.mean())], 0), seed=seed))
+    @property
+    def noise_dim(self):
+        """Standard-normal numbers per posterior draw (`codes_at` maps them to codes)."""
+        return self.latent_dim
 
-    @staticmethod
-    def codes_at(q, eps):
-        """z = mu + sigma * eps for standard-normal eps [k, batch, latent_dim]."""
+    def noise_shape(self, q, num_samples):
+        return tf.concat([[num_samples], tf.shape(q.mean())[:-1], [self.noise_dim]], 0)
+
+    def draw_codes(self, q, num_samples, seed):
+        """Codes [num_samples, batch, ...] from the posterior q, stateless in the int seed [2]."""
+        return self.codes_at(q, tf.random.stateless_normal(self.noise_shape(q, num_samples), seed=seed))
+
+    def codes_at(self, q, eps):
+        """z = mu + sigma * eps for standard-normal eps [k, batch, noise_dim]."""
         return q.mean() + q.stddev() * eps
 
+    def log_joint_terms(self, codes, images, condition=None):
+        """(log p(x | z), log p(z)) [k, batch] at codes [k, batch, ...]."""
+        return self.log_likelihood(codes, images, condition), self.prior().log_prob(codes)
+
+    def log_posterior(self, q, codes, held=False):
+        """log q(z | x) [k, batch] of codes drawn from q; `held`: with q's parameters held fixed (no gradient
+        reaches them except through the codes)."""
+        if held:
+            q = tfd.MultivariateNormalDiag(tf.stop_gradient(q.mean()), tf.stop_gradient(q.stddev()))
+        return q.log_prob(codes)
+
     def terms_at(self, q, codes, images, condition=None):
-        """`importance_terms` at given codes [k, batch, latent_dim] drawn from q."""
-        return {
-            "log_px_z": self.log_likelihood(codes, images, condition),
-            "log_pz": self.prior().log_prob(codes),
-            "log_qz": q.log_prob(codes),
-            "posterior": q,
-        }
+        """`importance_terms` at given codes [k, batch, ...] drawn from q."""
+        log_px_z, log_pz = self.log_joint_terms(codes, images, condition)
+        return {"log_px_z": log_px_z, "log_pz": log_pz, "log_qz": self.log_posterior(q, codes), "posterior": q}
+
+    def kl_of(self, terms):
+        """KL(q(z | x) || p(z)) of each image [batch]: exact for the Gaussian pair."""
+        return tfd.kl_divergence(terms["posterior"], self.prior())
 
     def neg_elbo(self, images, condition=None):
         """-ELBO of each image [b] in nats: the decoder's cross-entropy averaged over ANOMALY_SCORE_SAMPLES
         posterior draws, plus KL(q(z | x) || p(z)). The draws' noise is fixed and shared by every image, so an
         image's score does not depend on the batch it comes in."""
         q = self.posterior(images, condition)
-        eps = tf.random.stateless_normal([ANOMALY_SCORE_SAMPLES, 1, self.latent_dim], seed=[0, 0])
-        codes = q.mean() + q.stddev() * eps
-        log_px_z = self.log_likelihood(codes, images, condition)
-        return -tf.reduce_mean(log_px_z, axis=0) + tfd.kl_divergence(q, self.prior())
+        eps = tf.random.stateless_normal([ANOMALY_SCORE_SAMPLES, 1, self.noise_dim], seed=[0, 0])
+        terms = self.terms_at(q, self.codes_at(q, eps), images, condition)
+        return -tf.reduce_mean(terms["log_px_z"], axis=0) + self.kl_of(terms)
 
     # name -> (description, score(model, images, condition)); higher = more anomalous. The last two set the likelihood
     # against the image's complexity (Serrà et al., 2020): a simple image (a 1) is likely under any model of digits,
@@ -216,11 +232,10 @@ class VAE(Autoencoder):
     def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples
         q = self.posterior(images, condition)
-        eps = self.batch_noise(tf.random.stateless_normal, tf.concat([[k], tf.shape(q.mean())], 0), batch_axis=1)
-        codes = self.codes_at(q, eps)
+        codes = self.codes_at(q, self.batch_noise(tf.random.stateless_normal, self.noise_shape(q, k), batch_axis=1))
         terms = self.terms_at(q, codes, images, condition)
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
-        kl = tf.reduce_mean(tfd.kl_divergence(terms["posterior"], self.prior()))
+        kl = tf.reduce_mean(self.kl_of(terms))
         log_weights = terms["log_px_z"] + self.beta * (terms["log_pz"] - terms["log_qz"])
         if k == 1:
             loss = reconstruction + self.beta * kl
@@ -232,17 +247,16 @@ class VAE(Autoencoder):
 
     def dreg_loss(self, loss, log_weights, q, codes, terms, images, condition):
         """A loss with the value of `loss` (the negative bound) and the doubly reparameterized gradient: for the
-        decoder sum_i w_i grad log p(x | z_i), the bound's own; for the encoder sum_i w_i^2 d log w_i / d z_i dz_i/dphi,
+        decoder sum_i w_i grad log p(x, z_i), the bound's own; for the encoder sum_i w_i^2 d log w_i / d z_i dz_i/dphi,
         with q's parameters held fixed inside log w_i (w_i the normalized importance weights, held fixed)."""
         weights = tf.stop_gradient(tf.nn.softmax(log_weights, axis=0))
-        fixed_codes = tf.stop_gradient(codes)
-        log_px_fixed = self.log_likelihood(fixed_codes, images, condition)  # reaches the decoder only
-        fixed_q = tfd.MultivariateNormalDiag(tf.stop_gradient(q.mean()), tf.stop_gradient(q.stddev()))
-        log_weights_path = terms["log_px_z"] + terms["log_pz"] - fixed_q.log_prob(codes)  # reaches the encoder via z
-        # The decoder's gradients of log_px_z and log_px_fixed are equal (same z values): their difference leaves the
-        # encoder's path gradient alone.
-        surrogate = -tf.reduce_mean(tf.reduce_sum(weights * log_px_fixed
-                                                  + tf.square(weights) * (log_weights_path - log_px_fixed), axis=0))
+        log_px_fixed, log_pz_fixed = self.log_joint_terms(tf.stop_gradient(codes), images, condition)
+        log_joint_fixed = log_px_fixed + log_pz_fixed  # reaches the decoder only
+        log_weights_path = terms["log_px_z"] + terms["log_pz"] - self.log_posterior(q, codes, held=True)
+        # The decoder's gradients of the joint at codes and at fixed codes are equal (same z values): their
+        # difference leaves the encoder's path gradient alone.
+        surrogate = -tf.reduce_mean(tf.reduce_sum(weights * log_joint_fixed
+                                                  + tf.square(weights) * (log_weights_path - log_joint_fixed), axis=0))
         return tf.stop_gradient(loss) + surrogate - tf.stop_gradient(surrogate)
 
     def reconstruction_error(self, images, condition=None):

@@ -1,0 +1,122 @@
+"""A VAE with two stochastic layers, z1 -> z2 (Burda, Grosse & Salakhutdinov, 2016, "Importance Weighted
+Autoencoders", section 5): p(x, z1, z2) = p(z2) p(z1 | z2) p(x | z1) and q(z1, z2 | x) = q(z1 | x) q(z2 | z1),
+with Gaussian p(z1 | z2), q(z1 | x), q(z2 | z1) and Bernoulli pixels, all TFP distributions.
+
+Everything else is the VAE's (ELBO or importance-weighted bound, the DReG gradient, scores, endpoints): a draw is
+the pair (z1, z2) concatenated along the last axis, and the endpoints' code is the top layer z2 (`latent_dim`), so
+`decode` and `sample` go z2 -> mean of p(z1 | z2) -> Bernoulli means.
+"""
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from zoo import nets
+from zoo.models.vae import VAE
+from zoo.registry import register
+
+tfd = tfp.distributions
+
+
+def _gaussian(params):
+    """A diagonal Gaussian from a network's [mean, raw scale] outputs (cast to float32 for mixed precision)."""
+    mean, raw_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
+    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.nn.softplus(raw_scale) + 1e-5)
+
+
+@register("two_layer_vae")
+@keras.saving.register_keras_serializable("zoo")
+class TwoLayerVAE(VAE):
+    """VAE with stochastic layers z1 (next to the image) and z2 (the top code, N(0, I) prior).
+
+    Args:
+      latent_dim: size of the top code z2 (the endpoints' code).
+      bottom_latent_dim: size of z1.
+      hidden_units: widths of the networks between x and z1 (q(z1 | x) and p(x | z1), as the VAE's).
+      top_hidden_units: widths of the MLPs between z1 and z2 (q(z2 | z1) and p(z1 | z2)).
+      **kwargs: the VAE's arguments (arch applies to the networks between x and z1).
+    """
+
+    def __init__(self, latent_dim=32, bottom_latent_dim=64, top_hidden_units=(256, 256), **kwargs):
+        if int(bottom_latent_dim) <= 0:
+            raise ValueError(f"bottom_latent_dim must be a positive integer; received bottom_latent_dim={bottom_latent_dim}")
+        if not top_hidden_units:
+            raise ValueError("top_hidden_units needs at least one width; received none")
+        self.bottom_latent_dim = int(bottom_latent_dim)
+        self.top_hidden_units = tuple(int(units) for units in top_hidden_units)
+        super().__init__(latent_dim=latent_dim, **kwargs)
+        self.top_encoder = nets.encoder("mlp", (self.bottom_latent_dim,), 2 * self.latent_dim, self.top_hidden_units,
+                                        name="top_encoder")
+        self.top_decoder = nets.decoder("mlp", self.latent_dim, (2 * self.bottom_latent_dim,), self.top_hidden_units,
+                                        name="top_decoder")
+
+    def build_networks(self):
+        """(encoder, decoder) between x and z1: images -> [mean, raw scale] of q(z1 | x), z1 -> Bernoulli logits."""
+        return (nets.encoder(self.arch, self.image_shape, 2 * self.bottom_latent_dim, self.hidden_units),
+                nets.decoder(self.arch, self.bottom_latent_dim, self.image_shape, self.hidden_units))
+
+    @property
+    def noise_dim(self):
+        return self.bottom_latent_dim + self.latent_dim
+
+    # posterior() is q(z1 | x); these are the conditionals between the layers, for z of shape [..., dim].
+    def top_posterior(self, bottom_codes, held=False):
+        """q(z2 | z1); `held`: with the network's weights held fixed (gradients reach z1 only)."""
+        flat = tf.reshape(bottom_codes, [-1, self.bottom_latent_dim])
+        if held:
+            weights = [tf.stop_gradient(v) for v in self.top_encoder.trainable_variables]
+            params, _ = self.top_encoder.stateless_call(weights, self.top_encoder.non_trainable_variables, flat)
+        else:
+            params = self.top_encoder(flat)
+        leading = tf.shape(bottom_codes)[:-1]
+        return _gaussian(tf.reshape(params, tf.concat([leading, [2 * self.latent_dim]], 0)))
+
+    def bottom_prior(self, top_codes):
+        """p(z1 | z2)."""
+        params = self.top_decoder(tf.reshape(top_codes, [-1, self.latent_dim]))
+        leading = tf.shape(top_codes)[:-1]
+        return _gaussian(tf.reshape(params, tf.concat([leading, [2 * self.bottom_latent_dim]], 0)))
+
+    def split_codes(self, codes):
+        return codes[..., :self.bottom_latent_dim], codes[..., self.bottom_latent_dim:]
+
+    def codes_at(self, q, eps):
+        """(z1, z2) concatenated: z1 = mu(x) + sigma(x) * eps1, z2 = mu(z1) + sigma(z1) * eps2."""
+        eps_bottom, eps_top = self.split_codes(eps)
+        bottom = q.mean() + q.stddev() * eps_bottom
+        q_top = self.top_posterior(bottom)
+        return tf.concat([bottom, q_top.mean() + q_top.stddev() * eps_top], axis=-1)
+
+    def log_joint_terms(self, codes, images, condition=None):
+        bottom, top = self.split_codes(codes)
+        log_pz = self.prior().log_prob(top) + self.bottom_prior(top).log_prob(bottom)
+        return self.log_likelihood(bottom, images, condition), log_pz
+
+    def log_posterior(self, q, codes, held=False):
+        bottom, top = self.split_codes(codes)
+        return super().log_posterior(q, bottom, held) + self.top_posterior(bottom, held).log_prob(top)
+
+    def kl_of(self, terms):
+        """KL(q(z1, z2 | x) || p(z1, z2)) of each image [batch], estimated by the draws' mean log q - log p."""
+        return tf.reduce_mean(terms["log_qz"] - terms["log_pz"], axis=0)
+
+    def encode(self, images, condition=None):
+        return self.encode_outputs(images, condition)["code"]
+
+    def encode_outputs(self, images, condition=None):
+        """The top code: q(z2 | z1) at the mean of q(z1 | x)."""
+        q_top = self.top_posterior(self.posterior(images, condition).mean())
+        return {"code": q_top.mean(), "mean": q_top.mean(), "stddev": q_top.stddev()}
+
+    def decode_outputs(self, codes, condition=None):
+        """p(x | z1) at the mean of p(z1 | z2) for top codes z2."""
+        p = self.likelihood(self.bottom_prior(codes).mean(), condition)
+        return {"logits": p.distribution.logits, "probs": p.mean()}
+
+    def decode(self, codes, condition=None):
+        return self.decode_outputs(codes, condition)["probs"]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(bottom_latent_dim=self.bottom_latent_dim, top_hidden_units=list(self.top_hidden_units))
+        return config
