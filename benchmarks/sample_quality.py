@@ -49,11 +49,14 @@ def generators(settings):
     def sampler(name):
         return lambda num, seed: draw(tf.saved_model.load(str(ROOT / "saved_models" / name)), num, seed)
 
-    def conditional(num, seed):
-        artifact = tf.saved_model.load(str(ROOT / "saved_models" / "cvae_mnist"))
-        per_digit = num // 10
-        return np.concatenate([artifact.sample(tf.constant(per_digit), tf.constant(seed + digit),
-                                               tf.constant(digit))["images"].numpy() for digit in range(10)])
+    def conditional(name):
+        def sample(num, seed):
+            artifact = tf.saved_model.load(str(ROOT / "saved_models" / name))
+            per_digit = num // 10
+            return np.concatenate([artifact.sample(tf.constant(per_digit), tf.constant(seed + digit),
+                                                   tf.constant(digit))["images"].numpy() for digit in range(10)])
+
+        return sample
 
     def standard_normal(num, seed):
         artifact = tf.saved_model.load(str(ROOT / "saved_models" / "ae_mnist"))
@@ -63,8 +66,11 @@ def generators(settings):
 
     return [
         ("VAE", "vae_mnist", sampler("vae_mnist")),
+        ("VAE with two stochastic layers", "two_layer_vae_mnist", sampler("two_layer_vae_mnist")),
+        ("convolutional VAE", "conv_vae_mnist", sampler("conv_vae_mnist")),
         ("beta-VAE (beta = 4)", "beta_vae_mnist", sampler("beta_vae_mnist")),
-        ("conditional VAE (num/10 of each digit)", "cvae_mnist", conditional),
+        ("conditional VAE (num/10 of each digit)", "cvae_mnist", conditional("cvae_mnist")),
+        ("convolutional conditional VAE (num/10 of each digit)", "conv_cvae_mnist", conditional("conv_cvae_mnist")),
         ("autoencoder + Gaussian mixture (10 components)", "ae_mixture_mnist", sampler("ae_mixture_mnist")),
         ("autoencoder + N(0, I)", "ae_mnist", standard_normal),
         ("GAN", "gan_mnist", sampler("gan_mnist")),

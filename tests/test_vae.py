@@ -82,22 +82,36 @@ def test_elbo_is_below_the_importance_weighted_bound(briefly_trained):
     assert bounds[0] < bounds[1]
 
 
-def test_estimate_is_exact_when_q_is_the_true_posterior():
-    # Decoder blind to z and q(z|x) = p(z): every importance weight equals p(x), so every k must give
-    # exactly log p(x); a missing "- log k" would add log k.
-    model = zoo.get("vae", latent_dim=4, hidden_units=(16,))
-    head = model.encoder.layers[-1]
-    kernel, _ = head.get_weights()
+def assert_every_k_is_exact(model, standard_normal_heads, observed_code_size):
+    """Makes each head (a Dense layer giving [mean, raw scale] of `size` Gaussians) output N(0, I) and the decoder
+    blind to its code, then checks that the importance-sampled estimate is exactly log p(x) for every k."""
     unit_scale = np.log(np.expm1(1.0 - 1e-5))  # softplus(raw) + 1e-5 = 1
-    head.set_weights([np.zeros_like(kernel), np.concatenate([np.zeros(4), np.full(4, unit_scale)]).astype(np.float32)])
+    for head, size in standard_normal_heads:
+        kernel, _ = head.get_weights()
+        head.set_weights([np.zeros_like(kernel), np.concatenate([np.zeros(size), np.full(size, unit_scale)]).astype(np.float32)])
     first = model.decoder.layers[0]
     kernel, bias = first.get_weights()
     first.set_weights([np.zeros_like(kernel), bias])
     images = binary_images(20)
-    exact = model.likelihood(tf.zeros((20, 4))).log_prob(images).numpy()
+    exact = model.likelihood(tf.zeros((20, observed_code_size))).log_prob(images).numpy()
     for k in (1, 10, 300):
         estimate = per_image_log_likelihood(model, images, k, batch_size=10, progress=False)
         np.testing.assert_allclose(estimate, exact, rtol=1e-4)
+
+
+def test_estimate_is_exact_when_q_is_the_true_posterior():
+    # Decoder blind to z and q(z|x) = p(z): every importance weight equals p(x), so every k must give
+    # exactly log p(x); a missing "- log k" would add log k.
+    model = zoo.get("vae", latent_dim=4, hidden_units=(16,))
+    assert_every_k_is_exact(model, [(model.encoder.layers[-1], 4)], 4)
+
+
+def test_two_layer_estimate_is_exact_when_q_is_the_true_posterior():
+    # p(x | z1) blind to z1, and p(z2), p(z1 | z2), q(z1 | x), q(z2 | z1) all N(0, I): every importance weight is
+    # p(x). A term of either layer missing or of the wrong sign would leave the weights varying with the draws.
+    model = zoo.get("two_layer_vae", latent_dim=3, bottom_latent_dim=4, hidden_units=(16,), top_hidden_units=(8,))
+    heads = [(model.encoder.layers[-1], 4), (model.top_encoder.layers[-1], 3), (model.top_decoder.layers[-2], 4)]
+    assert_every_k_is_exact(model, heads, 4)
 
 
 def test_kl_term_matches_monte_carlo():
