@@ -3,8 +3,8 @@ Autoencoders", section 5): p(x, z1, z2) = p(z2) p(z1 | z2) p(x | z1) and q(z1, z
 with Gaussian p(z1 | z2), q(z1 | x), q(z2 | z1) and Bernoulli pixels, all TFP distributions.
 
 Everything else is the VAE's (ELBO or importance-weighted bound, the DReG gradient, scores, endpoints): a draw is
-the pair (z1, z2) concatenated along the last axis, and the endpoints' code is the top layer z2 (`latent_dim`), so
-`decode` and `sample` go z2 -> mean of p(z1 | z2) -> Bernoulli means.
+the pair (z1, z2) concatenated along the last axis, and the endpoints' code is the top layer z2 (`latent_dim`):
+`decode` goes z2 -> mean of p(z1 | z2) -> Bernoulli means, `sample` draws z2 and then z1 ~ p(z1 | z2).
 """
 
 import keras
@@ -115,6 +115,16 @@ class TwoLayerVAE(VAE):
 
     def decode(self, codes, condition=None):
         return self.decode_outputs(codes, condition)["probs"]
+
+    def sample(self, num, seed, condition=None):
+        """Bernoulli means of `num` ancestral draws z2 ~ N(0, I), z1 ~ p(z1 | z2); stateless in the int seed [2].
+        z1 is drawn, not set to its mean: the trained p(z1 | z2) keeps much of what tells digits apart in its
+        noise, and its means decode to nearly one digit."""
+        top = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
+        p = self.bottom_prior(top)
+        eps = tf.random.stateless_normal([num, self.bottom_latent_dim],
+                                         seed=tf.random.experimental.stateless_fold_in(seed, 1))
+        return self.likelihood(p.mean() + p.stddev() * eps, condition).mean()
 
     def get_config(self):
         config = super().get_config()
