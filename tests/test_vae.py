@@ -192,3 +192,16 @@ def test_decoding_several_chunks_per_call_changes_no_estimate():
         per_image_log_likelihood(model, images, 70, batch_size=10, max_decoded=250, decoded_per_call=calls,
                                  progress=False) for calls in (250, 10_000))
     np.testing.assert_allclose(one_chunk_per_call, all_in_one_call, rtol=1e-5)
+
+
+def test_two_layer_samples_draw_z1_rather_than_decode_its_mean():
+    # With p(z1 | z2) blind to z2, decoding its mean would give one image for every code; ancestral draws differ.
+    model = zoo.get("two_layer_vae", latent_dim=3, bottom_latent_dim=4, hidden_units=(16,), top_hidden_units=(8,))
+    head = model.top_decoder.layers[-2]
+    kernel, bias = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), bias])
+    samples = model.sample(6, tf.constant([1, 2])).numpy()
+    assert np.abs(samples - samples[:1]).max() > 1e-3
+    np.testing.assert_array_equal(samples, model.sample(6, tf.constant([1, 2])).numpy())
+    decoded = model.decode(tf.random.normal([6, 3])).numpy()
+    np.testing.assert_allclose(decoded, np.broadcast_to(decoded[:1], decoded.shape), atol=1e-6)
