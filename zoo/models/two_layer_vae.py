@@ -9,19 +9,10 @@ the pair (z1, z2) concatenated along the last axis, and the endpoints' code is t
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from zoo import nets
 from zoo.models.vae import VAE
 from zoo.registry import register
-
-tfd = tfp.distributions
-
-
-def _gaussian(params):
-    """A diagonal Gaussian from a network's [mean, raw scale] outputs (cast to float32 for mixed precision)."""
-    mean, raw_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
-    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.nn.softplus(raw_scale) + 1e-5)
 
 
 @register("two_layer_vae")
@@ -60,22 +51,24 @@ class TwoLayerVAE(VAE):
         return self.bottom_latent_dim + self.latent_dim
 
     # posterior() is q(z1 | x); these are the conditionals between the layers, for z of shape [..., dim].
-    def top_posterior(self, bottom_codes, held=False):
-        """q(z2 | z1); `held`: with the network's weights held fixed (gradients reach z1 only)."""
-        flat = tf.reshape(bottom_codes, [-1, self.bottom_latent_dim])
+    def _conditional(self, network, codes, held=False):
+        """The Gaussian `network` gives for codes [..., dim]; `held`: its weights held fixed (gradients reach the
+        codes only)."""
+        flat = tf.reshape(codes, [-1, codes.shape[-1]])
         if held:
-            weights = [tf.stop_gradient(v) for v in self.top_encoder.trainable_variables]
-            params, _ = self.top_encoder.stateless_call(weights, self.top_encoder.non_trainable_variables, flat)
+            weights = [tf.stop_gradient(v) for v in network.trainable_variables]
+            params, _ = network.stateless_call(weights, network.non_trainable_variables, flat)
         else:
-            params = self.top_encoder(flat)
-        leading = tf.shape(bottom_codes)[:-1]
-        return _gaussian(tf.reshape(params, tf.concat([leading, [2 * self.latent_dim]], 0)))
+            params = network(flat)
+        return self.gaussian(tf.reshape(params, tf.concat([tf.shape(codes)[:-1], [params.shape[-1]]], 0)))
+
+    def top_posterior(self, bottom_codes, held=False):
+        """q(z2 | z1)."""
+        return self._conditional(self.top_encoder, bottom_codes, held)
 
     def bottom_prior(self, top_codes):
         """p(z1 | z2)."""
-        params = self.top_decoder(tf.reshape(top_codes, [-1, self.latent_dim]))
-        leading = tf.shape(top_codes)[:-1]
-        return _gaussian(tf.reshape(params, tf.concat([leading, [2 * self.bottom_latent_dim]], 0)))
+        return self._conditional(self.top_decoder, top_codes)
 
     def split_codes(self, codes):
         return codes[..., :self.bottom_latent_dim], codes[..., self.bottom_latent_dim:]

@@ -99,8 +99,12 @@ class VAE(Autoencoder):
 
     # Distributions. Network outputs are cast to float32 so that mixed precision leaves TFP in float32.
     def posterior(self, images, condition=None):
-        params = tf.cast(self.encoder(self.encoder_input(images, condition)), tf.float32)
-        mean, raw_scale = tf.split(params, 2, axis=-1)
+        return self.gaussian(self.encoder(self.encoder_input(images, condition)))
+
+    @staticmethod
+    def gaussian(params):
+        """The diagonal Gaussian of a network's [mean, raw scale] outputs (softplus-positive scale)."""
+        mean, raw_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
         return tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.nn.softplus(raw_scale) + 1e-5)
 
     def prior(self):
