@@ -33,6 +33,8 @@ class GANMnistConfig(config.TrainConfig):
     latent_dim: int = flag(64, "size of the code z ~ N(0, I)", flags.WIDTHS, model_arg=True)
     filters: int = flag(64, "filters of the first discriminator layer (the networks double it once)", flags.count(1, 1024),
                         model_arg=True)
+    refinement_convs: int = flag(0, "3x3 stride-1 convolutions added at each inner resolution of both networks "
+                                    "(0: the course's networks)", flags.count(0, 8), model_arg=True)
     non_saturating: bool = flag(True, "generator maximizes log D(G(z)) (default) instead of minimizing "
                                       "log(1 - D(G(z)))", model_arg=True)
     hinge: bool = flag(False, "the hinge loss for both players (the reported value stays C(D, G))", model_arg=True)

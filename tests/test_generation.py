@@ -266,3 +266,25 @@ def test_gan_recipe_keeps_the_best_checkpoint_by_frechet_distance(mnist_dir, tmp
     assert card["metrics"]["held_out_frechet_distance"]["value"] == pytest.approx(best["frechet_distance"])
     assert (tmp_path / "run" / "figures" / "frechet_curve.png").stat().st_size > 5000
     assert card["model_config"]["ema_decay"] == 0.9 and card["model_config"]["spectral_norm"] is True
+
+
+def test_gan_refinement_convs_deepen_both_networks_and_survive_saving(tmp_path):
+    plain, deep = (zoo.get("gan", latent_dim=8, filters=8, refinement_convs=count, ema_decay=0.9, spectral_norm=True)
+                   for count in (0, 2))
+    convs = lambda network: sum(isinstance(getattr(layer, "layer", layer), keras.layers.Conv2D)
+                                and not isinstance(getattr(layer, "layer", layer), keras.layers.Conv2DTranspose)
+                                for layer in network.layers)
+    assert convs(deep.generator) == convs(plain.generator) + 4  # two at each of the two inner resolutions
+    assert convs(deep.discriminator) == convs(plain.discriminator) + 4
+    assert all(isinstance(layer, keras.layers.SpectralNormalization) for layer in deep.discriminator.layers
+               if isinstance(getattr(layer, "layer", None), keras.layers.Conv2D))
+    assert len(deep.ema_generator.weights) == len(deep.generator.weights)
+    deep.compile(**deep.training_optimizers(1e-3))
+    deep.train_step(tf.constant(np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32)))
+    deep.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert loaded.refinement_convs == 2
+    seed = tf.constant([0, 1])
+    np.testing.assert_allclose(loaded.sample(4, seed), deep.sample(4, seed), atol=1e-6)
+    with pytest.raises(ValueError, match=r"refinement_convs must be >= 0; received refinement_convs=-1"):
+        zoo.get("gan", refinement_convs=-1)
