@@ -7,7 +7,8 @@ classifier of saved_models/mnist_classifier then gives, for each set: the Fréch
 penultimate-layer features and those of the 10,000 MNIST test images (the FID with this classifier
 in place of Inception); its mean confidence (max class probability); how many of the ten classes get
 at least 1% of the samples; and the largest and smallest class shares. The floor is the same distance
-from as many training images to the test set. Writes benchmarks/results/sample_quality.{json,md}.
+from as many training images to the test set. Writes benchmarks/results/sample_quality.{json,md}, a grid of 50
+samples per generator and all the grids side by side (benchmarks/results/sample_quality/side_by_side.png).
 """
 
 import dataclasses
@@ -94,6 +95,7 @@ def main(argv=None):
                  "command": "the MNIST training set", **metrics.sample_quality(classify, train[picked], reference)})
     figures = RESULTS / "sample_quality"
     figures.mkdir(parents=True, exist_ok=True)
+    panels = []
     for name, artifact, sample in generators(settings):
         card_path = ROOT / "saved_models" / artifact / "card.json"
         if not card_path.exists():
@@ -101,11 +103,13 @@ def main(argv=None):
             continue
         images = sample(settings.samples, settings.seed)
         quality = metrics.sample_quality(classify, images, reference)
-        plots.image_grid(images[np.random.default_rng(0).choice(len(images), 50, replace=False)], 5,
-                         figures / f"{artifact}{'_standard_normal' if 'N(0' in name else ''}.png", name)
+        shown = images[np.random.default_rng(0).choice(len(images), 50, replace=False)]
+        plots.image_grid(shown, 5, figures / f"{artifact}{'_standard_normal' if 'N(0' in name else ''}.png", name)
+        panels.append((f"{name}\nFréchet distance {quality['frechet_distance']:.1f}", shown[:36]))
         rows.append({"generator": name, "artifact": f"saved_models/{artifact}",
                      "command": json.loads(card_path.read_text())["command"], **quality})
         print(f"{name}: {quality}", flush=True)
+    plots.grids_side_by_side(panels, 6, figures / "side_by_side.png")
     table = markdown(rows, settings.samples)
     Path(f"{settings.results}.json").write_text(json.dumps({"samples": settings.samples, "rows": rows}, indent=1) + "\n")
     Path(f"{settings.results}.md").write_text(table)

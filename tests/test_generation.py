@@ -288,3 +288,17 @@ def test_gan_refinement_convs_deepen_both_networks_and_survive_saving(tmp_path):
     np.testing.assert_allclose(loaded.sample(4, seed), deep.sample(4, seed), atol=1e-6)
     with pytest.raises(ValueError, match=r"refinement_convs must be >= 0; received refinement_convs=-1"):
         zoo.get("gan", refinement_convs=-1)
+
+
+def test_grids_side_by_side_draws_each_panel_where_it_belongs(tmp_path):
+    import matplotlib.image
+
+    black, white = np.ones((36, 28, 28, 1)), np.zeros((36, 28, 28, 1))  # gray_r: 1 is black
+    path = plots.grids_side_by_side([("black", black), ("white", white), ("black", black), ("white", white)], 6,
+                                    tmp_path / "panels.png", columns=2)
+    pixels = matplotlib.image.imread(path)[..., :3].mean(axis=-1)
+    height, width = pixels.shape
+    quadrants = [pixels[:height // 2, :width // 2], pixels[:height // 2, width // 2:],
+                 pixels[height // 2:, :width // 2], pixels[height // 2:, width // 2:]]
+    darkness = [float((quadrant < 0.2).mean()) for quadrant in quadrants]
+    assert min(darkness[0], darkness[2]) > 0.6 and max(darkness[1], darkness[3]) < 0.2, darkness  # cell borders are dark
