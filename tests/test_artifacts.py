@@ -139,6 +139,7 @@ def test_readme_table_matches_the_cards():
 FLAGSHIP_BARS = {"vae_mnist": 87.0, "two_layer_vae_mnist": 85.0}
 
 
+@pytest.mark.slow  # 500 test digits x 1000 importance samples: about a minute per flagship on 2 cores
 @pytest.mark.parametrize("artifact", FLAGSHIP_BARS)
 def test_flagship_vae_meets_its_bar(mnist_dir, artifact):
     """Recomputes the flagship's test NLL from the artifact on the first 500 binarized test digits (k = 1000),
@@ -151,15 +152,29 @@ def test_flagship_vae_meets_its_bar(mnist_dir, artifact):
     import zoo
     from zoo import data, metrics
 
-    card = json.loads((ROOT / "saved_models" / artifact / "card.json").read_text())
-    assert card["data"]["training_binarization"] == "dynamic" and card["data"]["train_limit"] == "all 60000 training images"
+    card = flagship_card(artifact)
     model = zoo.load(ROOT / "saved_models" / artifact / "model.keras")
     images = data.mnist(100, "dynamic", mnist_dir).test_images[:500]
     nll = -metrics.per_image_log_likelihood(model, images, 1000, progress=False)
     standard_error = nll.std(ddof=1) / np.sqrt(len(nll))
     assert nll.mean() <= FLAGSHIP_BARS[artifact] + 3 * standard_error
     assert abs(nll.mean() - card["metrics"]["test_nll_nats"]["value"]) <= 3 * standard_error + 0.5
-    assert card["metrics"]["test_nll_nats"]["value"] < -card["metrics"]["test_elbo_nats"]["value"]
+
+
+def flagship_card(artifact):
+    card = json.loads((ROOT / "saved_models" / artifact / "card.json").read_text())
+    assert card["data"]["training_binarization"] == "dynamic" and card["data"]["train_limit"] == "all 60000 training images"
+    return card
+
+
+@pytest.mark.parametrize("artifact", FLAGSHIP_BARS)
+def test_flagship_vae_card_meets_its_bar(artifact):
+    """The fast half of the check above (which recomputes the number, behind `slow`): the card's k = 5000 NLL meets
+    the bar, lies below the ELBO's bound, and was measured on every test image."""
+    metrics = flagship_card(artifact)["metrics"]
+    assert metrics["nll_importance_samples"]["value"] == 5000
+    assert metrics["test_nll_nats"]["value"] <= FLAGSHIP_BARS[artifact]
+    assert metrics["test_nll_nats"]["value"] < -metrics["test_elbo_nats"]["value"]
 
 
 SCORES = """
