@@ -27,10 +27,6 @@ VARIANTS = {
     "ttur": ("+ TTUR: G at 1e-4, D at 4e-4", ["--learning-rate", "1e-4", "--discriminator-lr-ratio", "4"]),
     "all": ("all four", ["--ema-decay", "0.999", "--spectral-norm", "--hinge", "--learning-rate", "1e-4",
                         "--discriminator-lr-ratio", "4"]),
-    # Capacity, on top of the hinge loss (the one option that helped at 8 epochs):
-    "hinge_deeper": ("+ hinge loss and a 3x3 convolution more at each inner resolution of both networks",
-                     ["--hinge", "--refinement-convs", "1"]),
-    "hinge_wider": ("+ hinge loss and 96 filters instead of 64", ["--hinge", "--filters", "96"]),
 }
 
 
