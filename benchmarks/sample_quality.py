@@ -108,7 +108,8 @@ def main(argv=None):
         rows.append({"generator": name, "artifact": f"saved_models/{artifact}",
                      "command": json.loads(card_path.read_text())["command"], **quality})
         print(f"{name}: {quality}", flush=True)
-    plots.grids_side_by_side(panels, 6, figures / "side_by_side.png")
+    if panels:
+        plots.grids_side_by_side(panels, 6, figures / "side_by_side.png")
     table = markdown(rows, settings.samples)
     Path(f"{settings.results}.json").write_text(json.dumps({"samples": settings.samples, "rows": rows}, indent=1) + "\n")
     Path(f"{settings.results}.md").write_text(table)

@@ -131,6 +131,18 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):
         training.train(dataclasses.replace(config, epochs=2, learning_rate=0.01), verbose=0)
 
 
+def test_a_run_from_before_a_model_argument_existed_resumes_with_its_default(mnist_dir, tmp_path):
+    config = small_config(mnist_dir, tmp_path)
+    training.train(config, verbose=0)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    del state["run_config"]["beta"], state["run_config"]["gradient_estimator"]  # as an older run wrote it
+    (tmp_path / "checkpoint.json").write_text(json.dumps(state))
+    _, _, checkpoint = training.train(config, verbose=0)  # resumes (nothing left to train) instead of refusing
+    assert checkpoint.state["epochs_done"] == 1
+    with pytest.raises(ZooError, match=r"\(beta=1.0 there, beta=4.0 now\)"):  # a non-default value is still refused
+        training.train(dataclasses.replace(config, beta=4.0), verbose=0)
+
+
 def test_profile_steps_write_a_profiler_trace(mnist_dir, tmp_path):
     from recipes.vae_mnist import VAEMnistConfig
 

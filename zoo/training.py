@@ -8,6 +8,7 @@ Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipelin
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import math
 import re
@@ -149,7 +150,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         state = self.read_state(self.restore_from)
         if state is None:
             return 0
-        saved = {"train_digits": [], **state["run_config"]}  # runs from before train_digits existed
+        # A run from before a flag or a model argument existed was trained with its default.
+        saved = {"train_digits": [], **constructor_defaults(model, self.run_config), **state["run_config"]}
         mismatch = settings_mismatch(saved, self.run_config, ("epochs",) if self.extendable else ())
         if mismatch:
             raise ZooError(f"{self.restore_from} holds a run with other settings {mismatch}; "
@@ -342,6 +344,13 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
         model.compile(**model.training_optimizers(learning_rate), jit_compile=jit_compile,
                       steps_per_execution=execution_steps)
     return model
+
+
+def constructor_defaults(model, keys):
+    """The defaults of the model's constructor arguments among `keys`, as they read back from JSON."""
+    parameters = inspect.signature(type(model).__init__).parameters.items()
+    return json.loads(json.dumps({name: parameter.default for name, parameter in parameters
+                                  if name in keys and parameter.default is not inspect.Parameter.empty}))
 
 
 def run_config(model, config, data_fingerprint):
