@@ -347,10 +347,15 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
 
 
 def constructor_defaults(model, keys):
-    """The defaults of the model's constructor arguments among `keys`, as they read back from JSON."""
-    parameters = inspect.signature(type(model).__init__).parameters.items()
-    return json.loads(json.dumps({name: parameter.default for name, parameter in parameters
-                                  if name in keys and parameter.default is not inspect.Parameter.empty}))
+    """The defaults of the model's constructor arguments among `keys`, as they read back from JSON. A variant passes
+    its base's arguments on through **kwargs, so every class of the hierarchy is read, the most derived last."""
+    defaults = {}
+    for cls in reversed(type(model).__mro__):
+        if "__init__" in vars(cls):
+            defaults.update({name: parameter.default for name, parameter in
+                             inspect.signature(vars(cls)["__init__"]).parameters.items()
+                             if name in keys and parameter.default is not inspect.Parameter.empty})
+    return json.loads(json.dumps(defaults))
 
 
 def run_config(model, config, data_fingerprint):
