@@ -2,7 +2,8 @@
 
 Two ways an autoencoder trained without labels helps a classifier, compared on label budgets (100, 1,000 or all
 60,000 labels, class-balanced, several seeds for the small budgets), each reported as test accuracy, mean and sample
-standard deviation over seeds, in <out-dir>/results.json and results.md:
+standard deviation over seeds, in <out-dir>/results.json and results.md (with --validation-size N, accuracy on the
+last N training images, held out from everything but the feature VAE, in place of the test set):
 - Pretraining (Vincent et al., 2010): greedy layer-wise stacked denoising autoencoders, one per hidden layer, each
   reconstructing the previous layer's code from a masked copy, on all 60,000 training images. An MLP classifier
   starts from the stacked encoders and is fine-tuned ("pretrained"), against the same network from random
@@ -61,6 +62,9 @@ class PretrainMnistConfig(config.DistributeFlags):
     m2_learning_rate: float = flag(1e-3, "Adam learning rate of M2", flags.positive)
     m2_alpha: float = flag(0.1, "M2's weight on the labelled cross-entropy, as Kingma et al.'s alpha / N",
                            flags.positive)
+    validation_size: int = flag(0, "training images (the last ones) held out from pretraining, fine-tuning and the "
+                                "VAE methods' labels and scored in place of the test set, to choose settings on "
+                                "(0: score on the test set)", flags.count(0, 50_000))
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
 
@@ -75,6 +79,10 @@ class Experiment:
 
         arrays = data.mnist_grayscale(settings.data_dir)
         (self.images, labels), (self.test_images, test_labels) = arrays["train"], arrays["test"]
+        if settings.validation_size:  # the held-out training images stand in for the test set
+            held_out = len(self.images) - settings.validation_size
+            self.test_images, test_labels = self.images[held_out:], labels[held_out:]
+            self.images, labels = self.images[:held_out], labels[:held_out]
         self.labels, self.test_labels = labels.astype(np.int32), test_labels.astype(np.int32)
         self.settings, self.fingerprint = settings, data_fingerprint
         self._stack = self._codes = None
@@ -87,7 +95,8 @@ class Experiment:
 
         if self._stack is None:
             settings = self.settings
-            paths = [Path(settings.out_dir) / "stack" / self.fingerprint / f"layer{depth + 1}.keras"
+            trained_on = self.fingerprint + (f"-first{len(self.images)}" if settings.validation_size else "")
+            paths = [Path(settings.out_dir) / "stack" / trained_on / f"layer{depth + 1}.keras"
                      for depth in range(len(settings.hidden_units))]
             if all(path.exists() for path in paths):
                 print(f"reusing the pretrained stack in {paths[0].parent}")
@@ -121,7 +130,8 @@ class Experiment:
 
 
 def mlp_accuracy(experiment, subset, seed, pretrained):
-    """Test accuracy of the MLP classifier (from the stack, or random) fine-tuned on the labelled subset."""
+    """Test accuracy of the MLP classifier (from the stack, or random) fine-tuned on the labelled subset (all labels:
+    --all-labels-epochs; fewer: --finetune-steps)."""
     import keras
 
     import zoo
@@ -136,7 +146,7 @@ def mlp_accuracy(experiment, subset, seed, pretrained):
         classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, seed=seed, **dropout)
     batch = min(settings.batch_size, len(subset))
     steps_per_epoch = len(subset) // batch
-    if len(subset) >= ALL_LABELS:
+    if len(subset) == len(experiment.images):
         epochs = settings.all_labels_epochs
     else:
         epochs = max(1, round(settings.finetune_steps / steps_per_epoch))

@@ -74,3 +74,18 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
     assert not stack.exists()
     table = (tmp_path / "results.md").read_text()
     assert "| 100 | 2 |" in table and table.count(" - |") == 2  # the VAE methods run on --vae-budgets (100) only
+
+
+def test_validation_size_holds_the_last_training_images_out_of_everything(mnist_dir, tmp_path):
+    from recipes import pretrain_mnist
+    from zoo import data, flags
+
+    settings = flags.parse(pretrain_mnist.PretrainMnistConfig,
+                           ["--data-dir", mnist_dir, "--validation-size", "10000", "--out-dir", str(tmp_path)])
+    experiment = pretrain_mnist.Experiment(settings, "fingerprint")
+    train_images, train_labels = data.mnist_grayscale(mnist_dir)["train"]
+    assert len(experiment.images) == 50_000 and len(experiment.test_images) == 10_000
+    np.testing.assert_array_equal(experiment.test_images, train_images[50_000:])  # scored in place of the test set
+    np.testing.assert_array_equal(experiment.test_labels, train_labels[50_000:])
+    np.testing.assert_array_equal(experiment.images, train_images[:50_000])
+    assert len(pretraining.labelled_subset(experiment.labels, pretrain_mnist.ALL_LABELS, 0)) == 50_000
