@@ -37,10 +37,9 @@ def main():
     options = [(xla, precision) for precision in ("float32", "mixed_bfloat16") for xla in (False, True)]
     rates = speed.measure(build, batches, options)
     results = {"cpu": speed.cpu_model(), "tensorflow": tf.__version__,
-               "codes_per_s": {f"xla={'on' if xla else 'off'},{precision}": round(rate)
-                               for (xla, precision), rate in rates.items()},
-               "seconds_per_epoch": {f"xla={'on' if xla else 'off'},{precision}": round(CODES / rate, 2)
-                                     for (xla, precision), rate in rates.items()}}
+               "codes_per_s": {speed.option_name(*option): round(rate) for option, rate in rates.items()},
+               "seconds_per_epoch": {speed.option_name(*option): round(CODES / rate, 2)
+                                     for option, rate in rates.items()}}
     write_results(RESULTS, results)
     print(results)
 

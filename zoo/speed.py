@@ -58,6 +58,11 @@ def candidates(xla_flag, precision_flag, replicas):
     return [(xla, precision) for precision in precisions for xla in xla_options]
 
 
+def option_name(xla, precision):
+    """How an (xla, precision) option reads in records: "xla=off,float32"."""
+    return f"xla={'on' if xla else 'off'},{precision}"
+
+
 def cache_key(model_config, batch_size, options):
     text = json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
                        "model": model_config, "batch_size": batch_size, "options": options}, sort_keys=True)
@@ -127,8 +132,7 @@ def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_s
     if rates[best] < MARGIN * baseline:
         best = options[0]
     record = {"xla": best[0], "precision": best[1], "cpu": cpu_model(),
-              "images_per_s": {f"xla={'on' if xla else 'off'},{precision}": round(rate)
-                               for (xla, precision), rate in rates.items()}}
+              "images_per_s": {option_name(*option): round(rate) for option, rate in rates.items()}}
     cache = _read_cache(path)
     cache[key] = record
     try:
