@@ -6,7 +6,8 @@ Every variant trains `python -m recipes.gan_mnist` for --epochs epochs on the tr
 out, and measures the Fréchet distance of 5,000 samples to those held-out images on the committed classifier's
 features every --frechet-every epochs (the recipe's --frechet-every). The table gives each variant's best and last
 distance, the epoch of the best and the training minutes; the command of each run is in the json. Runs go to
-<run-dir>/<variant> and resume; results: benchmarks/results/gan_ablation.{json,md}.
+<run-dir>/<variant> and resume; results: benchmarks/results/gan_ablation.{json,md}, where the rows of variants not
+run this time are kept (if they trained as many epochs).
 """
 
 import dataclasses
@@ -27,6 +28,10 @@ VARIANTS = {
     "ttur": ("+ TTUR: G at 1e-4, D at 4e-4", ["--learning-rate", "1e-4", "--discriminator-lr-ratio", "4"]),
     "all": ("all four", ["--ema-decay", "0.999", "--spectral-norm", "--hinge", "--learning-rate", "1e-4",
                         "--discriminator-lr-ratio", "4"]),
+    # On top of the hinge loss, the one option above that helped at this budget:
+    "hinge_batch_norm": ("hinge loss + batch norm in D (DCGAN's discriminator)", ["--hinge", "--discriminator-batch-norm"]),
+    "hinge_faster_d": ("hinge loss + D at twice G's rate (4e-4, G 2e-4)", ["--hinge", "--discriminator-lr-ratio", "2"]),
+    "hinge_higher_lr": ("hinge loss + Adam 4e-4 for both", ["--hinge", "--learning-rate", "4e-4"]),
 }
 
 
@@ -46,30 +51,42 @@ def recipe_argv(settings, variant):
     return (["--data-dir", settings.data_dir] if settings.data_dir else []) + argv
 
 
+def merged_rows(earlier, measured, epochs):
+    """The rows of `measured` ({variant: row}) and, for variants not measured now, those of the `earlier` results
+    if they trained as many epochs; in the order of VARIANTS, each with the CPU it was measured on."""
+    rows = {row["variant"]: {"cpu": earlier.get("cpu"), **row} for row in earlier.get("rows", [])
+            if earlier.get("epochs") == epochs and row["variant"] in VARIANTS}
+    rows.update(measured)
+    return [rows[variant] for variant in VARIANTS if variant in rows]
+
+
 def main(argv=None):
     settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
     from recipes import gan_mnist
     from zoo import speed
 
-    rows = []
+    results = Path(f"{settings.results}.json")
+    measured = {}
+    cpu = speed.cpu_model()
     for variant in settings.variants:
         print(f"{variant}: {VARIANTS[variant][0]}", flush=True)
         recipe_flags = recipe_argv(settings, variant)
         gan_mnist.main(recipe_flags)
         curve = json.loads((Path(settings.run_dir) / variant / "frechet.json").read_text())
         best = min(curve, key=lambda point: point["frechet_distance"])
-        rows.append({"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best["frechet_distance"],
-                     "best_epoch": best["epoch"], "last_distance": curve[-1]["frechet_distance"],
-                     "minutes": curve[-1]["minutes"], "curve": curve,
-                     "command": flags.command_line("python -m recipes.gan_mnist", recipe_flags)})
-    cpu = speed.cpu_model()
-    Path(f"{settings.results}.json").write_text(json.dumps({"cpu": cpu, "epochs": settings.epochs, "rows": rows},
-                                                           indent=1) + "\n")
+        measured[variant] = {"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best["frechet_distance"],
+                             "best_epoch": best["epoch"], "last_distance": curve[-1]["frechet_distance"],
+                             "minutes": curve[-1]["minutes"], "cpu": cpu, "curve": curve,
+                             "command": flags.command_line("python -m recipes.gan_mnist", recipe_flags)}
+    earlier = json.loads(results.read_text()) if results.exists() else {}
+    rows = merged_rows(earlier, measured, settings.epochs)
+    cpus = ", ".join(sorted({row["cpu"] for row in rows}))
+    results.write_text(json.dumps({"cpu": cpus, "epochs": settings.epochs, "rows": rows}, indent=1) + "\n")
     lines = ["| variant | adds | best distance (epoch) | last distance | minutes |", "|---|---|---|---|---|"]
     lines += [f"| {row['variant']} | {row['adds']} | {row['best_distance']:.1f} ({row['best_epoch']}) | "
               f"{row['last_distance']:.1f} | {row['minutes']:.1f} |" for row in rows]
     table = "\n".join(lines) + (f"\n\nFréchet distance of 5,000 samples to 10,000 training images held out from GAN "
-                                f"training, on the classifier's features; {settings.epochs} epochs each on {cpu}.\n")
+                                f"training, on the classifier's features; {settings.epochs} epochs each on {cpus}.\n")
     Path(f"{settings.results}.md").write_text(table)
     print(table)
 

@@ -6,7 +6,8 @@ grid from the same 64 codes is drawn after every epoch in <run dir>/figures/prog
 discriminator wins outright (mean D(x) > 0.99 and mean D(G(z)) < 0.01 over an epoch) or a loss turns
 non-finite, training stops with the last good checkpoint kept.
 
-Options that make GANs train well: --hinge, --spectral-norm, --ema-decay, --discriminator-lr-ratio (TTUR).
+Options that make GANs train well: --hinge, --spectral-norm, --ema-decay, --discriminator-lr-ratio (TTUR),
+--discriminator-batch-norm.
 With --frechet-every N, every N epochs the Fréchet distance of 5,000 samples to the --validation-size training
 images held out from GAN training is measured on the classifier artifact's features; the curve is drawn in
 <run dir>/figures/frechet_curve.png and the best checkpoint by that distance is the one evaluated and exported.
@@ -41,6 +42,8 @@ class GANMnistConfig(config.TrainConfig):
     spectral_norm: bool = flag(False, "spectral normalization of the discriminator's layers", model_arg=True)
     ema_decay: float = flag(0.0, "decay of the moving average of the generator's weights that generate serves "
                                  "(0: none)", flags.unit_interval_right_open, model_arg=True)
+    discriminator_batch_norm: bool = flag(False, "batch normalization after every discriminator convolution but the "
+                                                 "first (DCGAN's discriminator)", model_arg=True)
     discriminator_lr_ratio: float = flag(1.0, "the discriminator's learning rate over the generator's (TTUR)",
                                          flags.positive, model_arg=True)
     frechet_every: int = flag(0, "measure the Fréchet distance to held-out training images every N epochs and keep "

@@ -148,13 +148,14 @@ def mlp_accuracy(experiment, subset, seed, pretrained):
         classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, seed=seed, **dropout)
     batch = min(settings.batch_size, len(subset))
     steps_per_epoch = len(subset) // batch
-    if len(subset) == len(experiment.images):
+    all_labels = len(subset) == len(experiment.images)
+    if all_labels:
         epochs = settings.all_labels_epochs
     else:
         epochs = max(1, round(settings.finetune_steps / steps_per_epoch))
     schedule = keras.optimizers.schedules.CosineDecay(settings.learning_rate, epochs * steps_per_epoch)
     training.train_arrays(classifier, (experiment.images[subset], experiment.labels[subset]), epochs, batch, schedule,
-                          seed)
+                          seed, verbose=2 if all_labels else 0)  # a line per epoch of the long runs, not per step
     return float(classifier.evaluate(experiment.test_images, experiment.test_labels, batch_size=1000,
                                      return_dict=True, verbose=0)["accuracy"])
 
@@ -188,7 +189,7 @@ def m1_m2_accuracy(experiment, subset, seed):
     model = zoo.get("semi_supervised_vae", input_dim=mean.shape[1], seed=seed, alpha=settings.m2_alpha,
                     labelled_weight=len(subset) / len(mean))
     training.train_arrays(model, (mean, stddev, mean[paired], stddev[paired], experiment.labels[paired]),
-                          settings.m2_epochs, settings.m2_batch_size, settings.m2_learning_rate, seed)
+                          settings.m2_epochs, settings.m2_batch_size, settings.m2_learning_rate, seed, verbose=2)
     predicted = np.argmax(model.predict(codes["test"][0], batch_size=1000, verbose=0), -1)
     return float((predicted == experiment.test_labels).mean())
 

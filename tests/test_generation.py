@@ -288,6 +288,38 @@ def test_gan_refinement_convs_deepen_both_networks_and_survive_saving(tmp_path):
         zoo.get("gan", refinement_convs=-1)
 
 
+def test_gan_discriminator_batch_norm_follows_every_convolution_but_the_first(tmp_path):
+    model = zoo.get("gan", latent_dim=8, filters=8, refinement_convs=1, discriminator_batch_norm=True)
+    layers = model.discriminator.layers
+    convs = [index for index, layer in enumerate(layers) if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 4
+    assert not isinstance(layers[convs[0] + 1], keras.layers.BatchNormalization)
+    assert all(isinstance(layers[index + 1], keras.layers.BatchNormalization) for index in convs[1:])
+    assert not any(isinstance(layer, keras.layers.BatchNormalization)
+                   for layer in zoo.get("gan", latent_dim=8, filters=8, refinement_convs=1).discriminator.layers)
+    model.compile(**model.training_optimizers(1e-3))
+    images = tf.constant(np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32))
+    moving_mean = next(layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)).moving_mean
+    model.train_step(images)
+    assert np.abs(moving_mean.numpy()).max() > 0  # the discriminator's batch statistics were used and tracked
+    model.save(tmp_path / "gan.keras")
+    assert keras.models.load_model(tmp_path / "gan.keras").discriminator_batch_norm is True
+
+
+def test_gan_ablation_keeps_earlier_rows_of_the_same_budget_and_replaces_the_rerun_ones():
+    from benchmarks.gan_ablation import merged_rows
+
+    earlier = {"cpu": "AMD EPYC", "epochs": 8, "rows": [{"variant": "hinge", "best_distance": 187.1},
+                                                       {"variant": "base", "best_distance": 217.9},
+                                                       {"variant": "gone", "best_distance": 1.0}]}
+    measured = {"hinge_batch_norm": {"variant": "hinge_batch_norm", "best_distance": 99.0, "cpu": "Intel Xeon"},
+                "base": {"variant": "base", "best_distance": 200.0, "cpu": "Intel Xeon"}}
+    rows = merged_rows(earlier, measured, epochs=8)
+    assert [(row["variant"], row["best_distance"], row["cpu"]) for row in rows] == [
+        ("base", 200.0, "Intel Xeon"), ("hinge", 187.1, "AMD EPYC"), ("hinge_batch_norm", 99.0, "Intel Xeon")]
+    assert [row["variant"] for row in merged_rows(earlier, measured, epochs=4)] == ["base", "hinge_batch_norm"]
+
+
 def test_grids_side_by_side_draws_each_panel_where_it_belongs(tmp_path):
     import matplotlib.image
 

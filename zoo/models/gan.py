@@ -23,47 +23,56 @@ def _unnormalized(layer):
     return layer
 
 
-def _refinements(count, channels, generator, normalized=_unnormalized):
+def _batch_norm():
+    # Batch statistics over the global batch under tf.distribute (one device: the same as unsynchronized).
+    return keras.layers.BatchNormalization(synchronized=True)
+
+
+def _discriminator_block(convolution, normalized, batch_norm):
+    """A discriminator convolution (`normalized`: spectral normalization or not), batch norm if asked, LeakyReLU."""
+    return [normalized(convolution), *([_batch_norm()] if batch_norm else []), keras.layers.LeakyReLU(0.2)]
+
+
+def _refinements(count, channels, generator, normalized=_unnormalized, batch_norm=False):
     """`count` 3x3 stride-1 convolutions keeping `channels`, as deeper DCGAN variants add at each resolution:
-    BatchNorm + ReLU in the generator, LeakyReLU (and the discriminator's `normalized`) in the discriminator."""
+    BatchNorm + ReLU in the generator, the discriminator's block (`_discriminator_block`) in the discriminator."""
     layers = []
     for _ in range(count):
         if generator:
-            layers += [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
-                       keras.layers.BatchNormalization(synchronized=True), keras.layers.ReLU()]
+            layers += [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False), _batch_norm(),
+                       keras.layers.ReLU()]
         else:
-            layers += [normalized(keras.layers.Conv2D(channels, 3, padding="same")), keras.layers.LeakyReLU(0.2)]
+            layers += _discriminator_block(keras.layers.Conv2D(channels, 3, padding="same"), normalized, batch_norm)
     return layers
 
 
 def _generator(latent_dim, image_shape, filters, refinement_convs):
-    # Batch statistics over the global batch under tf.distribute (one device: the same as unsynchronized).
     height, width, channels = image_shape
     return keras.Sequential([
         keras.Input((latent_dim,)),
         keras.layers.Dense(height // 4 * width // 4 * filters * 2, use_bias=False),
-        keras.layers.BatchNormalization(synchronized=True),
+        _batch_norm(),
         keras.layers.ReLU(),
         keras.layers.Reshape((height // 4, width // 4, filters * 2)),
         *_refinements(refinement_convs, filters * 2, generator=True),
         keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(synchronized=True),
+        _batch_norm(),
         keras.layers.ReLU(),
         *_refinements(refinement_convs, filters, generator=True),
         keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same"),  # logits of the pixels
     ], name="generator")
 
 
-def _discriminator(image_shape, filters, spectral_norm, refinement_convs):
+def _discriminator(image_shape, filters, spectral_norm, refinement_convs, batch_norm):
+    """DCGAN's discriminator; with `batch_norm`, batch normalization after every convolution but the first (as
+    Radford et al. do: normalizing the input layer made their samples oscillate)."""
     normalized = keras.layers.SpectralNormalization if spectral_norm else _unnormalized
     return keras.Sequential([
         keras.Input(image_shape),
-        normalized(keras.layers.Conv2D(filters, 4, strides=2, padding="same")),
-        keras.layers.LeakyReLU(0.2),
-        *_refinements(refinement_convs, filters, False, normalized),
-        normalized(keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same")),
-        keras.layers.LeakyReLU(0.2),
-        *_refinements(refinement_convs, filters * 2, False, normalized),
+        *_discriminator_block(keras.layers.Conv2D(filters, 4, strides=2, padding="same"), normalized, False),
+        *_refinements(refinement_convs, filters, False, normalized, batch_norm),
+        *_discriminator_block(keras.layers.Conv2D(filters * 2, 4, strides=2, padding="same"), normalized, batch_norm),
+        *_refinements(refinement_convs, filters * 2, False, normalized, batch_norm),
         keras.layers.Flatten(),
         normalized(keras.layers.Dense(1)),  # logit of D(x)
     ], name="discriminator")
@@ -98,6 +107,8 @@ class GAN(ZooModel):
       hinge: the hinge loss instead: D minimizes mean relu(1 - D(x)) + mean relu(1 + D(G(z))) on logits, G minimizes
         -mean D(G(z)) (the reported value stays C(D, G)).
       spectral_norm: spectral normalization of every discriminator layer.
+      discriminator_batch_norm: batch normalization after every discriminator convolution but the first (DCGAN's
+        discriminator); real and generated images go through D in separate batches, as in DCGAN.
       ema_decay: if > 0, `generate` serves an exponential moving average of the generator's weights with this decay.
       discriminator_lr_ratio: the discriminator's learning rate over the generator's (TTUR; 1 = one rate).
       image_shape, seed: as for the autoencoders.
@@ -109,7 +120,7 @@ class GAN(ZooModel):
     samples_title = "generated from z ~ N(0, I)"
 
     def __init__(self, latent_dim=64, filters=64, non_saturating=True, hinge=False, spectral_norm=False, ema_decay=0.0,
-                 discriminator_lr_ratio=1.0, refinement_convs=0, **kwargs):
+                 discriminator_lr_ratio=1.0, refinement_convs=0, discriminator_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         if int(latent_dim) <= 0:
             raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
@@ -122,8 +133,10 @@ class GAN(ZooModel):
         if int(refinement_convs) < 0:
             raise ValueError(f"refinement_convs must be >= 0; received refinement_convs={refinement_convs}")
         self.discriminator_lr_ratio, self.refinement_convs = float(discriminator_lr_ratio), int(refinement_convs)
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.generator = self._new_generator()
-        self.discriminator = _discriminator(self.image_shape, self.filters, self.spectral_norm, self.refinement_convs)
+        self.discriminator = _discriminator(self.image_shape, self.filters, self.spectral_norm, self.refinement_convs,
+                                            self.discriminator_batch_norm)
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = self._new_generator()
@@ -241,5 +254,6 @@ class GAN(ZooModel):
         config = super().get_config()
         config.update(latent_dim=self.latent_dim, filters=self.filters, non_saturating=self.non_saturating,
                       hinge=self.hinge, spectral_norm=self.spectral_norm, ema_decay=self.ema_decay,
-                      discriminator_lr_ratio=self.discriminator_lr_ratio, refinement_convs=self.refinement_convs)
+                      discriminator_lr_ratio=self.discriminator_lr_ratio, refinement_convs=self.refinement_convs,
+                      discriminator_batch_norm=self.discriminator_batch_norm)
         return config
