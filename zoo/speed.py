@@ -30,12 +30,32 @@ TIMED_PASSES = 3
 BASELINE = (False, "float32")
 
 
+def describe_cpu(cpuinfo):
+    """"AMD EPYC (family 23, model 1; AVX2)" from the text of /proc/cpuinfo (its first processor), or None without a
+    model name. Machines sold under one name differ several-fold in speed (the zoo's "AMD EPYC" machines include
+    Zen 1 with AVX2 and Zen 4 with AVX-512), so the family, model and widest vector instructions go beside it."""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the end of the first processor's block
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    if "model name" not in fields:
+        return None
+    flags = set(fields.get("flags", "").split())
+    vector = ("AMX" if "amx_tile" in flags else "AVX-512 with bf16" if "avx512_bf16" in flags
+              else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None)
+    details = [f"family {fields['cpu family']}, model {fields['model']}"] if "cpu family" in fields and "model" in fields else []
+    details += [vector] if vector else []
+    return f"{fields['model name']} ({'; '.join(details)})" if details else fields["model name"]
+
+
 def cpu_model():
-    """The CPU's model name (from /proc/cpuinfo), or the platform's processor string."""
+    """The CPU as `describe_cpu` names it from /proc/cpuinfo, or the platform's processor string."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        described = describe_cpu(Path("/proc/cpuinfo").read_text())
+        if described:
+            return described
     except OSError:
         pass
     import platform
