@@ -60,6 +60,20 @@ def merged_rows(earlier, measured, epochs):
     return [rows[variant] for variant in VARIANTS if variant in rows]
 
 
+def markdown(rows, epochs):
+    """The results table; with rows from more than one CPU, a column names each row's (its minutes are that CPU's)."""
+    cpus = sorted({row["cpu"] for row in rows})
+    by_row = len(cpus) > 1
+    lines = ["| variant | adds | best distance (epoch) | last distance | minutes |" + (" CPU |" if by_row else ""),
+             "|---|---|---|---|---|" + ("---|" if by_row else "")]
+    lines += [f"| {row['variant']} | {row['adds']} | {row['best_distance']:.1f} ({row['best_epoch']}) | "
+              f"{row['last_distance']:.1f} | {row['minutes']:.1f} |" + (f" {row['cpu']} |" if by_row else "")
+              for row in rows]
+    where = "" if by_row else f" on {cpus[0]}"
+    return "\n".join(lines) + (f"\n\nFréchet distance of 5,000 samples to 10,000 training images held out from GAN "
+                               f"training, on the classifier's features; {epochs} epochs each{where}.\n")
+
+
 def main(argv=None):
     settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
     from recipes import gan_mnist
@@ -82,11 +96,7 @@ def main(argv=None):
     rows = merged_rows(earlier, measured, settings.epochs)
     cpus = ", ".join(sorted({row["cpu"] for row in rows}))
     results.write_text(json.dumps({"cpu": cpus, "epochs": settings.epochs, "rows": rows}, indent=1) + "\n")
-    lines = ["| variant | adds | best distance (epoch) | last distance | minutes |", "|---|---|---|---|---|"]
-    lines += [f"| {row['variant']} | {row['adds']} | {row['best_distance']:.1f} ({row['best_epoch']}) | "
-              f"{row['last_distance']:.1f} | {row['minutes']:.1f} |" for row in rows]
-    table = "\n".join(lines) + (f"\n\nFréchet distance of 5,000 samples to 10,000 training images held out from GAN "
-                                f"training, on the classifier's features; {settings.epochs} epochs each on {cpus}.\n")
+    table = markdown(rows, settings.epochs)
     Path(f"{settings.results}.md").write_text(table)
     print(table)
 
