@@ -32,6 +32,11 @@ VARIANTS = {
     "hinge_batch_norm": ("hinge loss + batch norm in D (DCGAN's discriminator)", ["--hinge", "--discriminator-batch-norm"]),
     "hinge_faster_d": ("hinge loss + D at twice G's rate (4e-4, G 2e-4)", ["--hinge", "--discriminator-lr-ratio", "2"]),
     "hinge_higher_lr": ("hinge loss + Adam 4e-4 for both", ["--hinge", "--learning-rate", "4e-4"]),
+    # Batch norm in D with each of the two above:
+    "hinge_batch_norm_faster_d": ("hinge loss + batch norm in D + D at twice G's rate",
+                                  ["--hinge", "--discriminator-batch-norm", "--discriminator-lr-ratio", "2"]),
+    "hinge_batch_norm_higher_lr": ("hinge loss + batch norm in D + Adam 4e-4 for both",
+                                   ["--hinge", "--discriminator-batch-norm", "--learning-rate", "4e-4"]),
 }
 
 
