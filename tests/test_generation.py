@@ -320,7 +320,6 @@ def test_gan_ablation_keeps_earlier_rows_of_the_same_budget_and_replaces_the_rer
     assert [row["variant"] for row in merged_rows(earlier, measured, epochs=4)] == ["base", "hinge_batch_norm"]
 
 
-
 def test_gan_ablation_table_names_each_rows_cpu_only_when_they_differ():
     from benchmarks.gan_ablation import markdown
 
@@ -331,6 +330,7 @@ def test_gan_ablation_table_names_each_rows_cpu_only_when_they_differ():
     two = markdown([row, {**row, "variant": "base", "cpu": "Intel Xeon (AMX)"}], epochs=8)
     assert "| base | + hinge loss | 187.1 (8) | 187.1 | 6.0 | Intel Xeon (AMX) |" in two
     assert "| minutes | CPU |" in two and "8 epochs each." in two
+
 
 def test_grids_side_by_side_draws_each_panel_where_it_belongs(tmp_path):
     import matplotlib.image

@@ -30,16 +30,22 @@ TIMED_PASSES = 3
 BASELINE = (False, "float32")
 
 
-def describe_cpu(cpuinfo):
-    """"AMD EPYC (family 23, model 1; AVX2)" from the text of /proc/cpuinfo (its first processor), or None without a
-    model name. Machines sold under one name differ several-fold in speed (the zoo's "AMD EPYC" machines include
-    Zen 1 with AVX2 and Zen 4 with AVX-512), so the family, model and widest vector instructions go beside it."""
+def _first_processor(cpuinfo):
+    """The fields of the first processor's block of /proc/cpuinfo's text, {name: value}."""
     fields = {}
     for line in cpuinfo.splitlines():
         if not line.strip():
             break  # the end of the first processor's block
         key, _, value = line.partition(":")
         fields[key.strip()] = value.strip()
+    return fields
+
+
+def describe_cpu(cpuinfo):
+    """"AMD EPYC (family 23, model 1; AVX2)" from the text of /proc/cpuinfo (its first processor), or None without a
+    model name. Machines sold under one name differ several-fold in speed (the zoo's "AMD EPYC" machines include
+    Zen 1 with AVX2 and Zen 4 with AVX-512), so the family, model and widest vector instructions go beside it."""
+    fields = _first_processor(cpuinfo)
     if "model name" not in fields:
         return None
     flags = set(fields.get("flags", "").split())
@@ -64,10 +70,10 @@ def cpu_model():
 
 def _cpu_has_bfloat16():
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = set(_first_processor(Path("/proc/cpuinfo").read_text()).get("flags", "").split())
     except OSError:
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def candidates(xla_flag, precision_flag, replicas):
