@@ -131,6 +131,20 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(mnist_dir, tmp_path):
         training.train(dataclasses.replace(config, epochs=2, learning_rate=0.01), verbose=0)
 
 
+def test_a_finished_run_goes_on_with_more_epochs_only_at_a_constant_rate(mnist_dir, tmp_path):
+    argv = ["--data-dir", mnist_dir, "--train-limit", "500", "--hidden-units", "32", "--latent-dim", "2",
+            "--eval-samples", "5", "--export-dir", ""]
+    constant = [*argv, "--lr-schedule", "constant", "--run-dir", str(tmp_path / "constant")]
+    vae_mnist.main([*constant, "--epochs", "1"])
+    assert vae_mnist.main([*constant, "--epochs", "2"])["epochs"] == 2
+    state = json.loads((tmp_path / "constant" / "checkpoint.json").read_text())
+    assert [h["epoch"] for h in state["history"]] == [1, 2] and state["run_config"]["epochs"] == 2
+    cosine = [*argv, "--lr-schedule", "cosine", "--run-dir", str(tmp_path / "cosine")]
+    vae_mnist.main([*cosine, "--epochs", "1"])
+    with pytest.raises(ZooError, match=r"other settings \(epochs=1 there, epochs=2 now\)"):
+        vae_mnist.main([*cosine, "--epochs", "2"])
+
+
 def test_a_run_from_before_a_model_argument_existed_resumes_with_its_default(mnist_dir, tmp_path):
     config = small_config(mnist_dir, tmp_path)
     training.train(config, verbose=0)

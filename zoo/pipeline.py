@@ -160,14 +160,16 @@ def progress_callbacks(config):
 
 def publish(config, command=None, card_extra=None):
     """Trains (or resumes), evaluates, writes metrics.json and figures into the run dir, and exports: the whole
-    recipe. Returns the test metrics.
+    recipe. Returns the test metrics. A run with `--lr-schedule constant` may be continued with a larger --epochs.
 
     The evaluation is reused by a rerun that holds the same epochs, the same k and the same data.
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
     strategy = training.make_strategy(config)
-    model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
+    # With a constant learning rate the epoch count only says when to stop, so a finished run may go on.
+    model, dataset, checkpoint = training.train(config, strategy, extendable=config.lr_schedule == "constant",
+                                                callbacks=progress_callbacks(config))
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
