@@ -70,7 +70,7 @@ def train_trial(search, trial, tuner_id):
     start = time.perf_counter()
     keras.backend.clear_session()
     try:
-        model, dataset, checkpoint = training.train(config, verbose=2, extendable=True)
+        model, dataset, checkpoint = training.train(config, verbose=2)  # constant rate: Hyperband may extend it
     except TrainingDiverged as error:
         raise kt.errors.FailedTrialError(str(error)) from error
     except ZooError as error:  # e.g. a run dir of other settings

@@ -167,9 +167,7 @@ def publish(config, command=None, card_extra=None):
     """
     zoo.names()  # registers the models
     strategy = training.make_strategy(config)
-    # With a constant learning rate the epoch count only says when to stop, so a finished run may go on.
-    model, dataset, checkpoint = training.train(config, strategy, extendable=config.lr_schedule == "constant",
-                                                callbacks=progress_callbacks(config))
+    model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None

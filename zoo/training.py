@@ -380,20 +380,19 @@ def profiled_steps(config):
     return flags.steps_of(getattr(config, "profile_steps", "")) or 0
 
 
-def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
+def train(config, strategy=None, verbose=None, callbacks=()):
     """Trains (or resumes) the configured model in `config.run_dir`; returns (model, dataset, checkpoint).
 
     `callbacks` are Keras callbacks added to the core's own (e.g. the pipeline's per-epoch pictures).
 
-    An `extendable` run (constant learning rate only) may later be continued with a larger `config.epochs`,
-    since then the number of epochs only says when to stop; tuning.search's Hyperband extends its trials so.
+    A finished run with a constant learning rate may later be continued with a larger `config.epochs`, since then the
+    number of epochs only says when to stop (tuning.search's Hyperband extends its trials so); with the cosine
+    schedule, whose decay depends on it, another `config.epochs` is refused.
 
     Raises TrainingDiverged if a loss became non-finite or the model reported a failure (`model.failure`,
     e.g. a GAN's discriminator winning outright); the last good checkpoint is kept. Raises
     ZooError if the run dir holds a run with other settings.
     """
-    if extendable and config.lr_schedule != "constant":
-        raise ValueError(f"only a constant learning rate makes a run extendable; received lr_schedule={config.lr_schedule}")
     if strategy is None:
         strategy = current_strategy(config)
     run_dir = Path(config.run_dir)
@@ -417,7 +416,8 @@ def train(config, strategy=None, verbose=None, extendable=False, callbacks=()):
     execution_steps = 1 if profiled_steps(config) else steps_per_execution(steps_per_epoch)
     model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps)
     checkpoint = EpochCheckpoint(writes_to, steps_per_epoch * config.batch_size,
-                                 run_config(model, config, dataset.fingerprint), extendable, restore_from=run_dir)
+                                 run_config(model, config, dataset.fingerprint),
+                                 extendable=config.lr_schedule == "constant", restore_from=run_dir)
     with strategy.scope():
         initial_epoch = checkpoint.restore(model)
         model.seed_generator.state.assign(tf.constant([stream_seed, 0], model.seed_generator.state.dtype))
