@@ -86,7 +86,7 @@ def kind_of(card):
         return "generator", card["model_config"]["latent_dim"]
     if card["model"] == "cvae":
         return "conditional", card["model_config"]["latent_dim"]
-    return "autoencoder", card["model_config"]["latent_dim"]
+    return "autoencoder", card.get("code", {}).get("size", card["model_config"]["latent_dim"])
 
 
 ALL_IN_ONE_PROCESS = """

@@ -5,6 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import zoo
+from zoo import metrics
 from zoo.metrics import per_image_log_likelihood
 
 tfd = tfp.distributions
@@ -203,5 +204,37 @@ def test_two_layer_samples_draw_z1_rather_than_decode_its_mean():
     samples = model.sample(6, tf.constant([1, 2])).numpy()
     assert np.abs(samples - samples[:1]).max() > 1e-3
     np.testing.assert_array_equal(samples, model.sample(6, tf.constant([1, 2])).numpy())
-    decoded = model.decode(tf.random.normal([6, 3])).numpy()
-    np.testing.assert_allclose(decoded, np.broadcast_to(decoded[:1], decoded.shape), atol=1e-6)
+
+
+def test_two_layer_endpoints_carry_the_image_through_z1():
+    """encode's code is z1 (what decode takes), so reconstruct = decode(encode(x)) keeps the image even when the
+    top layer carries nothing (p(z1 | z2) blind to z2); the top layer is encode's top_mean and top_stddev."""
+    model = zoo.get("two_layer_vae", latent_dim=3, bottom_latent_dim=4, hidden_units=(16,), top_hidden_units=(8,))
+    head = model.top_decoder.layers[-2]
+    kernel, bias = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), bias])
+    images = tf.constant(binary_images(6))
+    outputs = model.encode_outputs(images)
+    assert {name: value.shape for name, value in outputs.items()} == {
+        "code": (6, 4), "mean": (6, 4), "stddev": (6, 4), "top_mean": (6, 3), "top_stddev": (6, 3)}
+    reconstructions = model(images).numpy()
+    np.testing.assert_allclose(reconstructions, model.decode(outputs["code"]).numpy(), atol=1e-6)
+    assert np.abs(reconstructions - reconstructions[:1]).max() > 1e-3
+    assert model.endpoints()["decode"].inputs[0].shape.as_list() == [None, 4]
+
+
+def test_active_units_count_the_units_whose_posterior_mean_varies():
+    model = zoo.get("two_layer_vae", latent_dim=3, bottom_latent_dim=4, hidden_units=(16,), top_hidden_units=(8,))
+    images = binary_images(200)
+    active = metrics.active_units(model, images)
+    variances = np.var(model.encode(tf.constant(images)).numpy(), axis=0)
+    assert active["z1"] == int(np.sum(variances > metrics.ACTIVE_UNIT_THRESHOLD))
+    # z1's first unit made constant, and the top layer blind to z1: both are inactive.
+    head = model.encoder.layers[-1]
+    kernel, bias = head.get_weights()
+    kernel[:, 0] = 0.0
+    kernel[:, 1:4] *= 20.0  # the other means vary widely
+    head.set_weights([kernel, bias])
+    top_head = model.top_encoder.layers[-1]
+    top_head.set_weights([np.zeros_like(w) for w in top_head.get_weights()])
+    assert metrics.active_units(model, images) == {"z1": 3, "z2": 0}

@@ -144,12 +144,31 @@ def autoencoder_test_metrics(model, images, batch_size=100):
     return metrics
 
 
+# Burda et al. (2016) count a latent unit u as active when Cov_x(E_q[u | x]) exceeds this.
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+def active_units(model, images, labels=None, batch_size=500, threshold=ACTIVE_UNIT_THRESHOLD):
+    """{layer: number of active units} of a VAE's stochastic layers (`model.posterior_means`) over `images`: the
+    units whose posterior mean E_q[u | x] varies across images with a variance above `threshold`."""
+    def means(batch, batch_labels):
+        return model.posterior_means(batch, model.condition_of(batch_labels) if model.takes_labels else None)
+
+    if labels is None:
+        labels = np.zeros(len(images), np.int32)
+    per_layer = apply_in_batches(lambda batch: means(*batch), (np.asarray(images, np.float32), labels), batch_size)
+    return {layer: int(np.sum(np.var(values, axis=0) > threshold)) for layer, values in per_layer.items()}
+
+
 def likelihood_test_metrics(model, images, labels, tracked, eval_samples, batch_size):
     """Test metrics of a model with a likelihood (the VAEs): -log p(x) importance-sampled with k = `eval_samples`
-    (given the label for conditional models) and the -ELBO from its tracked test losses, in nats per image."""
+    (given the label for conditional models), the -ELBO from its tracked test losses, in nats per image, and the
+    active units of each stochastic layer."""
     log_px = importance_sampled_log_likelihood(model, images, eval_samples, batch_size=batch_size, labels=labels)
+    active = active_units(model, images, labels)
     return {"test_nll_nats": -log_px, "nll_importance_samples": eval_samples,
-            "test_elbo_nats": -(float(tracked["reconstruction"]) + float(tracked["kl"]))}
+            "test_elbo_nats": -(float(tracked["reconstruction"]) + float(tracked["kl"])),
+            **{f"test_active_units_{layer}": count for layer, count in active.items()}}
 
 
 # name (a model class's `evaluation`) -> test metrics(model, images, labels, tracked losses, eval_samples, batch_size)

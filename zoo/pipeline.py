@@ -70,6 +70,7 @@ def card(model, config, measured, data_source, command, speed_settings=None):
     return {
         "model": model.registry_name,
         "description": doc[0] if doc else "",
+        **code_entry(model),
         "model_config": model.constructor_config(),
         "data": {
             "dataset": "MNIST",
@@ -90,6 +91,12 @@ def card(model, config, measured, data_source, command, speed_settings=None):
         "git_commit": git_commit(),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def code_entry(model):
+    """The card's "code" entry where the model says what its endpoints' code is (what a slider over it moves)."""
+    description = getattr(model, "code_description", None)
+    return {"code": {"size": model.code_size, "what": description}} if description else {}
 
 
 class FrechetCheckpoint(keras.callbacks.Callback):
@@ -211,11 +218,12 @@ def publish(config, command=None, card_extra=None):
     return measured
 
 
-def refresh(artifact_dir, data_dir=None):
+def refresh(artifact_dir, data_dir=None, command=None):
     """Re-exports a committed artifact from its model.keras with the current endpoints and figures, keeping its
     card (flags, command, measured metrics). The anomaly threshold is recomputed (on training images, as
-    `normal_training_images` says) where the model has a `score` endpoint; the figures the current code draws are
-    drawn again, the others kept. The weights are unchanged: nothing is retrained."""
+    `normal_training_images` says) where the model has a `score` endpoint; a VAE's active units, where its card
+    lacks them, are measured on the test set with `command`; the figures the current code draws are drawn again,
+    the others kept. The weights are unchanged: nothing is retrained."""
     artifact_dir = Path(artifact_dir)
     artifact_card = json.loads((artifact_dir / "card.json").read_text())
     model = zoo.load(artifact_dir / "model.keras")
@@ -227,6 +235,11 @@ def refresh(artifact_dir, data_dir=None):
     if entry:
         artifact_card["anomaly"] = entry
     artifact_card["endpoints"] = sorted(model.ENDPOINTS)
+    artifact_card.update(code_entry(model))
+    if model.evaluation == "likelihood" and not any(name.startswith("test_active_units_")
+                                                    for name in artifact_card["metrics"]):
+        for layer, count in metrics.active_units(model, dataset.test_images, dataset.test_labels).items():
+            artifact_card["metrics"][f"test_active_units_{layer}"] = {"value": count, "command": command}
     artifact_card.setdefault("reexports", []).append({
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "weights": "unchanged (re-exported from model.keras, not retrained)"})

@@ -98,7 +98,7 @@ def latent_space(model, images, labels, out_dir, seed):
     beside a t-SNE map of the first TSNE_CODES of them (which separates the digits where PCA cannot)."""
     if "encode" not in model.ENDPOINTS or model.takes_labels:
         return None
-    if getattr(model, "latent_dim", None) == 2 and "sample" in model.ENDPOINTS:  # decode the N(0, I) quantiles
+    if model.code_size == 2 and "sample" in model.ENDPOINTS:  # decode the N(0, I) quantiles
         quantiles = np.linspace(0.03, 0.97, 15, dtype=np.float32)
         normal = tf.constant(quantiles)
         values = (np.sqrt(2.0) * tf.math.erfinv(2.0 * normal - 1.0)).numpy()

@@ -26,8 +26,9 @@ def main(argv=None):
     settings = flags.parse(RefreshConfig, argv, prog=PROG, description=__doc__)
     from zoo import pipeline
 
+    command = flags.command_line(PROG, argv)
     for directory in settings.artifacts:
-        print(f"re-exported {pipeline.refresh(directory, settings.data_dir)}", flush=True)
+        print(f"re-exported {pipeline.refresh(directory, settings.data_dir, command)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -171,11 +171,19 @@ class Autoencoder(ZooModel):
     ENDPOINTS = ("encode", "decode", "reconstruct")
     serving_endpoint = "reconstruct"
 
+    # What the code of encode and decode is, for the card, where its size alone does not say it.
+    code_description = None
+
+    @property
+    def code_size(self):
+        """Units of the code `encode` gives and `decode` takes."""
+        return self.latent_dim
+
     def call(self, images, training=False):
         return self.decode(self.encode(images))
 
     def endpoints(self):
-        images, code = signatures.images_spec(self.image_shape), signatures.code_spec(self.latent_dim)
+        images, code = signatures.images_spec(self.image_shape), signatures.code_spec(self.code_size)
         checked = signatures.checked_images
         return {
             "encode": Endpoint(lambda images: self.encode_outputs(checked(images)), (images,)),

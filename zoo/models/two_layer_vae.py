@@ -3,8 +3,11 @@ Autoencoders", section 5): p(x, z1, z2) = p(z2) p(z1 | z2) p(x | z1) and q(z1, z
 with Gaussian p(z1 | z2), q(z1 | x), q(z2 | z1) and Bernoulli pixels, all TFP distributions.
 
 Everything else is the VAE's (ELBO or importance-weighted bound, the DReG gradient, scores, endpoints): a draw is
-the pair (z1, z2) concatenated along the last axis, and the endpoints' code is the top layer z2 (`latent_dim`):
-`decode` goes z2 -> mean of p(z1 | z2) -> Bernoulli means, `sample` draws z2 and then z1 ~ p(z1 | z2).
+the pair (z1, z2) concatenated along the last axis. The endpoints' code is the bottom layer z1 (`bottom_latent_dim`),
+the one that carries the image: `encode` gives the mean of q(z1 | x) as `code` (and the top layer's q(z2 | z1) at it
+as `top_mean` and `top_stddev`), `decode` maps z1 to Bernoulli means, so `reconstruct` = decode(encode(x)); `sample`
+draws z2 ~ N(0, I) and then z1 ~ p(z1 | z2). (Through the mean of p(z1 | z2), a top code decodes to nearly the same
+digit whatever the image: the trained p(z1 | z2) keeps what tells digits apart in its noise.)
 """
 
 import keras
@@ -21,8 +24,8 @@ class TwoLayerVAE(VAE):
     """VAE with stochastic layers z1 (next to the image) and z2 (the top code, N(0, I) prior).
 
     Args:
-      latent_dim: size of the top code z2 (the endpoints' code).
-      bottom_latent_dim: size of z1.
+      latent_dim: size of the top code z2 (N(0, I) prior).
+      bottom_latent_dim: size of z1 (the endpoints' code).
       hidden_units: widths of the networks between x and z1 (q(z1 | x) and p(x | z1), as the VAE's).
       top_hidden_units: widths of the MLPs between z1 and z2 (q(z2 | z1) and p(z1 | z2)).
       **kwargs: the VAE's arguments (arch applies to the networks between x and z1).
@@ -93,21 +96,27 @@ class TwoLayerVAE(VAE):
         """KL(q(z1, z2 | x) || p(z1, z2)) of each image [batch], estimated by the draws' mean log q - log p."""
         return tf.reduce_mean(terms["log_qz"] - terms["log_pz"], axis=0)
 
-    def encode(self, images, condition=None):
-        return self.encode_outputs(images, condition)["code"]
+    @property
+    def code_size(self):
+        return self.bottom_latent_dim
+
+    code_description = ("z1, the bottom stochastic layer: encode's code is the mean of q(z1 | x) and decode maps z1 "
+                        "to pixels, so a slider over the code moves z1; the top layer z2 is encode's top_mean and "
+                        "top_stddev (q(z2 | z1) at that z1), and sample draws z2 ~ N(0, I), then z1 ~ p(z1 | z2)")
 
     def encode_outputs(self, images, condition=None):
-        """The top code: q(z2 | z1) at the mean of q(z1 | x)."""
-        q_top = self.top_posterior(self.posterior(images, condition).mean())
-        return {"code": q_top.mean(), "mean": q_top.mean(), "stddev": q_top.stddev()}
+        """The bottom code z1 (q(z1 | x)) and the top layer's q(z2 | z1) at its mean."""
+        q = self.posterior(images, condition)
+        q_top = self.top_posterior(q.mean())
+        return {"code": q.mean(), "mean": q.mean(), "stddev": q.stddev(), "top_mean": q_top.mean(),
+                "top_stddev": q_top.stddev()}
 
-    def decode_outputs(self, codes, condition=None):
-        """p(x | z1) at the mean of p(z1 | z2) for top codes z2."""
-        p = self.likelihood(self.bottom_prior(codes).mean(), condition)
-        return {"logits": p.distribution.logits, "probs": p.mean()}
-
-    def decode(self, codes, condition=None):
-        return self.decode_outputs(codes, condition)["probs"]
+    def posterior_means(self, images, condition=None, samples=64, seed=(0, 0)):
+        """{"z1": E_q[z1 | x], "z2": E_q[z2 | x]} per image; E_q[z2 | x] = E_{z1 ~ q(z1 | x)}[mean of q(z2 | z1)],
+        estimated from `samples` draws of z1 (stateless in `seed`)."""
+        q = self.posterior(images, condition)
+        bottom = q.sample(samples, seed=tf.constant(seed, tf.int32))
+        return {"z1": q.mean(), "z2": tf.reduce_mean(self.top_posterior(bottom).mean(), axis=0)}
 
     def sample(self, num, seed, condition=None):
         """Bernoulli means of `num` ancestral draws z2 ~ N(0, I), z1 ~ p(z1 | z2); stateless in the int seed [2].

@@ -145,6 +145,10 @@ class VAE(Autoencoder):
         p = self.likelihood(codes, condition)
         return {"logits": p.distribution.logits, "probs": p.mean()}
 
+    def posterior_means(self, images, condition=None):
+        """{layer name: E_q[z | x] per image} of each stochastic layer (what metrics.active_units measures)."""
+        return {"z": self.posterior(images, condition).mean()}
+
     def sample(self, num, seed, condition=None):
         """Bernoulli means of `num` decoded prior draws; stateless in the int seed [2]."""
         codes = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
