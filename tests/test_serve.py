@@ -141,6 +141,16 @@ def test_the_gallery_lists_every_artifact_with_its_figures_and_latent_directions
     assert client.get("/static/../server.py").status_code == 404
 
 
+def test_the_code_size_shown_is_what_decode_takes(zoo_client):
+    client, _ = zoo_client
+    models = client.get("/v1/models").json()["models"]
+    for model in models:
+        takes_code = [inputs["code"] for inputs in model["signatures"].values() if "code" in inputs]
+        assert takes_code == [f"[batch, {model['code_size']}]"] * len(takes_code), model["name"]
+    two_layer = next(m for m in models if m["name"] == "two_layer_vae_mnist")
+    assert two_layer["code_size"] == 64 and two_layer["code"].startswith("z1")
+
+
 def test_a_bad_flag_is_one_line_and_exit_2():
     result = run_python(["-m", "zoo.serve", "--port", "70000"], timeout=60)
     assert result.returncode == 2

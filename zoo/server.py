@@ -101,6 +101,14 @@ class Servable:
     figures: dict
     latent: dict = None
 
+    def code_size(self):
+        """Units of the code its decode (or generate) signature takes, or None."""
+        for name in ("decode", "generate"):
+            code = self.signatures[name].inputs.get("code") if name in self.signatures else None
+            if code is not None:
+                return code.shape[1]
+        return None
+
     def summary(self):
         card = self.card
         metrics = {name: entry["value"] for name, entry in card.get("metrics", {}).items()}
@@ -113,7 +121,8 @@ class Servable:
                            for name, sig in self.signatures.items()},
             "metrics": {name: metrics[name] for name in KEY_METRICS if name in metrics},
             "nll_importance_samples": metrics.get("nll_importance_samples"),
-            "code_size": card.get("model_config", {}).get("latent_dim"),
+            "code_size": self.code_size(),
+            "code": card.get("code", {}).get("what"),
             "parameters": card.get("parameters"),
             "anomaly": card.get("anomaly"),
             "figures": [f"/v1/models/{self.name}/figures/{figure}" for figure in sorted(self.figures)],
