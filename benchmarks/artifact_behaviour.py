@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 from benchmarks import write_results
 from zoo import cli, data, flags
 from zoo.corruptions import corrupt
+from zoo.errors import ZooError
 from zoo.flags import flag
 
 PROG = "python -m benchmarks.artifact_behaviour"
@@ -89,7 +90,11 @@ class Judge:
     """The committed classifier, reading the digit of each image."""
 
     def __init__(self, models_dir):
-        self.artifact = Artifact(Path(models_dir) / JUDGE)
+        path = Path(models_dir) / JUDGE
+        if not (path / "saved_model.pb").is_file():
+            raise ZooError(f"no classifier artifact at {path}: the endpoints are judged by it (train it with "
+                           "`python -m recipes.mnist_classifier`)")
+        self.artifact = Artifact(path)
 
     def read(self, images):
         return np.argmax(self.artifact.call("classify", images=np.asarray(images, np.float32))["probs"], axis=1)
