@@ -1,11 +1,16 @@
 """The page at / in a real browser: Debian's headless Chromium driven by Playwright (pointed at the system browser,
 never one of its own), against `python -m zoo.serve` started on a free loopback port and stopped at the end.
 
+Every view is checked for every model the server offers it (read from GET /v1/models, never listed here), and every
+test fails on a console error, a dialog, an error in the status line or an image that did not change.
+
 Without Chromium or Playwright these tests skip, unless ZOO_REQUIRE_BROWSER=1 (set by .ci/run) makes that a failure.
 """
 
+import json
 import os
 import shutil
+import urllib.request
 
 import pytest
 
@@ -15,6 +20,13 @@ from zoo import serve
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = sorted(path.parent.name for path in (ROOT / "saved_models").glob("*/saved_model.pb"))
+DESKTOP = {"width": 1280, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
+ONE = [(0.5, 0.15), (0.5, 0.85)]
+ZERO = [(0.5, 0.15), (0.75, 0.35), (0.7, 0.75), (0.45, 0.85), (0.28, 0.6), (0.3, 0.3), (0.5, 0.15)]
+# A script in every piece of card text; none of them may run.
+HOSTILE = '<img src=x onerror="window.pwned=1">'
 
 
 def browser_or_skip():
@@ -34,16 +46,33 @@ def browser_or_skip():
     return chromium, sync_playwright
 
 
-@pytest.fixture(scope="module")
-def server_url(mnist_dir, tmp_path_factory):
-    browser_or_skip()
-    server = serve.ServerProcess(["--data-dir", mnist_dir], tmp_path_factory.mktemp("server") / "server.log")
+def start_server(args, log):
+    """A server on `args` (stopped at the end), failing the test if it died or logged a traceback."""
+    server = serve.ServerProcess(args, log)
     try:
         yield server.url
         assert server.process.poll() is None, f"the server died:\n{server.log.read_text()[-3000:]}"
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server_url(mnist_dir, tmp_path_factory):
+    browser_or_skip()
+    yield from start_server(["--data-dir", mnist_dir], tmp_path_factory.mktemp("server") / "server.log")
+
+
+@pytest.fixture(scope="module")
+def models(server_url):
+    """GET /v1/models: {name: summary}."""
+    with urllib.request.urlopen(f"{server_url}/v1/models") as response:
+        return {model["name"]: model for model in json.load(response)["models"]}
+
+
+def taking(models, signature, inputs):
+    """The names of the models whose `signature` takes exactly `inputs`."""
+    return sorted(name for name, model in models.items() if set(model["signatures"].get(signature, ())) == inputs)
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +85,86 @@ def browser(server_url):
 
 
 @pytest.fixture
-def page(browser, server_url):
-    """The page, loaded (body[data-ready]), with every console error and uncaught exception collected in .errors."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.errors = []
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(server_url)
-    page.wait_for_selector("body[data-ready=true]", timeout=120_000)
-    yield page
-    page.close()
+def open_page(browser):
+    """Opens a page at a URL and waits until it is loaded (body[data-ready]), with every console error, uncaught
+    exception and dialog collected in its .errors; closed at the test's end."""
+    pages = []
+
+    def open_page(url, viewport=DESKTOP):
+        page = browser.new_page(viewport=viewport)
+        pages.append(page)
+        page.set_default_timeout(30_000)
+        page.errors = []
+        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("dialog", lambda dialog: (page.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]", timeout=120_000)
+        assert_fine(page)
+        return page
+
+    yield open_page
+    for page in pages:
+        page.close()
+
+
+@pytest.fixture
+def page(open_page, server_url):
+    return open_page(server_url)
+
+
+def assert_fine(page):
+    """No error in the status line, none on the console, no dialog."""
+    status = page.inner_text("#status")
+    assert not status.startswith("error"), status
+    assert page.errors == []
+
+
+def settle(page, condition, arg=None):
+    """Waits until the JavaScript function `condition(arg)` holds, or at once fails on an error in the status line."""
+    page.wait_for_function(f"arg => ({condition})(arg) || "
+                           "document.getElementById('status').textContent.startsWith('error')", arg=arg)
+    assert_fine(page)
+
+
+def wait_drawn(page, selector, drawn):
+    """Waits until the element's data-drawn (what it shows: model and settings) is `drawn`."""
+    settle(page, "([selector, drawn]) => document.querySelector(selector).dataset.drawn === drawn", [selector, drawn])
+
+
+def drawn(page, selector):
+    return page.eval_on_selector(selector, "element => element.dataset.drawn")
+
+
+def image(page, selector):
+    """The pixels of every canvas matched by `selector`, as data URLs."""
+    return page.eval_on_selector_all(selector, "canvases => canvases.map(c => c.toDataURL())")
+
+
+def contrast(canvas):
+    """The brightest minus the darkest grey level on a canvas (0 for a blank one)."""
+    return canvas.evaluate("""canvas => {
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let low = 255, high = 0;
+        for (let i = 0; i < data.length; i += 4) { low = Math.min(low, data[i]); high = Math.max(high, data[i]); }
+        return high - low; }""")
+
+
+def set_range(page, selector, value):
+    page.eval_on_selector(selector, "(input, value) => { input.value = value; "
+                                    "input.dispatchEvent(new Event('input')); }", str(value))
+
+
+def options(page, selector):
+    return page.eval_on_selector_all(f"{selector} option", "options => options.map(o => o.value)")
+
+
+def select(page, selector, value):
+    """Selects `value`, and has the page draw it again if it was already selected."""
+    if page.input_value(selector) == value:
+        page.dispatch_event(selector, "change")
+    else:
+        page.select_option(selector, value)
 
 
 def draw(page, points):
@@ -79,8 +178,19 @@ def draw(page, points):
     page.mouse.up()
 
 
-def canvas_image(page, selector):
-    return page.eval_on_selector(selector, "canvas => canvas.toDataURL()")
+def draw_and_wait(page, points):
+    """Draws a digit on a clear pad and waits for every model's answer."""
+    page.click("#clear")
+    ready = page.eval_on_selector("#reconstructions", "tiles => Number(tiles.dataset.ready || 0)")
+    draw(page, points)
+    settle(page, "ready => Number(document.getElementById('reconstructions').dataset.ready || 0) > ready", ready)
+
+
+def set_digits(page):
+    """A drawn 1 as slerp's digit A and a drawn 0 as B."""
+    for points, button in [(ONE, "#as-a"), (ZERO, "#as-b")]:
+        draw_and_wait(page, points)
+        page.click(button)
 
 
 def show(page, view):
@@ -91,59 +201,118 @@ def show(page, view):
 def test_the_page_loads_without_a_console_error(page, tmp_path):
     assert page.inner_text("#status") == f"{len(ARTIFACTS)} models"
     page.screenshot(path=tmp_path / "loaded.png")
-    assert page.errors == []
+    assert_fine(page)
 
 
-def test_a_drawn_stroke_is_reconstructed_scored_and_read(page, tmp_path):
-    draw(page, [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)])  # a 7
-    page.wait_for_selector("#reconstructions[data-ready='1']", timeout=60_000)
-    reconstructors = page.locator("#reconstructions .tile")
-    assert reconstructors.count() >= 5
-    assert "vae_mnist" in page.locator("#reconstructions .tile span").all_inner_texts()
-    rows = page.locator("#scores tr").all_inner_texts()
-    vae = next(row for row in rows if row.startswith("vae_mnist"))
-    score, threshold, verdict = vae.split("\t")[1:4]
-    assert float(score) > 0 and float(threshold) > 0 and verdict in {"normal", "unusual"}
+def test_every_autoencoder_reconstructs_a_drawn_digit_and_the_classifier_reads_it(page, models, tmp_path):
+    draw_and_wait(page, SEVEN)
+    tiles = page.locator("#reconstructions .tile")
+    assert sorted(tiles.locator("span").all_inner_texts()) == taking(models, "reconstruct", {"images"})
+    blank = [tile.locator("span").inner_text() for tile in tiles.all() if contrast(tile.locator("canvas")) < 100]
+    assert blank == []
     assert " reads a 7 " in page.inner_text("#prediction")
     page.screenshot(path=tmp_path / "draw.png")
-    assert page.errors == []
+    assert_fine(page)
 
 
-def test_moving_a_slider_changes_the_decoded_image(page, tmp_path):
+def test_the_score_table_says_what_the_score_is_and_heads_every_column(page, models):
+    draw_and_wait(page, SEVEN)
+    scored = taking(models, "score", {"images"})
+    caption = page.inner_text("#scores caption")
+    assert "higher = more unusual" in caption
+    for model in scored:
+        assert f"top {100 * models[model]['anomaly']['target_false_positive_rate']:g}% of normal digits" in caption
+    headers = page.locator("#scores thead th").all_inner_texts()
+    assert all(header.strip() for header in headers), headers
+    rows = []
+    for group in page.locator("#scores tbody").all():
+        measure = group.locator("th").inner_text()  # what the scores of this group of rows measure
+        for row in group.locator("tr:has(td)").all():
+            cells = row.locator("td").all_inner_texts()
+            assert len(cells) == len(headers)
+            rows.append(dict(zip(headers, cells), measure=measure))
+    assert sorted(row["model"] for row in rows) == scored
+    for row in rows:
+        card = models[row["model"]]["anomaly"]
+        assert row["measure"] == card["score"]
+        assert float(row["anomaly score"]) > 0
+        assert float(row["card threshold"]) == pytest.approx(card["threshold"], abs=0.05)
+        assert row["verdict"] == ("unusual" if float(row["anomaly score"]) > card["threshold"] else "normal")
+
+
+def test_every_latent_model_redraws_when_a_slider_moves(page, models):
     show(page, "latent")
-    page.wait_for_function("document.getElementById('latent-image').dataset.code !== undefined")
-    before = canvas_image(page, "#latent-image")
-    page.focus("#pc1")
-    for _ in range(30):  # 30 steps of 0.05: 1.5 standard deviations along the first direction
-        page.keyboard.press("ArrowRight")
-    assert page.input_value("#pc1") == "1.5"
-    page.wait_for_function("before => document.getElementById('latent-image').toDataURL() !== before", arg=before)
+    latent = options(page, "#latent-model")
+    assert sorted(latent) == sorted(name for name, model in models.items() if model["latent"])
+    unchanged = []
+    for model in latent:
+        set_range(page, "#pc1", 0)
+        select(page, "#latent-model", model)
+        wait_drawn(page, "#latent-image", f"{model} 0.00 0.00")
+        before = image(page, "#latent-image")
+        set_range(page, "#pc1", 1.5)
+        wait_drawn(page, "#latent-image", f"{model} 1.50 0.00")
+        if image(page, "#latent-image") == before:
+            unchanged.append(model)
+    assert unchanged == []
+
+
+def test_every_latent_model_slerps_between_two_drawn_digits(page, tmp_path):
+    set_digits(page)
+    show(page, "latent")
+    unchanged = []
+    for model in options(page, "#latent-model"):
+        set_range(page, "#slerp-t", 0)
+        select(page, "#latent-model", model)
+        wait_drawn(page, "#slerp-image", f"{model} t=0.00")
+        assert page.locator("#slerp-strip .tile").count() == 8
+        start = image(page, "#slerp-image")
+        set_range(page, "#slerp-t", 1)
+        wait_drawn(page, "#slerp-image", f"{model} t=1.00")
+        if image(page, "#slerp-image") == start:
+            unchanged.append(model)
     page.screenshot(path=tmp_path / "latent.png")
-    assert page.errors == []
+    assert unchanged == []
 
 
-def test_two_drawn_digits_give_a_slerp_strip(page):
-    draw(page, [(0.5, 0.15), (0.5, 0.85)])
-    page.click("#as-a")
-    page.click("#clear")
-    draw(page, [(0.3, 0.2), (0.7, 0.2), (0.7, 0.5), (0.3, 0.5), (0.3, 0.2)])  # an 0-ish loop
-    page.click("#as-b")
-    show(page, "latent")
-    page.wait_for_function("document.querySelectorAll('#slerp-strip .tile').length === 8")
-    assert page.errors == []
-
-
-def test_the_generators_sample_and_reseed(page, tmp_path):
+def test_every_sampler_draws_and_reseeds(page, models, tmp_path):
     show(page, "generate")
-    assert page.locator("#cvae-row .tile").count() == 8
+    # (model selector, the sample inputs of its models, what shows the samples, the button that draws new ones)
+    for selector, inputs, target, resample in [("#gen-model", {"num", "seed"}, "#gen-grid", "#gen-reseed"),
+                                               ("#cvae-model", {"num", "seed", "digit"}, "#cvae-row", "#cvae-sample")]:
+        samplers = options(page, selector)
+        assert sorted(samplers) == taking(models, "sample", inputs)
+        canvases = f"canvas{target}, {target} canvas"  # the target itself or the canvases in it
+        for model in samplers:
+            select(page, selector, model)
+            settle(page, "([target, model]) => (document.querySelector(target).dataset.drawn || '')"
+                         ".startsWith(model + ' ')", [target, model])
+            before, seed = image(page, canvases), drawn(page, target)
+            page.click(resample)
+            settle(page, "([target, seed]) => document.querySelector(target).dataset.drawn !== seed", [target, seed])
+            assert drawn(page, target).startswith(f"{model} ")
+            assert image(page, canvases) != before, model
     page.select_option("#cvae-digit", "7")
-    page.click("#cvae-sample")
-    page.wait_for_function("[...document.querySelectorAll('#cvae-row .tile span')].every(s => s.textContent === '7')")
-    grid = canvas_image(page, "#gen-grid")
-    page.click("#gen-reseed")
-    page.wait_for_function("before => document.getElementById('gen-grid').toDataURL() !== before", arg=grid)
+    settle(page, "() => [...document.querySelectorAll('#cvae-row .tile span')].every(s => s.textContent === '7')")
     page.screenshot(path=tmp_path / "generate.png")
-    assert page.errors == []
+
+
+def test_an_error_clears_once_the_next_action_succeeds(page):
+    show(page, "generate")
+
+    def refuse(route):
+        route.fulfill(status=400, content_type="application/json", body='{"error": "refused by the test"}')
+
+    page.route("**/*:predict", refuse)
+    page.click("#gen-sample")
+    page.wait_for_function("document.getElementById('status').textContent === 'error: refused by the test'")
+    page.unroute("**/*:predict")
+    page.errors.clear()  # the browser logs the refused request
+    before = image(page, "#gen-grid")[0]
+    page.click("#gen-reseed")
+    page.wait_for_function("before => document.getElementById('gen-grid').toDataURL() !== before", arg=before)
+    assert page.inner_text("#status") == f"{len(ARTIFACTS)} models"
+    assert_fine(page)
 
 
 def test_the_gallery_lists_every_artifact(page, tmp_path):
@@ -156,4 +325,61 @@ def test_the_gallery_lists_every_artifact(page, tmp_path):
     first_figure.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first_figure.element_handle())
     page.screenshot(path=tmp_path / "gallery.png", full_page=True)
-    assert page.errors == []
+    assert_fine(page)
+
+
+def test_nothing_overflows_sideways_on_a_phone(open_page, server_url, tmp_path):
+    page = open_page(server_url, PHONE)
+    set_digits(page)
+    draw_and_wait(page, SEVEN)
+    wide = {}
+    for view in ["draw", "latent", "generate", "gallery"]:
+        show(page, view)
+        page.screenshot(path=tmp_path / f"phone_{view}.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[view] = width
+    assert wide == {}
+    assert_fine(page)
+
+
+@pytest.fixture
+def hostile_url(mnist_dir, tmp_path):
+    """A server on one real artifact (ae_mnist's files) under a hostile directory name, with a figure of a hostile
+    name and a card whose every text holds markup."""
+    source = ROOT / "saved_models" / "ae_mnist"
+    artifact = tmp_path / "models" / HOSTILE
+    artifact.mkdir(parents=True)
+    for name in ["saved_model.pb", "variables"]:
+        (artifact / name).symlink_to(source / name)
+    (artifact / f"{HOSTILE}.png").symlink_to(source / "reconstructions.png")
+    card = json.loads((source / "card.json").read_text())
+    card.update(model=HOSTILE, description=f"<script>window.pwned=2</script>{HOSTILE}", command=HOSTILE)
+    card["metrics"]["test_bce_nats"] = {"value": HOSTILE}
+    card["metrics"][HOSTILE] = {"value": 1}  # (the server lists only its key metrics: this one never reaches the page)
+    card["anomaly"]["score"] = HOSTILE
+    (artifact / "card.json").write_text(json.dumps(card))
+    yield from start_server(["--models", str(tmp_path / "models"), "--data-dir", mnist_dir], tmp_path / "server.log")
+
+
+def test_hostile_card_text_shows_as_text_and_runs_nothing(open_page, hostile_url, tmp_path):
+    page = open_page(hostile_url)
+    draw_and_wait(page, SEVEN)
+    show(page, "gallery")
+    card = page.locator("#cards .card")
+    figure = card.locator("img")
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+    page.screenshot(path=tmp_path / "hostile.png", full_page=True)
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img:not([alt])").count() == 0
+    assert_fine(page)
+    assert card.locator("h3").inner_text() == HOSTILE
+    text = card.inner_text()
+    assert f"<script>window.pwned=2</script>{HOSTILE}" in text and text.count(HOSTILE) >= 5
+    assert card.locator("code").inner_text() == HOSTILE
+    assert figure.get_attribute("alt") == f"{HOSTILE}.png"
+    assert page.text_content("#reconstructions .tile span") == HOSTILE
+    assert page.text_content("#scores tbody td:first-child") == HOSTILE
+    assert page.text_content("#scores tbody th") == HOSTILE
+    assert options(page, "#latent-model") == [HOSTILE]

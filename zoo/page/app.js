@@ -4,7 +4,54 @@
 const state = { models: [], byName: {}, digitA: null, digitB: null, latent: null };
 const SIZE = 28;
 
-function status(text) { document.getElementById("status").textContent = text; }
+// The status line shows the model count, or the busy note or error of the action numbered `statusFrom`.
+let idleStatus = "", actions = 0, statusFrom = 0;
+function status(text, from = 0) {
+  document.getElementById("status").textContent = text;
+  statusFrom = from;
+}
+
+// Runs an action the user started: its error goes to the status line; its success clears what an earlier action
+// (or its own busy note) left there.
+async function attempt(action, busy) {
+  const id = ++actions;
+  if (busy) status(busy, id);
+  try {
+    await action();
+    if (statusFrom && statusFrom <= id) status(idleStatus);
+  } catch (error) {
+    status(`error: ${error.message}`, id);
+  }
+}
+
+// An action that redraws a view from its current settings, run one at a time: calls while it runs make it run once
+// more afterwards, so that the last settings are the ones drawn whatever order the server answers in.
+function latest(redraw, busy) {
+  let running = false, again = false;
+  return async function run() {
+    if (running) { again = true; return; }
+    running = true;
+    await attempt(redraw, busy);
+    running = false;
+    if (again) { again = false; await run(); }
+  };
+}
+
+// An element with properties (className, textContent, href, ...) and children: nodes, or strings set as text.
+function element(tag, properties = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), properties);
+  node.append(...children.map((child) => (child instanceof Node ? child : String(child ?? ""))));
+  return node;
+}
+
+// The text, allowed to wrap after its underscores (long model names in narrow tables).
+function breakable(text) {
+  const fragment = document.createDocumentFragment();
+  String(text).split("_").forEach((part, i) => fragment.append(...(i ? ["_", element("wbr")] : []), part));
+  return fragment;
+}
+
+function formatted(value, digits) { return typeof value === "number" ? value.toFixed(digits) : String(value ?? "-"); }
 
 async function api(path, body) {
   const response = await fetch(path, body === undefined ? {} : {
@@ -14,9 +61,16 @@ async function api(path, body) {
   return json;
 }
 
-// Columnar predict: {"inputs": {...}} -> {"outputs": ...}
-async function predict(model, signature, inputs) {
-  return (await api(`/v1/models/${model}:predict`, { signature_name: signature, inputs })).outputs;
+function modelPath(model, rest) { return `/v1/models/${encodeURIComponent(model)}${rest}`; }
+
+// A columnar predict's output `output`: TF Serving answers {"outputs": value} for a signature with one output (the
+// value whatever its name) and {"outputs": {name: value, ...}} for several.
+async function predict(model, signature, inputs, output) {
+  const { outputs } = await api(modelPath(model, ":predict"), { signature_name: signature, inputs });
+  const named = outputs !== null && typeof outputs === "object" && !Array.isArray(outputs);
+  const value = named ? outputs[output] : outputs;
+  if (value === undefined) throw new Error(`${model}'s ${signature} has no output '${output}'`);
+  return value;
 }
 
 function pixelsOf(image) {  // [28][28][1] (or [28][28]) -> flat array of 784 values in [0, 1]
@@ -40,15 +94,9 @@ function drawDigit(canvas, image) {
 }
 
 function tile(label, image, scale = 3) {
-  const box = document.createElement("div");
-  box.className = "tile";
-  const canvas = document.createElement("canvas");
-  canvas.width = SIZE * scale; canvas.height = SIZE * scale;
+  const canvas = element("canvas", { width: SIZE * scale, height: SIZE * scale });
   drawDigit(canvas, image);
-  const caption = document.createElement("span");
-  caption.textContent = label;
-  box.append(canvas, caption);
-  return box;
+  return element("div", { className: "tile" }, canvas, element("span", {}, label));
 }
 
 function signatureInputs(model, signature) {
@@ -86,8 +134,8 @@ function setUpPad() {
   pad.addEventListener("pointerup", end);
   pad.addEventListener("pointercancel", end);
   document.getElementById("clear").addEventListener("click", () => {
-    clear(); document.getElementById("reconstructions").innerHTML = "";
-    document.getElementById("scores").innerHTML = ""; document.getElementById("prediction").textContent = "";
+    clear(); document.getElementById("reconstructions").replaceChildren();
+    document.getElementById("scores").replaceChildren(); document.getElementById("prediction").textContent = "";
   });
   document.getElementById("as-a").addEventListener("click", () => useDigit("A"));
   document.getElementById("as-b").addEventListener("click", () => useDigit("B"));
@@ -125,78 +173,91 @@ function padDigit() {
   return image;
 }
 
-async function onDigitDrawn() {
+const onDigitDrawn = latest(async () => {
   const image = padDigit();
   if (!image) return;
   drawDigit(document.getElementById("input28"), image);
-  status("asking the models ...");
-  const tiles = document.getElementById("reconstructions");
-  const scores = document.getElementById("scores");
+  await askModels(image);
+}, "asking the models ...");
+
+async function askModels(image) {
   const recon = state.models.filter((m) => takesOnly(m.name, "reconstruct", ["images"]));
   const scored = state.models.filter((m) => takesOnly(m.name, "score", ["images"]));
   const classifier = state.models.find((m) => takesOnly(m.name, "classify", ["images"]));
-  try {
-    const [reconstructions, scoreValues, probs] = await Promise.all([
-      Promise.all(recon.map((m) => predict(m.name, "reconstruct", { images: [image] }))),
-      Promise.all(scored.map((m) => predict(m.name, "score", { images: [image] }))),
-      classifier ? predict(classifier.name, "classify", { images: [image] }) : null,
-    ]);
-    tiles.innerHTML = "";
-    reconstructions.forEach((out, i) => tiles.append(tile(recon[i].name, out[0])));
-    scores.innerHTML = "<tr><th>model</th><th>anomaly score</th><th>card threshold</th><th></th></tr>";
-    // The VAE first: its score is -ELBO in nats.
-    const order = scored.map((m, i) => [m, scoreValues[i]]).sort((a, b) => (b[0].model === "vae") - (a[0].model === "vae"));
-    for (const [m, out] of order) {
-      const value = out[0], threshold = m.anomaly ? m.anomaly.threshold : null;
-      const row = document.createElement("tr");
-      const verdict = threshold === null ? "" : value > threshold ? "unusual" : "normal";
-      row.innerHTML = `<td>${m.name}</td><td class="score-value">${value.toFixed(1)}</td>` +
-        `<td>${threshold === null ? "-" : threshold.toFixed(1)}</td><td class="${verdict}">${verdict}</td>`;
-      scores.append(row);
-    }
-    if (probs) {
-      const p = probs.probs[0];
-      const best = p.indexOf(Math.max(...p));
-      document.getElementById("prediction").textContent =
-        `${classifier.name} reads a ${best} (probability ${p[best].toFixed(3)})`;
-    }
-    tiles.dataset.ready = String(Number(tiles.dataset.ready || 0) + 1);
-    status("");
-  } catch (error) { status(`error: ${error.message}`); }
+  const [reconstructions, scoreValues, probs] = await Promise.all([
+    Promise.all(recon.map((m) => predict(m.name, "reconstruct", { images: [image] }, "probs"))),
+    Promise.all(scored.map((m) => predict(m.name, "score", { images: [image] }, "score"))),
+    classifier ? predict(classifier.name, "classify", { images: [image] }, "probs") : null,
+  ]);
+  const tiles = document.getElementById("reconstructions");
+  tiles.replaceChildren(...reconstructions.map((out, i) => tile(recon[i].name, out[0])));
+  // The VAE first: its score is -ELBO in nats.
+  const isVae = ([m]) => m.model === "vae";
+  showScores(scored.map((m, i) => [m, scoreValues[i][0]]).sort((a, b) => isVae(b) - isVae(a)));
+  if (probs) {
+    const p = probs[0];
+    const best = p.indexOf(Math.max(...p));
+    document.getElementById("prediction").textContent =
+      `${classifier.name} reads a ${best} (probability ${p[best].toFixed(3)})`;
+  }
+  tiles.dataset.ready = String(Number(tiles.dataset.ready || 0) + 1);
+}
+
+// The score table: [[model, score], ...] as one group of rows per measure (the card's anomaly.score), each row with
+// its card's threshold and the verdict.
+function showScores(scores) {
+  const anomaly = (m) => m.anomaly || {};
+  const groups = new Map();
+  for (const [m, value] of scores) {
+    const measure = String(anomaly(m).score ?? "measure not on the card");
+    if (!groups.has(measure)) groups.set(measure, []);
+    groups.get(measure).push([m, value]);
+  }
+  const rates = [...new Set(scores.map(([m]) => anomaly(m).target_false_positive_rate))]
+    .filter((rate) => typeof rate === "number").map((rate) => `${+(100 * rate).toPrecision(3)}%`);
+  const flags = rates.length ? `; the card's threshold flags the top ${rates.join(" or ")} of normal digits` : "";
+  const row = ([m, value]) => {
+    const { threshold } = anomaly(m);
+    const verdict = typeof threshold !== "number" ? "" : value > threshold ? "unusual" : "normal";
+    return element("tr", {}, element("td", {}, breakable(m.name)),
+      element("td", {}, formatted(value, 1)), element("td", {}, formatted(threshold, 1)),
+      element("td", { className: verdict }, verdict || "-"));
+  };
+  const headers = ["model", "anomaly score", "card threshold", "verdict"];
+  document.getElementById("scores").replaceChildren(
+    element("caption", {}, `anomaly score (higher = more unusual)${flags}`),
+    element("thead", {}, element("tr", {}, ...headers.map((header) => element("th", { scope: "col" }, header)))),
+    ...[...groups].map(([measure, rows]) => element("tbody", {},
+      element("tr", {}, element("th", { colSpan: headers.length, scope: "rowgroup", className: "measure" }, measure)),
+      ...rows.map(row))));
 }
 
 // Latent explorer
-function latentModels() { return state.models.filter((m) => m.latent); }
-
-async function chooseLatentModel() {
+const chooseLatentModel = latest(async () => {
   const name = document.getElementById("latent-model").value;
   if (!name) return;
-  state.latent = { name, ...(await api(`/v1/models/${name}/latent`)) };
+  state.latent = { name, ...(await api(modelPath(name, "/latent"))) };
   document.getElementById("latent-note").textContent =
     `principal directions of ${state.latent.images} test codes (code size ${state.latent.code_size})`;
-  updateLatent();
-  updateSlerp();
+  await Promise.all([updateLatent(), updateSlerp()]);
+});
+
+function sliderValue(id) {
+  const value = Number(document.getElementById(id).value);
+  document.getElementById(`${id}-value`).textContent = value.toFixed(2);
+  return value;
 }
 
-let latentBusy = false, latentAgain = false;
-async function updateLatent() {
-  const a = Number(document.getElementById("pc1").value), b = Number(document.getElementById("pc2").value);
-  document.getElementById("pc1-value").textContent = a.toFixed(2);
-  document.getElementById("pc2-value").textContent = b.toFixed(2);
+const updateLatent = latest(async () => {
+  const a = sliderValue("pc1"), b = sliderValue("pc2");
   if (!state.latent) return;
-  if (latentBusy) { latentAgain = true; return; }
-  latentBusy = true;
-  const { mean, directions, scales } = state.latent;
+  const { name, mean, directions, scales } = state.latent;
   const code = mean.map((m, i) => m + a * scales[0] * directions[0][i] + b * scales[1] * directions[1][i]);
-  try {
-    const out = await predict(state.latent.name, "decode", { code: [code] });
-    const canvas = document.getElementById("latent-image");
-    drawDigit(canvas, out.probs[0]);
-    canvas.dataset.code = code.slice(0, 2).map((v) => v.toFixed(3)).join(",");
-  } catch (error) { status(`error: ${error.message}`); }
-  latentBusy = false;
-  if (latentAgain) { latentAgain = false; updateLatent(); }
-}
+  const probs = await predict(name, "decode", { code: [code] }, "probs");
+  const canvas = document.getElementById("latent-image");
+  drawDigit(canvas, probs[0]);
+  canvas.dataset.drawn = `${name} ${a.toFixed(2)} ${b.toFixed(2)}`;
+});
 
 function useDigit(which) {
   const image = padDigit();
@@ -215,38 +276,38 @@ function slerp(a, b, t) {
   return a.map((x, i) => (Math.sin((1 - t) * omega) / s) * x + (Math.sin(t * omega) / s) * b[i]);
 }
 
-async function updateSlerp() {
-  const t = Number(document.getElementById("slerp-t").value);
-  document.getElementById("slerp-value").textContent = t.toFixed(2);
+const updateSlerp = latest(async () => {
+  const t = sliderValue("slerp-t");
   if (!state.latent || !state.digitA || !state.digitB) return;
-  try {
-    const codes = (await predict(state.latent.name, "encode", { images: [state.digitA, state.digitB] })).code;
-    const steps = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slerp(codes[0], codes[1], i / 7));
-    const out = await predict(state.latent.name, "decode", { code: [slerp(codes[0], codes[1], t), ...steps] });
-    drawDigit(document.getElementById("slerp-image"), out.probs[0]);
-    const strip = document.getElementById("slerp-strip");
-    strip.innerHTML = "";
-    out.probs.slice(1).forEach((image, i) => strip.append(tile((i / 7).toFixed(2), image, 2)));
-  } catch (error) { status(`error: ${error.message}`); }
-}
+  const { name } = state.latent;
+  const codes = await predict(name, "encode", { images: [state.digitA, state.digitB] }, "code");
+  const steps = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slerp(codes[0], codes[1], i / 7));
+  const probs = await predict(name, "decode", { code: [slerp(codes[0], codes[1], t), ...steps] }, "probs");
+  const canvas = document.getElementById("slerp-image");
+  drawDigit(canvas, probs[0]);
+  const strip = probs.slice(1).map((image, i) => tile((i / 7).toFixed(2), image, 2));
+  document.getElementById("slerp-strip").replaceChildren(...strip);
+  canvas.dataset.drawn = `${name} t=${t.toFixed(2)}`;
+});
 
 // Generators
-async function sampleCvae() {
+const sampleCvae = latest(async () => {
   const model = document.getElementById("cvae-model").value;
   if (!model) return;
   const digit = Number(document.getElementById("cvae-digit").value);
   const seed = Math.floor(Math.random() * 100000);
-  const out = await predict(model, "sample", { num: 8, seed, digit });
+  const images = await predict(model, "sample", { num: 8, seed, digit }, "images");
   const row = document.getElementById("cvae-row");
-  row.innerHTML = "";
-  out.forEach((image) => row.append(tile(String(digit), image)));
-}
+  row.replaceChildren(...images.map((image) => tile(String(digit), image)));
+  row.dataset.drawn = `${model} digit ${digit} seed ${seed}`;
+});
 
 let gridSeed = 1;
-async function sampleGrid() {
+const sampleGrid = latest(async () => {
   const model = document.getElementById("gen-model").value;
   if (!model) return;
-  const images = await predict(model, "sample", { num: 64, seed: gridSeed });
+  const seed = gridSeed;
+  const images = await predict(model, "sample", { num: 64, seed }, "images");
   const canvas = document.getElementById("gen-grid");
   const cell = canvas.width / 8;
   images.forEach((image, i) => {
@@ -255,35 +316,35 @@ async function sampleGrid() {
     drawDigit(tileCanvas, image);
     canvas.getContext("2d").drawImage(tileCanvas, (i % 8) * cell, Math.floor(i / 8) * cell);
   });
-  document.getElementById("gen-seed").textContent = `seed ${gridSeed}`;
-}
+  document.getElementById("gen-seed").textContent = `seed ${seed}`;
+  canvas.dataset.drawn = `${model} seed ${seed}`;
+});
 
-// Gallery
+// Gallery: every piece of card text set as text, never parsed as HTML.
 function renderGallery() {
-  const cards = document.getElementById("cards");
-  cards.innerHTML = "";
-  for (const m of state.models) {
-    const card = document.createElement("div");
-    card.className = "card";
+  const row = (name, value) => element("tr", {}, element("td", {}, name), element("td", {}, value));
+  const cards = state.models.map((m) => {
+    const rows = Object.entries(m.metrics).map(([k, v]) => row(k, formatted(v, k === "test_accuracy" ? 4 : 2)));
+    if (m.parameters) rows.push(row("parameters", m.parameters.toLocaleString()));
+    if (m.anomaly) rows.push(row("score threshold", formatted(m.anomaly.threshold, 1)));
+    const card = element("div", { className: "card" },
+      element("h3", {}, m.name),
+      element("div", {}, `${m.model || ""}: ${m.description || ""}`),
+      element("table", {}, ...rows),
+      element("div", {}, `signatures: ${Object.keys(m.signatures).join(", ")}`),
+      ...(m.command ? [element("code", {}, m.command)] : []),
+      ...m.figures.map((f) => element("a", { href: f, target: "_blank", rel: "noopener" },
+        element("img", { loading: "lazy", alt: f.split("/").pop(), src: f }))));
     card.dataset.model = m.name;
-    const metrics = Object.entries(m.metrics).map(([k, v]) =>
-      `<tr><td>${k}</td><td>${typeof v === "number" ? v.toFixed(k === "test_accuracy" ? 4 : 2) : v}</td></tr>`).join("");
-    card.innerHTML = `<h3>${m.name}</h3><div>${m.model || ""}: ${m.description || ""}</div>` +
-      `<table>${metrics}${m.parameters ? `<tr><td>parameters</td><td>${m.parameters.toLocaleString()}</td></tr>` : ""}` +
-      `${m.anomaly ? `<tr><td>score threshold</td><td>${m.anomaly.threshold.toFixed(1)}</td></tr>` : ""}</table>` +
-      `<div>signatures: ${Object.keys(m.signatures).join(", ")}</div>` +
-      (m.command ? `<code></code>` : "") +
-      m.figures.map((f) => `<a href="${f}" target="_blank"><img loading="lazy" alt="${f.split("/").pop()}" src="${f}"></a>`).join("");
-    if (m.command) card.querySelector("code").textContent = m.command;
-    cards.append(card);
-  }
+    return card;
+  });
+  document.getElementById("cards").replaceChildren(...cards);
 }
 
-function fillSelect(id, models, preferred) {
+function fillSelect(id, names, preferred) {
   const select = document.getElementById(id);
-  select.innerHTML = models.map((m) => `<option>${m.name}</option>`).join("");
-  const best = models.find((m) => m.name === preferred);
-  if (best) select.value = best.name;
+  select.replaceChildren(...names.map((name) => element("option", { value: name }, name)));
+  if (names.includes(preferred)) select.value = preferred;
 }
 
 function showView(name) {
@@ -291,31 +352,36 @@ function showView(name) {
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.view === name));
 }
 
+function on(id, event, action) { document.getElementById(id).addEventListener(event, action); }
+
 async function start() {
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
   setUpPad();
   state.models = (await api("/v1/models")).models;
   state.models.forEach((m) => { state.byName[m.name] = m; });
+  idleStatus = `${state.models.length} models`;
+  status(idleStatus);
   renderGallery();
-  fillSelect("latent-model", latentModels(), "vae_mnist");
-  const conditional = state.models.filter((m) => takesOnly(m.name, "sample", ["num", "seed", "digit"]));
-  const samplers = state.models.filter((m) => takesOnly(m.name, "sample", ["num", "seed"]));
-  fillSelect("cvae-model", conditional, "cvae_mnist");
-  fillSelect("gen-model", samplers, "gan_mnist");
-  document.getElementById("cvae-digit").innerHTML = [...Array(10).keys()].map((d) => `<option>${d}</option>`).join("");
-  document.getElementById("latent-model").addEventListener("change", chooseLatentModel);
-  document.getElementById("pc1").addEventListener("input", updateLatent);
-  document.getElementById("pc2").addEventListener("input", updateLatent);
-  document.getElementById("slerp-t").addEventListener("input", updateSlerp);
-  document.getElementById("cvae-sample").addEventListener("click", () => sampleCvae().catch((e) => status(`error: ${e.message}`)));
-  document.getElementById("gen-sample").addEventListener("click", () => sampleGrid().catch((e) => status(`error: ${e.message}`)));
-  document.getElementById("gen-reseed").addEventListener("click", () => {
-    gridSeed = Math.floor(Math.random() * 100000); sampleGrid().catch((e) => status(`error: ${e.message}`)); });
-  if (latentModels().length) await chooseLatentModel();
-  else document.getElementById("latent-note").textContent = "no latent directions: start the server with --data-dir";
-  await Promise.all([sampleCvae(), sampleGrid()]).catch((e) => status(`error: ${e.message}`));
+  const names = (filter) => state.models.filter(filter).map((m) => m.name);
+  const latent = (m) => m.latent && takesOnly(m.name, "encode", ["images"]) && takesOnly(m.name, "decode", ["code"]);
+  fillSelect("latent-model", names(latent), "vae_mnist");
+  fillSelect("cvae-model", names((m) => takesOnly(m.name, "sample", ["num", "seed", "digit"])), "cvae_mnist");
+  fillSelect("gen-model", names((m) => takesOnly(m.name, "sample", ["num", "seed"])), "gan_mnist");
+  fillSelect("cvae-digit", [...Array(10).keys()].map(String));
+  on("latent-model", "change", chooseLatentModel);
+  on("pc1", "input", updateLatent);
+  on("pc2", "input", updateLatent);
+  on("slerp-t", "input", updateSlerp);
+  ["cvae-model", "cvae-digit"].forEach((id) => on(id, "change", sampleCvae));
+  on("cvae-sample", "click", sampleCvae);
+  on("gen-model", "change", sampleGrid);
+  on("gen-sample", "click", sampleGrid);
+  on("gen-reseed", "click", () => { gridSeed = Math.floor(Math.random() * 100000); sampleGrid(); });
+  if (!state.models.some(latent)) {
+    document.getElementById("latent-note").textContent = "no latent directions: start the server with --data-dir";
+  }
+  await Promise.all([chooseLatentModel(), sampleCvae(), sampleGrid()]);
   document.body.dataset.ready = "true";
-  status(`${state.models.length} models`);
 }
 
-start().catch((error) => status(`error: ${error.message}`));
+attempt(start);
