@@ -156,3 +156,14 @@ def test_a_bad_flag_is_one_line_and_exit_2():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "python -m zoo.serve: error: --port must be in 1..65535; received --port=70000"]
+
+
+def test_figure_links_work_for_any_artifact_name(tmp_path):
+    """Names with URL syntax in them (# ? % /-free) reach their figure through the link the gallery is given."""
+    figure = tmp_path / "what? #1.png"
+    figure.write_bytes(b"\x89PNG fake")
+    servable = server.Servable("model #2?", tmp_path, None, {}, {}, {}, {figure.name: figure})
+    client = TestClient(server.create_app({servable.name: servable}))
+    (link,) = client.get("/v1/models").json()["models"][0]["figures"]
+    assert "#" not in link and "?" not in link
+    assert client.get(link).content == b"\x89PNG fake"

@@ -18,6 +18,7 @@ import json
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import orjson
@@ -125,7 +126,8 @@ class Servable:
             "code": card.get("code", {}).get("what"),
             "parameters": card.get("parameters"),
             "anomaly": card.get("anomaly"),
-            "figures": [f"/v1/models/{self.name}/figures/{figure}" for figure in sorted(self.figures)],
+            "figures": [f"/v1/models/{quote(self.name, safe='')}/figures/{quote(figure, safe='')}"
+                        for figure in sorted(self.figures)],
             "latent": self.latent is not None,
         }
 

@@ -56,8 +56,11 @@ function formatted(value, digits) { return typeof value === "number" ? value.toF
 async function api(path, body) {
   const response = await fetch(path, body === undefined ? {} : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  const json = await response.json();
-  if (!response.ok) throw new Error(json.error || response.statusText);
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (error) { /* not JSON: a proxy's page, say */ }
+  if (!response.ok) throw new Error((json && json.error) || `HTTP ${response.status} ${response.statusText}`);
+  if (json === null) throw new Error(`the server's answer to ${path} is not JSON`);
   return json;
 }
 
@@ -237,8 +240,10 @@ const chooseLatentModel = latest(async () => {
   const name = document.getElementById("latent-model").value;
   if (!name) return;
   state.latent = { name, ...(await api(modelPath(name, "/latent"))) };
+  const what = state.byName[name].code;
   document.getElementById("latent-note").textContent =
-    `principal directions of ${state.latent.images} test codes (code size ${state.latent.code_size})`;
+    `principal directions of ${state.latent.images} test codes (code size ${state.latent.code_size})` +
+    (what ? `; the code is ${what}` : "");
   await Promise.all([updateLatent(), updateSlerp()]);
 });
 
@@ -334,7 +339,7 @@ function renderGallery() {
       element("div", {}, `signatures: ${Object.keys(m.signatures).join(", ")}`),
       ...(m.command ? [element("code", {}, m.command)] : []),
       ...m.figures.map((f) => element("a", { href: f, target: "_blank", rel: "noopener" },
-        element("img", { loading: "lazy", alt: f.split("/").pop(), src: f }))));
+        element("img", { loading: "lazy", alt: decodeURIComponent(f.split("/").pop()), src: f }))));
     card.dataset.model = m.name;
     return card;
   });
