@@ -265,7 +265,7 @@ def parse_predict(body, servable, max_rows):
     except orjson.JSONDecodeError:
         try:  # TF Serving also reads NaN and Infinity, which orjson (2x faster here) refuses
             request = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
             raise RequestError(f"malformed JSON: {error}") from None
     if not isinstance(request, dict):
         raise RequestError("the request body must be a JSON object")

@@ -1,0 +1,59 @@
+"""The model server against hostile clients, on the wire: one real `python -m zoo.serve` (two artifacts linked into
+a directory of their own) spoken to through http.client and raw sockets."""
+
+import http.client
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+from zoo import serve
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    for name in ("vae_mnist", "cvae_mnist"):
+        (models / name).symlink_to(ROOT / "saved_models" / name)
+    server = serve.ServerProcess(["--models", str(models)], tmp_path_factory.mktemp("server") / "server.log")
+    try:
+        yield server
+        assert server.process.poll() is None, f"the server died:\n{server.log.read_text()[-3000:]}"
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
+
+
+def call(served, method, path, body=None, headers=None):
+    """(status, headers, JSON body) of one request on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
+    try:
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def raw_connection(served):
+    return socket.create_connection(("127.0.0.1", served.port), timeout=30)
+
+
+def predict_headers(length):
+    return (f"POST /v1/models/vae_mnist:predict HTTP/1.1\r\nHost: 127.0.0.1:8501\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+DEEP = "[" * 2000 + "]" * 2000
+
+
+@pytest.mark.parametrize("body", [
+    DEEP, '{"instances": ' + DEEP + "}", '{"a":' * 2000 + "1" + "}" * 2000, b"\xff\xfe\x00", "",
+    '{"instances": ' + "[" * 70 + "0" + "]" * 70 + "}", '{"inputs": {"images": [[1, [2]]]}}',
+])
+def test_every_malformed_body_gets_a_400_with_a_json_error(served, body):
+    status, _, answer = call(served, "POST", "/v1/models/vae_mnist:predict", body)
+    assert status == 400 and answer["error"], answer
