@@ -57,3 +57,13 @@ DEEP = "[" * 2000 + "]" * 2000
 def test_every_malformed_body_gets_a_400_with_a_json_error(served, body):
     status, _, answer = call(served, "POST", "/v1/models/vae_mnist:predict", body)
     assert status == 400 and answer["error"], answer
+
+
+def test_a_client_gone_mid_body_leaves_no_traceback(served):
+    logged = len(served.log.read_text())
+    with raw_connection(served) as connection:
+        connection.sendall(predict_headers(1_000_000) + b'{"inputs": [' + b"0, " * 10_000)
+    time.sleep(1)  # the server notices the closed connection
+    assert call(served, "GET", "/v1/models/vae_mnist")[0] == 200
+    added = served.log.read_text()[logged:]
+    assert "Traceback" not in added and len(added.splitlines()) <= 1, added

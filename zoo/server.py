@@ -26,6 +26,7 @@ from google.protobuf import json_format
 from sklearn.decomposition import PCA
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
@@ -460,8 +461,12 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     async def http_error(request, error):
         return error_response(error.detail or "error", error.status_code)
 
+    async def client_gone(request, error):
+        return Response(status_code=400)  # never sent: nobody is left to read it
+
     async def server_error(request, error):
-        return error_response(f"internal error: {type(error).__name__}: {str(error).splitlines()[0][:300]}", 500)
+        first_line = str(error).partition("\n")[0]
+        return error_response(f"internal error: {type(error).__name__}: {first_line[:300]}", 500)
 
     routes = [
         Route("/v1/models", list_models, methods=["GET"]),
@@ -477,7 +482,7 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
         Route("/static/{file}", page, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={RequestError: request_error, HTTPException: http_error,
-                                                       Exception: server_error})
+                                                       ClientDisconnect: client_gone, Exception: server_error})
     return BodyLimit(app, max_body_bytes)
 
 
