@@ -67,3 +67,24 @@ def test_a_client_gone_mid_body_leaves_no_traceback(served):
     assert call(served, "GET", "/v1/models/vae_mnist")[0] == 200
     added = served.log.read_text()[logged:]
     assert "Traceback" not in added and len(added.splitlines()) <= 1, added
+
+
+@pytest.mark.parametrize("path", ["/v1/models/vae_mnist:classify", "/v1/models/vae_mnist:regress",
+                                  "/v1/models/vae_mnist/versions/1:classify", "/v1/models/vae_mnist:explode"])
+def test_other_tf_serving_methods_are_refused_with_a_json_400(served, path):
+    status, _, answer = call(served, "POST", path, '{"instances": [1.0]}')
+    assert status == 400 and ":predict only" in answer["error"], answer
+
+
+@pytest.mark.parametrize("signature, inputs, words", [
+    ("sample", {"num": 2, "seed": 1, "digit": 12}, "digits must be in 0..9; found 12"),
+    ("reconstruct", {"images": [[[[0.0]] * 28] * 28], "digits": [-1]}, "digits must be in 0..9; found -1"),
+    ("serving_default", {"images": [[[[0.0]] * 28] * 28], "digits": [12]}, "digits must be in 0..9; found 12"),
+    ("encode", {"images": [[[[0.0]] * 28] * 28] * 2, "digits": [10, -3]}, "digits must be in 0..9; found 10 -3"),
+    ("decode", {"code": [[0.0] * 32] * 2, "digits": [1, 2, 3]},
+     "digits must give one digit per row, or a single digit for every row; received 3 digits for 2 rows"),
+])
+def test_the_cvae_endpoints_own_assertions_reach_the_client(served, signature, inputs, words):
+    status, _, answer = call(served, "POST", "/v1/models/cvae_mnist:predict",
+                             json.dumps({"signature_name": signature, "inputs": inputs}))
+    assert status == 400 and answer["error"] == words, answer

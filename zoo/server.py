@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import gc
+import itertools
 import json
 import os
 import re
@@ -59,16 +60,34 @@ def error_response(message, status):
     return json_response({"error": message}, status)
 
 
+def bracketed(text):
+    """The top-level [...] items of `text`, unwrapped: ["a [0, 1] b", "12"] from "[a [0, 1] b] [12]"."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+            start = index + 1 if depth == 1 else start
+        elif char == "]" and depth:
+            depth -= 1
+            if not depth:
+                items.append(text[start:index].strip())
+    return items
+
+
 def endpoint_message(error):
     """The endpoint's own words from an InvalidArgumentError raised inside a SavedModel (its input checks), without
-    TensorFlow's node names and tensor dumps."""
-    text = error.message.split("\n")[0]
+    TensorFlow's preamble ("Graph execution error:", the node it was detected at), node names and tensor dumps:
+    "digits must be in 0..9; found 12" from tf.debugging.Assert's "assertion failed: [digits must be in 0..9;
+    found] [12]", and the message alone from an assert_* op's "[message] [Condition x <= y did not hold...] ..."."""
+    lines = [line for line in error.message.splitlines() if line.strip() and not line[0].isspace()
+             and line != "Graph execution error:" and not line.startswith(("Detected at node", "<stack traces"))]
+    text = next((line for line in lines if "assertion failed: " in line), lines[0] if lines else error.message)
     text = re.sub(r"^(\{\{function_node [^}]*\}\}\s*)+", "", text)
     text = re.sub(r"\s*\[Op:[^\]]*\]\s*$", "", text)
-    asserted = re.match(r"assertion failed: \[(.*?)\] \[Condition ", text)
-    if asserted:
-        return asserted.group(1)
-    return text.removeprefix("assertion failed: ")
+    if "assertion failed: " not in text:
+        return text
+    items = bracketed(text.partition("assertion failed: ")[2])
+    return " ".join(itertools.takewhile(lambda item: not item.startswith("Condition "), items))
 
 
 def shape_text(shape):
@@ -431,6 +450,10 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
             outputs = await asyncio.get_running_loop().run_in_executor(executor, call_signature, signature, inputs)
         return json_response(predict_body(outputs, row_format))
 
+    async def other_method(request):
+        name, method = request.path_params["name"], request.path_params["method"]
+        raise RequestError(f"this server answers :predict only (POST /v1/models/{name}:predict), not :{method}")
+
     async def list_models(request):
         return json_response({"models": [servable.summary() for servable in servables.values()]})
 
@@ -472,6 +495,8 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{name}:predict", predict, methods=["POST"]),
         Route("/v1/models/{name}/versions/{version}:predict", predict, methods=["POST"]),
+        Route("/v1/models/{name}:{method}", other_method, methods=["POST"]),
+        Route("/v1/models/{name}/versions/{version}:{method}", other_method, methods=["POST"]),
         Route("/v1/models/{name}/metadata", metadata, methods=["GET"]),
         Route("/v1/models/{name}/versions/{version}/metadata", metadata, methods=["GET"]),
         Route("/v1/models/{name}/figures/{file}", figure, methods=["GET"]),
