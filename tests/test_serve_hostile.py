@@ -69,6 +69,28 @@ def test_a_client_gone_mid_body_leaves_no_traceback(served):
     assert "Traceback" not in added and len(added.splitlines()) <= 1, added
 
 
+def test_a_16_mb_body_being_parsed_does_not_hold_up_other_requests(served):
+    # 4M one-element lists in one row: seconds of JSON parsing and array conversion, then refused for its shape
+    body = b'{"inputs": {"images": [[' + b"[0]," * (4 * 2**20 - 20) + b"[0]]]}}"
+    assert 15 * 2**20 < len(body) <= 16 * 2**20
+    answer = {}
+    poster = threading.Thread(target=lambda: answer.update(
+        zip(("status", "headers", "body"), call(served, "POST", "/v1/models/vae_mnist:predict", body))))
+    poster.start()
+    time.sleep(0.5)  # the body is sent (loopback) and being parsed
+    latencies = []
+    while poster.is_alive() and len(latencies) < 10:
+        start = time.perf_counter()
+        assert call(served, "GET", "/v1/models/vae_mnist")[0] == 200
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.1)
+    still_parsing = poster.is_alive()
+    poster.join()
+    assert sorted(latencies)[len(latencies) // 2] < 0.1 and max(latencies) < 1, latencies
+    assert still_parsing and len(latencies) >= 3, f"the body was parsed too fast to tell: {latencies}"
+    assert answer["status"] == 400 and "must have shape" in answer["body"]["error"], answer
+
+
 @pytest.mark.parametrize("path", ["/v1/models/vae_mnist:classify", "/v1/models/vae_mnist:regress",
                                   "/v1/models/vae_mnist/versions/1:classify", "/v1/models/vae_mnist:explode"])
 def test_other_tf_serving_methods_are_refused_with_a_json_400(served, path):

@@ -13,9 +13,11 @@ unknown model or signature, wrong input names, shapes or dtypes, values an endpo
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import gc
 import itertools
 import json
+import multiprocessing
 import os
 import re
 from pathlib import Path
@@ -32,8 +34,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
 
-from zoo import data
+from zoo import data, request_parsing
 from zoo.errors import DataError, ZooError
+from zoo.request_parsing import InputSpec, RequestError, parse_predict, shape_text
 
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
@@ -42,14 +45,6 @@ LATENT_IMAGES = 2000  # test images whose codes give the latent explorer's princ
 # The card metrics the gallery shows, in this order, where a card has them.
 KEY_METRICS = ("test_nll_nats", "test_elbo_nats", "test_bce_nats", "test_squared_error", "test_accuracy",
                "frechet_distance", "test_rmse")
-
-
-class RequestError(Exception):
-    """A bad request: answered with `status` and {"error": message}."""
-
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
 
 
 def json_response(body, status=200):
@@ -90,10 +85,6 @@ def endpoint_message(error):
     return " ".join(itertools.takewhile(lambda item: not item.startswith("Condition "), items))
 
 
-def shape_text(shape):
-    return "[" + ", ".join("batch" if size is None else str(size) for size in shape) + "]"
-
-
 @dataclasses.dataclass
 class Signature:
     """One serving signature: its concrete function and its named input specs and output names."""
@@ -106,6 +97,11 @@ class Signature:
     def batched(self):
         """Whether every input has a leading batch dimension (then requests may be batched together)."""
         return all(spec.shape.rank and spec.shape[0] is None for spec in self.inputs.values())
+
+    @functools.cached_property
+    def specs(self):
+        """{input name: InputSpec}: the inputs' shapes and dtypes as request_parsing takes them."""
+        return {name: InputSpec(tuple(spec.shape.as_list()), spec.dtype.name) for name, spec in self.inputs.items()}
 
 
 @dataclasses.dataclass
@@ -120,6 +116,11 @@ class Servable:
     card: dict
     figures: dict
     latent: dict = None
+
+    @property
+    def specs(self):
+        """{signature name: {input name: InputSpec}}, for request_parsing."""
+        return {name: signature.specs for name, signature in self.signatures.items()}
 
     def summary(self):
         card = self.card
@@ -215,92 +216,7 @@ def load_all(models_dir, data_dir=None, log=print):
     return servables
 
 
-# Predict: TF Serving's request and response formats.
-
-def to_array(value, spec, what, max_rows):
-    """`value` (nested JSON lists or a number) as a numpy array of the spec's dtype and shape, or a RequestError
-    naming the input, what it received and what is allowed."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise RequestError(f"{what} must be a (nested) list of numbers of shape {shape_text(spec.shape)}; "
-                           f"could not read it as one ({str(error).splitlines()[0][:120]})") from None
-    if array.dtype.kind not in "biuf":
-        raise RequestError(f"{what} must hold numbers (dtype {spec.dtype.name}); received values of type "
-                           f"{'strings' if array.dtype.kind in 'US' else array.dtype.name}")
-    if spec.dtype.is_integer:
-        finite = np.isfinite(array) if array.dtype.kind == "f" else np.ones(array.shape, bool)
-        if not np.all(finite) or np.any(array != np.round(np.where(finite, array, 0))):
-            raise RequestError(f"{what} must hold whole numbers (dtype {spec.dtype.name})")
-        info = np.iinfo(spec.dtype.as_numpy_dtype)
-        if array.size and (array.min() < info.min or array.max() > info.max):
-            raise RequestError(f"{what} must be within {spec.dtype.name}'s range {info.min}..{info.max}")
-    if not tf.TensorShape(array.shape).is_compatible_with(spec.shape):
-        raise RequestError(f"{what} must have shape {shape_text(spec.shape)}; received {list(array.shape)}")
-    if array.ndim and array.shape[0] > max_rows:
-        raise RequestError(f"{what} holds {array.shape[0]} rows; at most {max_rows} are accepted per request "
-                           "(split the batch)", status=413)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return array.astype(spec.dtype.as_numpy_dtype)
-
-
-def row_inputs(instances, signature, max_rows):
-    """The inputs of a row-format request ({"instances": [...]}): one value per row for a single input, else one
-    object per row holding every named input."""
-    if not isinstance(instances, list):
-        raise RequestError("'instances' must be a list with one entry per row")
-    scalars = [name for name, spec in signature.inputs.items() if not spec.shape.rank]
-    if scalars:
-        raise RequestError(f"this signature takes the scalar input(s) {scalars}, which have no rows: use the columnar "
-                           'format, {"inputs": {...}}')
-    names = list(signature.inputs)
-    if len(names) == 1 and not (instances and isinstance(instances[0], dict)):
-        return {names[0]: to_array(instances, signature.inputs[names[0]], "instances", max_rows)}
-    if not all(isinstance(row, dict) for row in instances):
-        raise RequestError(f"this signature takes several named inputs {names}: each instance must be an object "
-                           "holding all of them")
-    for index, row in enumerate(instances):
-        if set(row) != set(names):
-            raise RequestError(f"instance {index} has the inputs {sorted(row)}; the signature takes {sorted(names)}")
-    return {name: to_array([row[name] for row in instances], spec, f"input '{name}'", max_rows)
-            for name, spec in signature.inputs.items()}
-
-
-def columnar_inputs(inputs, signature, max_rows):
-    """The inputs of a columnar request ({"inputs": ...}): the single input's value, or an object of named inputs."""
-    names = list(signature.inputs)
-    if not isinstance(inputs, dict):
-        if len(names) != 1:
-            raise RequestError(f"this signature takes several named inputs {names}: 'inputs' must be an object")
-        inputs = {names[0]: inputs}
-    if set(inputs) != set(names):
-        raise RequestError(f"'inputs' has {sorted(inputs)}; the signature takes {sorted(names)}")
-    return {name: to_array(inputs[name], spec, f"input '{name}'", max_rows) for name, spec in signature.inputs.items()}
-
-
-def parse_predict(body, servable, max_rows):
-    """(signature name, Signature, input arrays, row format?) of a predict request body."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:  # TF Serving also reads NaN and Infinity, which orjson (2x faster here) refuses
-            request = json.loads(body)
-        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-            raise RequestError(f"malformed JSON: {error}") from None
-    if not isinstance(request, dict):
-        raise RequestError("the request body must be a JSON object")
-    name = request.get("signature_name", "serving_default") or "serving_default"
-    if not isinstance(name, str) or name not in servable.signatures:
-        raise RequestError(f'Serving signature name: "{name}" not found in signature def; '
-                           f"{servable.name} has {sorted(servable.signatures)}")
-    signature = servable.signatures[name]
-    if ("instances" in request) == ("inputs" in request):
-        raise RequestError("a predict request takes either 'instances' (row format) or 'inputs' (columnar), "
-                           "one of them" + (", not both" if "inputs" in request else ""))
-    if "instances" in request:
-        return name, signature, row_inputs(request["instances"], signature, max_rows), True
-    return name, signature, columnar_inputs(request["inputs"], signature, max_rows), False
-
+# Predict: TF Serving's request and response formats (request_parsing reads the requests).
 
 def call_signature(signature, inputs):
     """{output name: numpy array} of the signature on the inputs; RequestError with the endpoint's message if its
@@ -390,6 +306,45 @@ class Batcher:
                 future.get_loop().call_soon_threadsafe(future.set_result, result)
 
 
+class Parser:
+    """Parses predict request bodies off the event loop: a small one (under `inline_bytes`) in a thread, a larger
+    one in a worker process. JSON parsing and the conversion of nested lists to arrays are C calls that hold the GIL
+    throughout (seconds for a 16 MB body), so that in a thread they would stall the event loop all the same. The
+    process is spawned, not forked (it imports numpy and orjson, never TensorFlow); `start` starts it and waits
+    until it has parsed a first body, else the first large body does. A process that dies (out of memory) fails
+    the requests it held with a 503 and is replaced on the next large body."""
+
+    def __init__(self, inline_bytes=2**20):
+        self.inline_bytes, self.pool = inline_bytes, None
+
+    def start(self):
+        self.pool = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
+                                                           initializer=request_parsing.ignore_interrupts)
+        return self.pool
+
+    def warm_up(self):
+        spec = {"serving_default": {"x": InputSpec((None,), "float32")}}
+        (self.pool or self.start()).submit(parse_predict, b'{"inputs": [1.0]}', "warm-up", spec, 1).result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    async def __call__(self, body, servable, max_rows):
+        """(signature name, {input name: array}, row format?) of the body, or a RequestError."""
+        args = (parse_predict, body, servable.name, servable.specs, max_rows)
+        loop = asyncio.get_running_loop()
+        if len(body) < self.inline_bytes:
+            return await loop.run_in_executor(None, *args)
+        pool = self.pool or self.start()
+        try:
+            return await loop.run_in_executor(pool, *args)
+        except concurrent.futures.process.BrokenProcessPool:
+            if self.pool is pool:
+                self.pool = None
+            raise RequestError("the server's parser process died on this body (out of memory?)", status=503) from None
+
+
 class BodyLimit:
     """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413."""
 
@@ -416,8 +371,9 @@ class BodyLimit:
         return await self.app(scope, limited_receive, send)
 
 
-def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None):
-    """The Starlette app serving `servables` ({name: Servable})."""
+def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None):
+    """The Starlette app serving `servables` ({name: Servable}), parsing predict bodies with `parser` (a Parser)."""
+    parse = parser or Parser()
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=threads or 8, thread_name_prefix="tf")
     batchers = {(name, sig_name): Batcher(sig, executor, max_rows)
                 for name, servable in servables.items() for sig_name, sig in servable.signatures.items()}
@@ -443,7 +399,8 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     async def predict(request):
         servable = servable_of(request)
         body = await request.body()
-        name, signature, inputs, row_format = parse_predict(body, servable, max_rows)
+        name, inputs, row_format = await parse(body, servable, max_rows)
+        signature = servable.signatures[name]
         if batching and signature.batched:
             outputs = await batchers[(servable.name, name)](inputs)
         else:
@@ -520,11 +477,15 @@ def run(settings):
     # request, each slowed by TensorFlow's many long-lived objects (~160 ms added, measured): frozen, collections
     # skip those objects.
     gc.freeze()
-    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching)
+    parser = Parser()
+    parser.warm_up()
+    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser)
     print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
           f"(TensorFlow Serving REST API under /v1/models)", flush=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     except OSError as error:  # e.g. the port is taken
         raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error}") from None
+    finally:
+        parser.close()
 
