@@ -12,13 +12,17 @@ import pytest
 from tests.conftest import ROOT
 from zoo import serve
 
+HEADER_TIMEOUT_S, BODY_TIMEOUT_S, KEEP_ALIVE_S = 1, 2, 1
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     for name in ("vae_mnist", "cvae_mnist"):
         (models / name).symlink_to(ROOT / "saved_models" / name)
-    server = serve.ServerProcess(["--models", str(models)], tmp_path_factory.mktemp("server") / "server.log")
+    timeouts = ["--header-timeout-s", str(HEADER_TIMEOUT_S), "--body-timeout-s", str(BODY_TIMEOUT_S),
+                "--keep-alive-s", str(KEEP_ALIVE_S)]
+    server = serve.ServerProcess(["--models", str(models), *timeouts], tmp_path_factory.mktemp("server") / "server.log")
     try:
         yield server
         assert server.process.poll() is None, f"the server died:\n{server.log.read_text()[-3000:]}"
@@ -110,3 +114,52 @@ def test_the_cvae_endpoints_own_assertions_reach_the_client(served, signature, i
     status, _, answer = call(served, "POST", "/v1/models/cvae_mnist:predict",
                              json.dumps({"signature_name": signature, "inputs": inputs}))
     assert status == 400 and answer["error"] == words, answer
+
+
+def seconds_until_closed(connection, send=b"", trickle=None, limit=15):
+    """Seconds until the server closes `connection` after `send` (then each of `trickle`, a byte every 0.25 s), and
+    what it answered; `limit` if it is still open then."""
+    start = time.monotonic()
+    connection.sendall(send)
+    connection.settimeout(0.25)
+    answer, pending = b"", list(trickle or b"")
+    while time.monotonic() - start < limit:
+        try:
+            data = connection.recv(65536)
+        except TimeoutError:
+            if pending:
+                connection.sendall(bytes([pending.pop(0)]))
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            return time.monotonic() - start, answer
+        answer += data
+    return limit, answer
+
+
+def test_a_connection_that_sends_nothing_is_closed(served):
+    with raw_connection(served) as connection:
+        seconds, answer = seconds_until_closed(connection)
+    assert seconds < HEADER_TIMEOUT_S + 2 and answer == b""
+
+
+def test_request_headers_that_never_end_are_cut_off(served):
+    with raw_connection(served) as connection:
+        seconds, _ = seconds_until_closed(connection, b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                                          trickle=b"X-Slow: " + b"a" * 100)
+    assert seconds < HEADER_TIMEOUT_S + 2
+
+
+@pytest.mark.parametrize("trickle", [b"", b"0, " * 100], ids=["stalled", "trickling"])
+def test_a_slow_body_gets_a_408_and_the_connection_closed(served, trickle):
+    with raw_connection(served) as connection:
+        seconds, answer = seconds_until_closed(connection, predict_headers(1000) + b'{"inputs": [', trickle)
+    assert seconds < BODY_TIMEOUT_S + 2, answer
+    assert answer.startswith(b"HTTP/1.1 408 ") and b'"error":"the request body did not arrive within' in answer
+
+
+def test_an_idle_kept_alive_connection_is_closed(served):
+    with raw_connection(served) as connection:
+        seconds, answer = seconds_until_closed(connection, b"GET /v1/models/vae_mnist HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert seconds < KEEP_ALIVE_S + 2 and answer.startswith(b"HTTP/1.1 200 ")

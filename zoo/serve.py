@@ -47,6 +47,11 @@ class ServeConfig:
     max_body_mb: int = flag(16, "largest request body accepted, in MB", flags.count(1, 1024))
     max_batch: int = flag(1024, "most rows one predict request may hold", flags.count(1, 100_000))
     batching: bool = flag(True, "run predict requests that queue up for the same signature as one batch")
+    header_timeout_s: float = flag(10.0, "seconds a connection has to send a request's line and headers",
+                                   flags.count(0.1, 3600))
+    body_timeout_s: float = flag(30.0, "seconds a request has to send its body, once its headers are in (else 408)",
+                                 flags.count(0.1, 3600))
+    keep_alive_s: float = flag(5.0, "seconds a connection may stay idle between requests", flags.count(0.1, 3600))
 
 
 class ServerProcess:

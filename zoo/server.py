@@ -22,6 +22,7 @@ import os
 import re
 from pathlib import Path
 
+import h11
 import numpy as np
 import orjson
 import tensorflow as tf
@@ -33,6 +34,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from zoo import data, request_parsing
 from zoo.errors import DataError, ZooError
@@ -52,7 +54,10 @@ def json_response(body, status=200):
 
 
 def error_response(message, status):
-    return json_response({"error": message}, status)
+    response = json_response({"error": message}, status)
+    if status in (408, 413):  # the body is left unread: the connection can carry no further request
+        response.headers["connection"] = "close"
+    return response
 
 
 def bracketed(text):
@@ -345,33 +350,74 @@ class Parser:
             raise RequestError("the server's parser process died on this body (out of memory?)", status=503) from None
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413."""
+class BodyLimits:
+    """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413, and
+    one not complete `timeout_s` after the request's headers a 408."""
 
-    def __init__(self, app, max_bytes):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes, timeout_s):
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        message = f"the request body is over the server's limit of {self.max_bytes // 2**20} MB (--max-body-mb)"
+        too_large = f"the request body is over the server's limit of {self.max_bytes // 2**20} MB (--max-body-mb)"
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await error_response(message, 413)(scope, receive, send)
-        received = 0
+            return await error_response(too_large, 413)(scope, receive, send)
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        received, complete = 0, False
 
         async def limited_receive():
-            nonlocal received
-            event = await receive()
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    event = await receive()
+            except TimeoutError:
+                raise RequestError(f"the request body did not arrive within {self.timeout_s:g} s (--body-timeout-s)",
+                                   status=408) from None
             received += len(event.get("body", b""))
+            complete = not event.get("more_body", False)
             if received > self.max_bytes:
-                raise RequestError(message, status=413)
+                raise RequestError(too_large, status=413)
             return event
 
         return await self.app(scope, limited_receive, send)
 
 
-def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None):
+class HeaderTimeoutH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11), closing a connection whose request line and headers are not complete
+    `header_timeout_s` after it opened, or after the first byte of its next request. (uvicorn's keep-alive timeout
+    closes a connection idle between requests, BodyLimits bounds the body; nothing in uvicorn bounds the headers.)"""
+
+    def __init__(self, *args, header_timeout_s, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s, self.header_timer = header_timeout_s, None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.header_timer = self.loop.call_later(self.header_timeout_s, transport.close)
+
+    def data_received(self, data):
+        if self.header_timer is None and self.conn.their_state is h11.IDLE:
+            self.header_timer = self.loop.call_later(self.header_timeout_s, self.transport.close)
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self.stop_header_timer()
+
+    def connection_lost(self, exc):
+        self.stop_header_timer()
+        super().connection_lost(exc)
+
+    def stop_header_timer(self):
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+
+def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None,
+               body_timeout_s=30):
     """The Starlette app serving `servables` ({name: Servable}), parsing predict bodies with `parser` (a Parser)."""
     parse = parser or Parser()
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=threads or 8, thread_name_prefix="tf")
@@ -465,7 +511,7 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     ]
     app = Starlette(routes=routes, exception_handlers={RequestError: request_error, HTTPException: http_error,
                                                        ClientDisconnect: client_gone, Exception: server_error})
-    return BodyLimit(app, max_body_bytes)
+    return BodyLimits(app, max_body_bytes, body_timeout_s)
 
 
 def run(settings):
@@ -479,11 +525,15 @@ def run(settings):
     gc.freeze()
     parser = Parser()
     parser.warm_up()
-    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser)
+    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser,
+                     body_timeout_s=settings.body_timeout_s)
+    config = uvicorn.Config(app, settings.host, settings.port, log_level="warning",
+                            http=functools.partial(HeaderTimeoutH11, header_timeout_s=settings.header_timeout_s),
+                            timeout_keep_alive=settings.keep_alive_s)
     print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
           f"(TensorFlow Serving REST API under /v1/models)", flush=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Server(config).run()
     except OSError as error:  # e.g. the port is taken
         raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error}") from None
     finally:
