@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_python
 from zoo import serve
 
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S, KEEP_ALIVE_S = 1, 2, 1
@@ -163,3 +163,35 @@ def test_an_idle_kept_alive_connection_is_closed(served):
     with raw_connection(served) as connection:
         seconds, answer = seconds_until_closed(connection, b"GET /v1/models/vae_mnist HTTP/1.1\r\nHost: x\r\n\r\n")
     assert seconds < KEEP_ALIVE_S + 2 and answer.startswith(b"HTTP/1.1 200 ")
+
+
+def serve_on_a_taken_port(host, tmp_path):
+    """`python -m zoo.serve --host HOST` on a port this process holds (on 127.0.0.1): the CompletedProcess and the
+    port."""
+    (tmp_path / "vae_mnist").symlink_to(ROOT / "saved_models" / "vae_mnist")
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        result = run_python(["-m", "zoo.serve", "--models", str(tmp_path), "--host", host, "--port", str(port)],
+                            timeout=120)
+    return result, port
+
+
+def test_a_taken_port_is_one_error_line_and_exit_1(tmp_path):
+    result, port = serve_on_a_taken_port("127.0.0.1", tmp_path)
+    assert result.returncode == 1 and "serving" not in result.stdout, result.stdout
+    assert result.stderr.splitlines() == [f"error: cannot serve on 127.0.0.1:{port}: Address already in use"]
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("LocalHost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.5", False), ("example.com", False)])
+def test_only_loopback_hosts_count_as_local(host, loopback):
+    assert serve.is_loopback(host) == loopback
+
+
+def test_a_host_open_to_the_network_is_warned_about(tmp_path):
+    result, port = serve_on_a_taken_port("0.0.0.0", tmp_path)
+    assert result.stderr.splitlines() == [
+        f"warning: --host 0.0.0.0 is not a loopback address: the models and the page are reachable from the network, "
+        f"by anyone who can reach this machine on port {port}",
+        f"error: cannot serve on 0.0.0.0:{port}: Address already in use"]

@@ -14,7 +14,9 @@ The flags are parsed before TensorFlow starts; the server itself is zoo.server.
 """
 
 import dataclasses
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -90,11 +92,42 @@ class ServerProcess:
             self.process.kill()
 
 
+def is_loopback(host):
+    """Whether `host` names this machine only: localhost, an address in 127.0.0.0/8, or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host, port):
+    """A socket bound to host:port, not listening yet (connections are refused until the server is ready), or a
+    ZooError saying why it cannot be."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, protocol)
+    except OSError as error:
+        raise ZooError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server: a restart need not wait
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise ZooError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    return sock
+
+
 def main(argv=None):
     settings = flags.parse(ServeConfig, argv, prog="python -m zoo.serve", description=__doc__)
+    if not is_loopback(settings.host):
+        print(f"warning: --host {settings.host} is not a loopback address: the models and the page are reachable "
+              f"from the network, by anyone who can reach this machine on port {settings.port}", file=sys.stderr)
+    sock = bind(settings.host, settings.port)  # before TensorFlow and the models: a taken port fails at once
     from zoo import server  # imports TensorFlow: only once the flags are known to be good
 
-    server.run(settings)
+    server.run(settings, sock)
 
 
 if __name__ == "__main__":

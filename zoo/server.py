@@ -514,8 +514,9 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     return BodyLimits(app, max_body_bytes, body_timeout_s)
 
 
-def run(settings):
-    """Loads every artifact under settings.models and serves them until interrupted."""
+def run(settings, sock):
+    """Loads every artifact under settings.models and serves them on `sock` (bound to settings.host and .port, by
+    zoo.serve.bind) until interrupted."""
     import uvicorn
 
     servables = load_all(settings.models, settings.data_dir)
@@ -527,15 +528,17 @@ def run(settings):
     parser.warm_up()
     app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser,
                      body_timeout_s=settings.body_timeout_s)
-    config = uvicorn.Config(app, settings.host, settings.port, log_level="warning",
+    config = uvicorn.Config(app, log_level="warning",
                             http=functools.partial(HeaderTimeoutH11, header_timeout_s=settings.header_timeout_s),
                             timeout_keep_alive=settings.keep_alive_s)
-    print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
-          f"(TensorFlow Serving REST API under /v1/models)", flush=True)
     try:
-        uvicorn.Server(config).run()
-    except OSError as error:  # e.g. the port is taken
-        raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error}") from None
+        try:
+            sock.listen(config.backlog)
+        except OSError as error:  # another server took the port since it was bound
+            raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error.strerror}") from None
+        print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
+              f"(TensorFlow Serving REST API under /v1/models)", flush=True)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         parser.close()
 
