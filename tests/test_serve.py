@@ -141,8 +141,15 @@ def test_the_gallery_lists_every_artifact_with_its_figures_and_latent_directions
     assert client.get("/static/../server.py").status_code == 404
 
 
-def test_a_bad_flag_is_one_line_and_exit_2():
-    result = run_python(["-m", "zoo.serve", "--port", "70000"], timeout=60)
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "--port must be in 1..65535; received --port=70000"),
+    (["--header-timeout-s", "0"], "--header-timeout-s must be in 0.1..3600; received --header-timeout-s=0.0"),
+    (["--allow-origin", "http://localhost:3000", "null"], "--allow-origin takes web origins, a scheme, host and "
+     "port such as http://localhost:3000 (no path, no trailing slash); received --allow-origin='null'"),
+    (["--allow-origin", "http://localhost:3000/"], "--allow-origin takes web origins, a scheme, host and port such as "
+     "http://localhost:3000 (no path, no trailing slash); received --allow-origin='http://localhost:3000/'"),
+])
+def test_a_bad_flag_is_one_line_and_exit_2(args, message):
+    result = run_python(["-m", "zoo.serve", *args], timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "python -m zoo.serve: error: --port must be in 1..65535; received --port=70000"]
+    assert result.stderr.strip().splitlines() == [f"python -m zoo.serve: error: {message}"]

@@ -13,6 +13,7 @@ from tests.conftest import ROOT, run_python
 from zoo import serve
 
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S, KEEP_ALIVE_S = 1, 2, 1
+ALLOWED_ORIGIN = "http://allowed.example:3000"
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def served(tmp_path_factory):
     for name in ("vae_mnist", "cvae_mnist"):
         (models / name).symlink_to(ROOT / "saved_models" / name)
     timeouts = ["--header-timeout-s", str(HEADER_TIMEOUT_S), "--body-timeout-s", str(BODY_TIMEOUT_S),
-                "--keep-alive-s", str(KEEP_ALIVE_S)]
+                "--keep-alive-s", str(KEEP_ALIVE_S), "--allow-origin", ALLOWED_ORIGIN]
     server = serve.ServerProcess(["--models", str(models), *timeouts], tmp_path_factory.mktemp("server") / "server.log")
     try:
         yield server
@@ -32,12 +33,14 @@ def served(tmp_path_factory):
 
 
 def call(served, method, path, body=None, headers=None):
-    """(status, headers, JSON body) of one request on a connection of its own."""
+    """(status, headers, body: decoded if JSON) of one request on a connection of its own."""
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
     try:
         connection.request(method, path, body, headers or {})
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), json.loads(response.read() or b"null")
+        body = response.read()
+        return response.status, dict(response.getheaders()), (
+            json.loads(body) if response.getheader("content-type") == "application/json" else body)
     finally:
         connection.close()
 
@@ -161,7 +164,7 @@ def test_a_slow_body_gets_a_408_and_the_connection_closed(served, trickle):
 
 def test_an_idle_kept_alive_connection_is_closed(served):
     with raw_connection(served) as connection:
-        seconds, answer = seconds_until_closed(connection, b"GET /v1/models/vae_mnist HTTP/1.1\r\nHost: x\r\n\r\n")
+        seconds, answer = seconds_until_closed(connection, b"GET /v1/models/vae_mnist HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert seconds < KEEP_ALIVE_S + 2 and answer.startswith(b"HTTP/1.1 200 ")
 
 
@@ -195,3 +198,40 @@ def test_a_host_open_to_the_network_is_warned_about(tmp_path):
         f"warning: --host 0.0.0.0 is not a loopback address: the models and the page are reachable from the network, "
         f"by anyone who can reach this machine on port {port}",
         f"error: cannot serve on 0.0.0.0:{port}: Address already in use"]
+
+
+SAMPLE = json.dumps({"signature_name": "sample", "inputs": {"num": 1, "seed": 1}})
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example", "Content-Type": "text/plain"}, {"Origin": "null"},
+    {"Origin": "http://localhost:8501"},  # another port of this machine is another origin
+    {"Host": "evil.example:8501", "Origin": "http://evil.example:8501"},  # DNS rebinding: same-origin, foreign host
+    {"Host": "evil.example"}])
+def test_cross_site_requests_are_refused(served, headers):
+    for method, path, body in [("POST", "/v1/models/vae_mnist:predict", SAMPLE), ("GET", "/v1/models", None),
+                               ("OPTIONS", "/v1/models/vae_mnist:predict", None)]:
+        status, _, answer = call(served, method, path, body, headers)
+        assert status == 403 and "refused" in answer["error"], (method, answer)
+
+
+def test_same_origin_and_originless_requests_are_served(served):
+    own = f"127.0.0.1:{served.port}"
+    for headers in [{}, {"Content-Type": "text/plain"}, {"Host": own, "Origin": f"http://{own}"},
+                    {"Host": f"localhost:{served.port}", "Origin": f"http://localhost:{served.port}"},
+                    {"Host": f"[::1]:{served.port}"}]:
+        status, response_headers, answer = call(served, "POST", "/v1/models/vae_mnist:predict", SAMPLE, headers)
+        assert status == 200 and len(answer["outputs"]) == 1, (headers, answer)
+        assert "access-control-allow-origin" not in {name.lower() for name in response_headers}
+
+
+def test_an_allowed_origin_gets_cors_headers_and_its_preflight_answered(served):
+    origin = {"Origin": ALLOWED_ORIGIN}
+    status, headers, answer = call(served, "POST", "/v1/models/vae_mnist:predict", SAMPLE,
+                                   {**origin, "Content-Type": "application/json"})
+    assert status == 200 and headers["access-control-allow-origin"] == ALLOWED_ORIGIN, (headers, answer)
+    status, headers, _ = call(served, "OPTIONS", "/v1/models/vae_mnist:predict", None, {
+        **origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    assert status == 200 and headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "POST" in headers["access-control-allow-methods"]
+    assert "content-type" in headers["access-control-allow-headers"].lower()

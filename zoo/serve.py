@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -33,6 +34,14 @@ DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
 def host_name(name, value):
     if not value or any(c.isspace() for c in value) or "/" in value:
         return f"{name} takes a host name or IP address to bind to (e.g. 127.0.0.1); received {name}={value!r}"
+
+
+def origins(name, values):
+    for value in values:
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or value != f"{parts.scheme}://{parts.netloc}":
+            return (f"{name} takes web origins, a scheme, host and port such as http://localhost:3000 (no path, no "
+                    f"trailing slash); received {name}={value!r}")
 
 
 @dataclasses.dataclass
@@ -54,6 +63,8 @@ class ServeConfig:
     body_timeout_s: float = flag(30.0, "seconds a request has to send its body, once its headers are in (else 408)",
                                  flags.count(0.1, 3600))
     keep_alive_s: float = flag(5.0, "seconds a connection may stay idle between requests", flags.count(0.1, 3600))
+    allow_origin: tuple = flag((), "web origins (e.g. http://localhost:3000) whose pages may call the server; "
+                                   "pages of any other origin are refused", origins, type=str)
 
 
 class ServerProcess:

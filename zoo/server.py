@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import re
+import urllib.parse
 from pathlib import Path
 
 import h11
@@ -30,6 +31,7 @@ from google.protobuf import json_format
 from sklearn.decomposition import PCA
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -39,6 +41,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from zoo import data, request_parsing
 from zoo.errors import DataError, ZooError
 from zoo.request_parsing import InputSpec, RequestError, parse_predict, shape_text
+from zoo.serve import is_loopback
 
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
@@ -55,7 +58,7 @@ def json_response(body, status=200):
 
 def error_response(message, status):
     response = json_response({"error": message}, status)
-    if status in (408, 413):  # the body is left unread: the connection can carry no further request
+    if status in (403, 408, 413):  # answered before the body is read: the connection can carry no further request
         response.headers["connection"] = "close"
     return response
 
@@ -386,6 +389,41 @@ class BodyLimits:
         return await self.app(scope, limited_receive, send)
 
 
+class SameOrigin:
+    """ASGI middleware against cross-site requests: a request carrying an Origin header (as a browser sends it from
+    a page) that is neither the server's own origin (http://<its Host header>) nor one of `allowed_origins` gets a
+    403, `Origin: null` too; requests without one (TF Serving clients, curl) pass. With `loopback_only` (a server
+    bound to loopback), a Host header that does not name this machine gets a 403 as well: a page whose domain
+    resolves to 127.0.0.1 (DNS rebinding) would otherwise be the server's own origin."""
+
+    def __init__(self, app, allowed_origins=(), loopback_only=False):
+        self.app, self.allowed_origins, self.loopback_only = app, set(allowed_origins), loopback_only
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        host, origin = headers.get(b"host", b"").decode("latin-1"), headers.get(b"origin")
+        if self.loopback_only and not is_loopback(host_name(host)):
+            refusal = (f"a request for host {host!r} refused: this server is bound to loopback and answers requests "
+                       "for localhost, 127.0.0.1 and [::1] only")
+        elif origin is not None and origin.decode("latin-1") not in {f"{scope['scheme']}://{host}",
+                                                                      *self.allowed_origins}:
+            refusal = (f"a cross-origin request from {origin.decode('latin-1')!r} refused: the server answers pages "
+                       "of its own origin, and of those it was started with --allow-origin ORIGIN")
+        else:
+            return await self.app(scope, receive, send)
+        return await error_response(refusal, 403)(scope, receive, send)
+
+
+def host_name(host):
+    """The name or address of a Host header ("::1" from "[::1]:8501"); "" if it is malformed."""
+    try:
+        return urllib.parse.urlsplit(f"//{host}").hostname or ""
+    except ValueError:
+        return ""
+
+
 class HeaderTimeoutH11(H11Protocol):
     """uvicorn's HTTP/1.1 protocol (h11), closing a connection whose request line and headers are not complete
     `header_timeout_s` after it opened, or after the first byte of its next request. (uvicorn's keep-alive timeout
@@ -417,8 +455,9 @@ class HeaderTimeoutH11(H11Protocol):
 
 
 def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None,
-               body_timeout_s=30):
-    """The Starlette app serving `servables` ({name: Servable}), parsing predict bodies with `parser` (a Parser)."""
+               body_timeout_s=30, allowed_origins=(), loopback_only=False):
+    """The Starlette app serving `servables` ({name: Servable}), parsing predict bodies with `parser` (a Parser);
+    browser pages of `allowed_origins` may call it too (SameOrigin, CORS headers)."""
     parse = parser or Parser()
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=threads or 8, thread_name_prefix="tf")
     batchers = {(name, sig_name): Batcher(sig, executor, max_rows)
@@ -511,7 +550,11 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     ]
     app = Starlette(routes=routes, exception_handlers={RequestError: request_error, HTTPException: http_error,
                                                        ClientDisconnect: client_gone, Exception: server_error})
-    return BodyLimits(app, max_body_bytes, body_timeout_s)
+    app = BodyLimits(app, max_body_bytes, body_timeout_s)
+    if allowed_origins:
+        app = CORSMiddleware(app, allow_origins=allowed_origins, allow_methods=["GET", "POST"],
+                             allow_headers=["Content-Type"])
+    return SameOrigin(app, allowed_origins, loopback_only)
 
 
 def run(settings, sock):
@@ -527,7 +570,8 @@ def run(settings, sock):
     parser = Parser()
     parser.warm_up()
     app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser,
-                     body_timeout_s=settings.body_timeout_s)
+                     body_timeout_s=settings.body_timeout_s, allowed_origins=settings.allow_origin,
+                     loopback_only=is_loopback(settings.host))
     config = uvicorn.Config(app, log_level="warning",
                             http=functools.partial(HeaderTimeoutH11, header_timeout_s=settings.header_timeout_s),
                             timeout_keep_alive=settings.keep_alive_s)
