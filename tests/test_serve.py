@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 from starlette.testclient import TestClient
 
+from benchmarks import serving_http
 from tests.conftest import ROOT, run_python
-from zoo import server
+from zoo import flags, server
 
 
 class HalfPlusThree(tf.Module):
@@ -153,3 +154,12 @@ def test_a_bad_flag_is_one_line_and_exit_2(args, message):
     result = run_python(["-m", "zoo.serve", *args], timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"python -m zoo.serve: error: {message}"]
+
+
+def test_the_http_benchmark_runs_every_cell_for_its_least_seconds(capsys):
+    stop = serving_http.Stop(requests=400, min_seconds=5, max_seconds=20)
+    assert not stop(100_000, 4.9) and not stop(399, 19.9)
+    assert stop(400, 5) and stop(0, 20)
+    with pytest.raises(SystemExit) as exit:
+        flags.parse(serving_http.ServingHttpConfig, ["--min-seconds", "30"], prog="benchmark")
+    assert exit.value.code == 2 and "--min-seconds (30) must not be more than --seconds (20)" in capsys.readouterr().err
