@@ -162,6 +162,14 @@ def test_a_slow_body_gets_a_408_and_the_connection_closed(served, trickle):
     assert answer.startswith(b"HTTP/1.1 408 ") and b'"error":"the request body did not arrive within' in answer
 
 
+@pytest.mark.parametrize("path", ["/v1/models/vae_mnist:classify", "/v1/models/nope:predict", "/v1/models"])
+def test_an_answer_given_before_the_body_is_read_closes_the_connection(served, path):
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".encode()
+    with raw_connection(served) as connection:
+        seconds, answer = seconds_until_closed(connection, head + b"{", trickle=b" " * 100)
+    assert seconds < 1 and answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 404 ", b"HTTP/1.1 405 ")), answer
+
+
 def test_an_idle_kept_alive_connection_is_closed(served):
     with raw_connection(served) as connection:
         seconds, answer = seconds_until_closed(connection, b"GET /v1/models/vae_mnist HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

@@ -57,10 +57,7 @@ def json_response(body, status=200):
 
 
 def error_response(message, status):
-    response = json_response({"error": message}, status)
-    if status in (403, 408, 413):  # answered before the body is read: the connection can carry no further request
-        response.headers["connection"] = "close"
-    return response
+    return json_response({"error": message}, status)
 
 
 def bracketed(text):
@@ -355,7 +352,9 @@ class Parser:
 
 class BodyLimits:
     """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413, and
-    one not complete `timeout_s` after the request's headers a 408."""
+    one not complete `timeout_s` after the request's headers a 408. An answer given before the body is all in (these,
+    a refusal, an unknown model) closes the connection: it could carry no further request, and uvicorn would
+    otherwise read the rest of the body, at the client's pace, with no timeout."""
 
     def __init__(self, app, max_bytes, timeout_s):
         self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
@@ -364,11 +363,15 @@ class BodyLimits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         too_large = f"the request body is over the server's limit of {self.max_bytes // 2**20} MB (--max-body-mb)"
-        length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await error_response(too_large, 413)(scope, receive, send)
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
         deadline = asyncio.get_running_loop().time() + self.timeout_s
-        received, complete = 0, False
+        received, complete = 0, length in (None, b"0") and b"transfer-encoding" not in headers
+
+        async def closing_send(message):
+            if message["type"] == "http.response.start" and not complete:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
 
         async def limited_receive():
             nonlocal received, complete
@@ -386,7 +389,9 @@ class BodyLimits:
                 raise RequestError(too_large, status=413)
             return event
 
-        return await self.app(scope, limited_receive, send)
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await error_response(too_large, 413)(scope, receive, closing_send)
+        return await self.app(scope, limited_receive, closing_send)
 
 
 class SameOrigin:
@@ -550,11 +555,10 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     ]
     app = Starlette(routes=routes, exception_handlers={RequestError: request_error, HTTPException: http_error,
                                                        ClientDisconnect: client_gone, Exception: server_error})
-    app = BodyLimits(app, max_body_bytes, body_timeout_s)
     if allowed_origins:
         app = CORSMiddleware(app, allow_origins=allowed_origins, allow_methods=["GET", "POST"],
                              allow_headers=["Content-Type"])
-    return SameOrigin(app, allowed_origins, loopback_only)
+    return BodyLimits(SameOrigin(app, allowed_origins, loopback_only), max_body_bytes, body_timeout_s)
 
 
 def run(settings, sock):
