@@ -176,6 +176,23 @@ def test_an_idle_kept_alive_connection_is_closed(served):
     assert seconds < KEEP_ALIVE_S + 2 and answer.startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_client_that_stops_reading_its_answer_is_dropped(served):
+    body = json.dumps({"signature_name": "decode", "inputs": {"code": [[0.5] * 32] * 1024}}).encode()  # ~10 MB out
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connection.connect(("127.0.0.1", served.port))
+        connection.sendall((predict_headers(len(body)) + body) * 2)  # the second answer queues behind the first
+        time.sleep(2 * KEEP_ALIVE_S + 2)  # nothing read for two keep-alive periods
+        connection.settimeout(5)
+        received = 0
+        try:
+            while chunk := connection.recv(2**20):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+    assert received < 5 * 2**20
+
+
 def serve_on_a_taken_port(host, tmp_path):
     """`python -m zoo.serve --host HOST` on a port this process holds (on 127.0.0.1): the CompletedProcess and the
     port."""

@@ -315,9 +315,9 @@ class Parser:
     """Parses predict request bodies off the event loop: a small one (under `inline_bytes`) in a thread, a larger
     one in a worker process. JSON parsing and the conversion of nested lists to arrays are C calls that hold the GIL
     throughout (seconds for a 16 MB body), so that in a thread they would stall the event loop all the same. The
-    process is spawned, not forked (it imports numpy and orjson, never TensorFlow); `start` starts it and waits
-    until it has parsed a first body, else the first large body does. A process that dies (out of memory) fails
-    the requests it held with a 503 and is replaced on the next large body."""
+    process is spawned, not forked (it imports numpy and orjson, never TensorFlow); `warm_up` starts it and waits
+    until it has parsed a first body (else the first large body starts it). A process that dies (out of memory)
+    fails the requests it held with a 503 and is replaced on the next large body."""
 
     def __init__(self, inline_bytes=2**20):
         self.inline_bytes, self.pool = inline_bytes, None
@@ -429,14 +429,16 @@ def host_name(host):
         return ""
 
 
-class HeaderTimeoutH11(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol (h11), closing a connection whose request line and headers are not complete
-    `header_timeout_s` after it opened, or after the first byte of its next request. (uvicorn's keep-alive timeout
-    closes a connection idle between requests, BodyLimits bounds the body; nothing in uvicorn bounds the headers.)"""
+class TimedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11) with the two timeouts it lacks. It closes a connection whose request line
+    and headers are not complete `header_timeout_s` after it opened, or after the first byte of its next request.
+    And it drops one whose client reads nothing of its answer for a keep-alive period (a slow reader must keep
+    reading): uvicorn would keep the connection, the unsent answer and any answer queued behind it for as long as
+    the client does not read. (BodyLimits bounds the request body.)"""
 
     def __init__(self, *args, header_timeout_s, **kwargs):
         super().__init__(*args, **kwargs)
-        self.header_timeout_s, self.header_timer = header_timeout_s, None
+        self.header_timeout_s, self.header_timer, self.unsent_timer = header_timeout_s, None, None
 
     def connection_made(self, transport):
         super().connection_made(transport)
@@ -451,12 +453,34 @@ class HeaderTimeoutH11(H11Protocol):
 
     def connection_lost(self, exc):
         self.stop_header_timer()
+        if self.unsent_timer is not None:
+            self.unsent_timer.cancel()
         super().connection_lost(exc)
 
     def stop_header_timer(self):
         if self.header_timer is not None:
             self.header_timer.cancel()
             self.header_timer = None
+
+    def pause_writing(self):  # the transport holds more unsent answer than its high-water mark
+        super().pause_writing()
+        self.watch_unsent()
+
+    def timeout_keep_alive_handler(self):
+        super().timeout_keep_alive_handler()  # closes the connection once all is sent
+        self.watch_unsent()
+
+    def watch_unsent(self):
+        unsent = self.transport.get_write_buffer_size()
+        if self.unsent_timer is None and unsent:
+            self.unsent_timer = self.loop.call_later(self.timeout_keep_alive, self.check_unsent, unsent)
+
+    def check_unsent(self, before):
+        self.unsent_timer = None
+        if self.transport.get_write_buffer_size() == before:  # not a byte read in a keep-alive period
+            self.transport.abort()
+        else:
+            self.watch_unsent()
 
 
 def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None,
@@ -577,7 +601,7 @@ def run(settings, sock):
                      body_timeout_s=settings.body_timeout_s, allowed_origins=settings.allow_origin,
                      loopback_only=is_loopback(settings.host))
     config = uvicorn.Config(app, log_level="warning",
-                            http=functools.partial(HeaderTimeoutH11, header_timeout_s=settings.header_timeout_s),
+                            http=functools.partial(TimedH11, header_timeout_s=settings.header_timeout_s),
                             timeout_keep_alive=settings.keep_alive_s)
     try:
         try:
