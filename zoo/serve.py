@@ -7,10 +7,13 @@ TensorFlow Serving's REST API as its documentation writes it (a client written f
   GET  /v1/models/{name}[/versions/1]/metadata    signatures, read from the SavedModel
   POST /v1/models/{name}[/versions/1]:predict     {"signature_name": ..., "instances": [...]} -> {"predictions"}
                                                   {"signature_name": ..., "inputs": {...}}    -> {"outputs"}
+  POST /v1/models/{name}[/versions/1]:classify    (and :regress) not served: a 400 naming :predict
 The zoo adds GET /v1/models (every artifact with its card's key numbers), each artifact's figures and the two
 leading principal directions of its test codes (for the page's latent explorer), and the page itself at /.
 
-The flags are parsed before TensorFlow starts; the server itself is zoo.server.
+The flags are parsed and the port is bound before TensorFlow starts (a taken port fails at once, in one line); the
+server itself is zoo.server. A --host other than loopback is warned about: the models are then reachable from the
+network. Browser pages of other origins are refused unless --allow-origin names them.
 """
 
 import dataclasses

@@ -6,8 +6,11 @@ signature, so FastAPI's pydantic layer would add nothing) under uvicorn.
 
 Safe by default: model names, figure names and page files are looked up in what was loaded at start, never joined
 into paths; request bodies have a size cap and predict requests a row cap; every bad request (malformed JSON, an
-unknown model or signature, wrong input names, shapes or dtypes, values an endpoint refuses) gets a 4xx with
-{"error": ...}, the endpoint's own message where the SavedModel's input checks refused it.
+unknown model, signature or method, wrong input names, shapes or dtypes, values an endpoint refuses) gets a 4xx
+with {"error": ...}, the endpoint's own message where the SavedModel's input checks refused it. Bodies are parsed
+off the event loop (Parser: large ones in a worker process), browser pages of other origins and, on loopback,
+requests for other host names are refused (SameOrigin), and slow, idle or non-reading connections are timed out
+(BodyLimits, TimedH11).
 """
 
 import asyncio
