@@ -122,13 +122,13 @@ def bind(host, port):
     try:
         family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, protocol)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server: a restart need not wait
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
     except OSError as error:
-        raise ZooError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server: a restart need not wait
-        sock.bind(address)
-    except OSError as error:
-        sock.close()
         raise ZooError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
     return sock
 

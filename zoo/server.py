@@ -410,15 +410,16 @@ class SameOrigin:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        host, origin = headers.get(b"host", b"").decode("latin-1"), headers.get(b"origin")
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+        host, origin = headers.get(b"host", ""), headers.get(b"origin")
+        own = f"{scope['scheme']}://{host}"
         if self.loopback_only and not is_loopback(host_name(host)):
-            refusal = (f"a request for host {host!r} refused: this server is bound to loopback and answers requests "
-                       "for localhost, 127.0.0.1 and [::1] only")
-        elif origin is not None and origin.decode("latin-1") not in {f"{scope['scheme']}://{host}",
-                                                                      *self.allowed_origins}:
-            refusal = (f"a cross-origin request from {origin.decode('latin-1')!r} refused: the server answers pages "
-                       "of its own origin, and of those it was started with --allow-origin ORIGIN")
+            refusal = (f"a request for host {host!r} refused: a server bound to loopback answers requests for "
+                       "localhost, 127.0.0.1 or [::1] only")
+        elif origin is not None and origin not in {own, *self.allowed_origins}:
+            refusal = (f"a request from a page of origin {origin!r} refused: the server answers pages of its own "
+                       f"origin ({own}) and of the origins given to --allow-origin "
+                       f"({', '.join(sorted(self.allowed_origins)) or 'none'})")
         else:
             return await self.app(scope, receive, send)
         return await error_response(refusal, 403)(scope, receive, send)
