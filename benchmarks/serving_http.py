@@ -2,18 +2,21 @@
 the same SavedModel in-process.
 
     python -m benchmarks.serving_http [--model vae_mnist --signature reconstruct --data-dir DIR
-                                       --batch-sizes 1 64 --clients 1 8 32 --requests 400 --seconds 20]
+                                       --batch-sizes 1 64 --clients 1 8 32
+                                       --requests 400 --min-seconds 5 --seconds 20]
 
 For each batch size, first the SavedModel loaded in this process with tf.saved_model.load is called one request
 after another (`in_process`: the floor, no HTTP and no JSON). Then the server is started in its own process on a
 free loopback port, serving only --model, once with request batching on and once with it off (--no-batching);
 for each number of concurrent clients, that many threads each keep one HTTP/1.1 connection and post
 `{"signature_name": ..., "inputs": {"images": [...]}}` (the columnar format, bodies encoded once up front) back to
-back until --requests requests have completed or --seconds have passed. Each response is read whole; any status but
-200 stops the benchmark. Reported per cell: requests/s and images/s over the cell's wall time, and p50 / p99 latency
-of single requests as the client saw them. Inputs are real MNIST test images (binarized once) from --data-dir,
-else $ZOO_DATA_DIR. The clients run on the same CPU cores as the server (there are no others here): the numbers
-are what one machine does serving itself, not a server's capacity under a remote load generator.
+back. Every cell (the in-process ones too) runs for at least --min-seconds and until --requests requests have
+completed, and stops at --seconds whatever the count, so that a p99 comes from seconds of requests, never from a
+handful. Each response is read whole; any status but 200 stops the benchmark. Reported per cell: requests/s and
+images/s over the cell's wall time, and p50 / p99 latency of single requests as the client saw them. Inputs are
+real MNIST test images (binarized once) from --data-dir, else $ZOO_DATA_DIR. The clients run on the same CPU cores
+as the server (there are no others here): the numbers are what one machine does serving itself, not a server's
+capacity under a remote load generator.
 Prints a table and writes --out (benchmarks/results/serving_http.json).
 """
 
@@ -48,9 +51,28 @@ class ServingHttpConfig:
     data_dir: str = flag(None, "directory of the MNIST IDX files (default: $ZOO_DATA_DIR)", flags.existing_dir)
     batch_sizes: tuple = flag((1, 64), "images per request", flags.count(1, 1024))
     clients: tuple = flag((1, 8, 32), "numbers of concurrent clients", flags.count(1, 256))
-    requests: int = flag(400, "most requests per cell (all clients together)", flags.count(1, 1_000_000))
+    requests: int = flag(400, "requests per cell (all clients together), once --min-seconds have passed",
+                         flags.count(1, 1_000_000))
+    min_seconds: float = flag(5.0, "least seconds per cell", flags.positive)
     seconds: float = flag(20.0, "most seconds per cell", flags.positive)
     out: str = flag(str(RESULTS), "where to write the results (JSON)")
+
+    def check(self):
+        if self.min_seconds > self.seconds:
+            return (f"--min-seconds ({self.min_seconds:g}) must not be more than --seconds ({self.seconds:g}); "
+                    f"received --min-seconds={self.min_seconds:g} --seconds={self.seconds:g}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    """When a cell is over: after `min_seconds` once `requests` have completed, or after `max_seconds` anyway."""
+
+    requests: int
+    min_seconds: float
+    max_seconds: float
+
+    def __call__(self, completed, elapsed):
+        return elapsed >= self.max_seconds or (elapsed >= self.min_seconds and completed >= self.requests)
 
 
 def start_server(model_dir, batching, scratch):
@@ -84,15 +106,15 @@ def post_loop(port, path, body, stop, latencies, failures):
         connection.close()
 
 
-def http_cell(port, path, body, clients, max_requests, max_seconds):
-    """`clients` threads posting `body` until `max_requests` completed or `max_seconds` passed: (latencies, seconds)."""
+def http_cell(port, path, body, clients, stop_when):
+    """`clients` threads posting `body` until `stop_when(requests completed, seconds)`: (latencies, seconds)."""
     stop, latencies, failures = threading.Event(), [], []
     threads = [threading.Thread(target=post_loop, args=(port, path, body, stop, latencies, failures), daemon=True)
                for _ in range(clients)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
-    while not stop.is_set() and len(latencies) < max_requests and time.perf_counter() - start < max_seconds:
+    while not stop.is_set() and not stop_when(len(latencies), time.perf_counter() - start):
         time.sleep(0.01)
     stop.set()
     for thread in threads:
@@ -111,7 +133,7 @@ def summary(latencies, elapsed, batch):
             "p99_ms": round(1e3 * float(np.percentile(latencies, 99)), 2)}
 
 
-def in_process(model_dir, signature, bodies_images, settings):
+def in_process(model_dir, signature, bodies_images, stop_when):
     """The signature called in this process, request after request: {batch: summary}."""
     import tensorflow as tf
 
@@ -122,7 +144,7 @@ def in_process(model_dir, signature, bodies_images, settings):
         for _ in range(WARM_UP_REQUESTS):
             call(images=inputs)
         latencies, start = [], time.perf_counter()
-        while len(latencies) < settings.requests and time.perf_counter() - start < settings.seconds:
+        while not stop_when(len(latencies), time.perf_counter() - start):
             begin = time.perf_counter()
             {name: value.numpy() for name, value in call(images=inputs).items()}
             latencies.append(time.perf_counter() - begin)
@@ -160,11 +182,12 @@ def main(argv=None):
     bodies = {batch: json.dumps({"signature_name": settings.signature,
                                  "inputs": {"images": images[batch].tolist()}}).encode() for batch in batch_sizes}
     path = f"/v1/models/{settings.model}:predict"
+    stop_when = Stop(settings.requests, settings.min_seconds, settings.seconds)
     results = {"cpu": speed.cpu_model(), "cores": os.cpu_count(), "command": flags.command_line(PROG, argv),
-               "model": settings.model, "signature": settings.signature, "max_requests_per_cell": settings.requests,
-               "max_seconds_per_cell": settings.seconds,
+               "model": settings.model, "signature": settings.signature, "requests_per_cell": settings.requests,
+               "min_seconds_per_cell": settings.min_seconds, "max_seconds_per_cell": settings.seconds,
                "request_body_bytes": {batch: len(body) for batch, body in bodies.items()},
-               "in_process": in_process(model_dir, settings.signature, images, settings), "http": {}}
+               "in_process": in_process(model_dir, settings.signature, images, stop_when), "http": {}}
     print("in-process: timed", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         for batching in (True, False):
@@ -173,10 +196,9 @@ def main(argv=None):
             try:
                 cells = []
                 for batch in batch_sizes:
-                    http_cell(server.port, path, bodies[batch], 1, WARM_UP_REQUESTS, settings.seconds)
+                    http_cell(server.port, path, bodies[batch], 1, Stop(WARM_UP_REQUESTS, 0, settings.seconds))
                     for clients in client_counts:
-                        latencies, elapsed = http_cell(server.port, path, bodies[batch], clients,
-                                                       settings.requests, settings.seconds)
+                        latencies, elapsed = http_cell(server.port, path, bodies[batch], clients, stop_when)
                         cells.append({"batch": batch, "clients": clients, **summary(latencies, elapsed, batch)})
                         print(f"HTTP, batching {mode}, batch {batch}, {clients} clients: "
                               f"{cells[-1]['requests_per_s']:.0f} requests/s", flush=True)

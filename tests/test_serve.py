@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 from starlette.testclient import TestClient
 
+from benchmarks import serving_http
 from tests.conftest import ROOT, run_python
-from zoo import server
+from zoo import flags, server
 
 
 class HalfPlusThree(tf.Module):
@@ -151,13 +152,6 @@ def test_the_code_size_shown_is_what_decode_takes(zoo_client):
     assert two_layer["code_size"] == 64 and two_layer["code"].startswith("z1")
 
 
-def test_a_bad_flag_is_one_line_and_exit_2():
-    result = run_python(["-m", "zoo.serve", "--port", "70000"], timeout=60)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "python -m zoo.serve: error: --port must be in 1..65535; received --port=70000"]
-
-
 def test_figure_links_work_for_any_artifact_name(tmp_path):
     """Names with URL syntax in them (# ? % /-free) reach their figure through the link the gallery is given."""
     figure = tmp_path / "what? #1.png"
@@ -167,3 +161,26 @@ def test_figure_links_work_for_any_artifact_name(tmp_path):
     (link,) = client.get("/v1/models").json()["models"][0]["figures"]
     assert "#" not in link and "?" not in link
     assert client.get(link).content == b"\x89PNG fake"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "--port must be in 1..65535; received --port=70000"),
+    (["--header-timeout-s", "0"], "--header-timeout-s must be in 0.1..3600; received --header-timeout-s=0.0"),
+    (["--allow-origin", "http://localhost:3000", "null"], "--allow-origin takes web origins, a scheme, host and "
+     "port such as http://localhost:3000 (no path, no trailing slash); received --allow-origin='null'"),
+    (["--allow-origin", "http://localhost:3000/"], "--allow-origin takes web origins, a scheme, host and port such as "
+     "http://localhost:3000 (no path, no trailing slash); received --allow-origin='http://localhost:3000/'"),
+])
+def test_a_bad_flag_is_one_line_and_exit_2(args, message):
+    result = run_python(["-m", "zoo.serve", *args], timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"python -m zoo.serve: error: {message}"]
+
+
+def test_the_http_benchmark_runs_every_cell_for_its_least_seconds(capsys):
+    stop = serving_http.Stop(requests=400, min_seconds=5, max_seconds=20)
+    assert not stop(100_000, 4.9) and not stop(399, 19.9)
+    assert stop(400, 5) and stop(0, 20)
+    with pytest.raises(SystemExit) as exit:
+        flags.parse(serving_http.ServingHttpConfig, ["--min-seconds", "30"], prog="benchmark")
+    assert exit.value.code == 2 and "--min-seconds (30) must not be more than --seconds (20)" in capsys.readouterr().err

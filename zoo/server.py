@@ -6,20 +6,28 @@ signature, so FastAPI's pydantic layer would add nothing) under uvicorn.
 
 Safe by default: model names, figure names and page files are looked up in what was loaded at start, never joined
 into paths; request bodies have a size cap and predict requests a row cap; every bad request (malformed JSON, an
-unknown model or signature, wrong input names, shapes or dtypes, values an endpoint refuses) gets a 4xx with
-{"error": ...}, the endpoint's own message where the SavedModel's input checks refused it.
+unknown model, signature or method, wrong input names, shapes or dtypes, values an endpoint refuses) gets a 4xx
+with {"error": ...}, the endpoint's own message where the SavedModel's input checks refused it. Bodies are parsed
+off the event loop (Parser: large ones in a worker process), browser pages of other origins and, on loopback,
+requests for other host names are refused (SameOrigin), and slow, idle or non-reading connections are timed out
+(BodyLimits, TimedH11).
 """
 
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import gc
+import itertools
 import json
+import multiprocessing
 import os
 import re
+import urllib.parse
 from pathlib import Path
 from urllib.parse import quote
 
+import h11
 import numpy as np
 import orjson
 import tensorflow as tf
@@ -27,12 +35,17 @@ from google.protobuf import json_format
 from sklearn.decomposition import PCA
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from zoo import data
+from zoo import data, request_parsing
 from zoo.errors import DataError, ZooError
+from zoo.request_parsing import InputSpec, RequestError, parse_predict, shape_text
+from zoo.serve import is_loopback
 
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
@@ -43,14 +56,6 @@ KEY_METRICS = ("test_nll_nats", "test_elbo_nats", "test_bce_nats", "test_squared
                "frechet_distance", "test_rmse")
 
 
-class RequestError(Exception):
-    """A bad request: answered with `status` and {"error": message}."""
-
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
-
-
 def json_response(body, status=200):
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status, media_type="application/json")
 
@@ -59,20 +64,34 @@ def error_response(message, status):
     return json_response({"error": message}, status)
 
 
+def bracketed(text):
+    """The top-level [...] items of `text`, unwrapped: ["a [0, 1] b", "12"] from "[a [0, 1] b] [12]"."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+            start = index + 1 if depth == 1 else start
+        elif char == "]" and depth:
+            depth -= 1
+            if not depth:
+                items.append(text[start:index].strip())
+    return items
+
+
 def endpoint_message(error):
     """The endpoint's own words from an InvalidArgumentError raised inside a SavedModel (its input checks), without
-    TensorFlow's node names and tensor dumps."""
-    text = error.message.split("\n")[0]
+    TensorFlow's preamble ("Graph execution error:", the node it was detected at), node names and tensor dumps:
+    "digits must be in 0..9; found 12" from tf.debugging.Assert's "assertion failed: [digits must be in 0..9;
+    found] [12]", and the message alone from an assert_* op's "[message] [Condition x <= y did not hold...] ..."."""
+    lines = [line for line in error.message.splitlines() if line.strip() and not line[0].isspace()
+             and line != "Graph execution error:" and not line.startswith(("Detected at node", "<stack traces"))]
+    text = next((line for line in lines if "assertion failed: " in line), lines[0] if lines else error.message)
     text = re.sub(r"^(\{\{function_node [^}]*\}\}\s*)+", "", text)
     text = re.sub(r"\s*\[Op:[^\]]*\]\s*$", "", text)
-    asserted = re.match(r"assertion failed: \[(.*?)\] \[Condition ", text)
-    if asserted:
-        return asserted.group(1)
-    return text.removeprefix("assertion failed: ")
-
-
-def shape_text(shape):
-    return "[" + ", ".join("batch" if size is None else str(size) for size in shape) + "]"
+    if "assertion failed: " not in text:
+        return text
+    items = bracketed(text.partition("assertion failed: ")[2])
+    return " ".join(itertools.takewhile(lambda item: not item.startswith("Condition "), items))
 
 
 @dataclasses.dataclass
@@ -87,6 +106,11 @@ class Signature:
     def batched(self):
         """Whether every input has a leading batch dimension (then requests may be batched together)."""
         return all(spec.shape.rank and spec.shape[0] is None for spec in self.inputs.values())
+
+    @functools.cached_property
+    def specs(self):
+        """{input name: InputSpec}: the inputs' shapes and dtypes as request_parsing takes them."""
+        return {name: InputSpec(tuple(spec.shape.as_list()), spec.dtype.name) for name, spec in self.inputs.items()}
 
 
 @dataclasses.dataclass
@@ -109,6 +133,11 @@ class Servable:
             if code is not None:
                 return code.shape[1]
         return None
+
+    @property
+    def specs(self):
+        """{signature name: {input name: InputSpec}}, for request_parsing."""
+        return {name: signature.specs for name, signature in self.signatures.items()}
 
     def summary(self):
         card = self.card
@@ -206,92 +235,7 @@ def load_all(models_dir, data_dir=None, log=print):
     return servables
 
 
-# Predict: TF Serving's request and response formats.
-
-def to_array(value, spec, what, max_rows):
-    """`value` (nested JSON lists or a number) as a numpy array of the spec's dtype and shape, or a RequestError
-    naming the input, what it received and what is allowed."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise RequestError(f"{what} must be a (nested) list of numbers of shape {shape_text(spec.shape)}; "
-                           f"could not read it as one ({str(error).splitlines()[0][:120]})") from None
-    if array.dtype.kind not in "biuf":
-        raise RequestError(f"{what} must hold numbers (dtype {spec.dtype.name}); received values of type "
-                           f"{'strings' if array.dtype.kind in 'US' else array.dtype.name}")
-    if spec.dtype.is_integer:
-        finite = np.isfinite(array) if array.dtype.kind == "f" else np.ones(array.shape, bool)
-        if not np.all(finite) or np.any(array != np.round(np.where(finite, array, 0))):
-            raise RequestError(f"{what} must hold whole numbers (dtype {spec.dtype.name})")
-        info = np.iinfo(spec.dtype.as_numpy_dtype)
-        if array.size and (array.min() < info.min or array.max() > info.max):
-            raise RequestError(f"{what} must be within {spec.dtype.name}'s range {info.min}..{info.max}")
-    if not tf.TensorShape(array.shape).is_compatible_with(spec.shape):
-        raise RequestError(f"{what} must have shape {shape_text(spec.shape)}; received {list(array.shape)}")
-    if array.ndim and array.shape[0] > max_rows:
-        raise RequestError(f"{what} holds {array.shape[0]} rows; at most {max_rows} are accepted per request "
-                           "(split the batch)", status=413)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return array.astype(spec.dtype.as_numpy_dtype)
-
-
-def row_inputs(instances, signature, max_rows):
-    """The inputs of a row-format request ({"instances": [...]}): one value per row for a single input, else one
-    object per row holding every named input."""
-    if not isinstance(instances, list):
-        raise RequestError("'instances' must be a list with one entry per row")
-    scalars = [name for name, spec in signature.inputs.items() if not spec.shape.rank]
-    if scalars:
-        raise RequestError(f"this signature takes the scalar input(s) {scalars}, which have no rows: use the columnar "
-                           'format, {"inputs": {...}}')
-    names = list(signature.inputs)
-    if len(names) == 1 and not (instances and isinstance(instances[0], dict)):
-        return {names[0]: to_array(instances, signature.inputs[names[0]], "instances", max_rows)}
-    if not all(isinstance(row, dict) for row in instances):
-        raise RequestError(f"this signature takes several named inputs {names}: each instance must be an object "
-                           "holding all of them")
-    for index, row in enumerate(instances):
-        if set(row) != set(names):
-            raise RequestError(f"instance {index} has the inputs {sorted(row)}; the signature takes {sorted(names)}")
-    return {name: to_array([row[name] for row in instances], spec, f"input '{name}'", max_rows)
-            for name, spec in signature.inputs.items()}
-
-
-def columnar_inputs(inputs, signature, max_rows):
-    """The inputs of a columnar request ({"inputs": ...}): the single input's value, or an object of named inputs."""
-    names = list(signature.inputs)
-    if not isinstance(inputs, dict):
-        if len(names) != 1:
-            raise RequestError(f"this signature takes several named inputs {names}: 'inputs' must be an object")
-        inputs = {names[0]: inputs}
-    if set(inputs) != set(names):
-        raise RequestError(f"'inputs' has {sorted(inputs)}; the signature takes {sorted(names)}")
-    return {name: to_array(inputs[name], spec, f"input '{name}'", max_rows) for name, spec in signature.inputs.items()}
-
-
-def parse_predict(body, servable, max_rows):
-    """(signature name, Signature, input arrays, row format?) of a predict request body."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:  # TF Serving also reads NaN and Infinity, which orjson (2x faster here) refuses
-            request = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError(f"malformed JSON: {error}") from None
-    if not isinstance(request, dict):
-        raise RequestError("the request body must be a JSON object")
-    name = request.get("signature_name", "serving_default") or "serving_default"
-    if not isinstance(name, str) or name not in servable.signatures:
-        raise RequestError(f'Serving signature name: "{name}" not found in signature def; '
-                           f"{servable.name} has {sorted(servable.signatures)}")
-    signature = servable.signatures[name]
-    if ("instances" in request) == ("inputs" in request):
-        raise RequestError("a predict request takes either 'instances' (row format) or 'inputs' (columnar), "
-                           "one of them" + (", not both" if "inputs" in request else ""))
-    if "instances" in request:
-        return name, signature, row_inputs(request["instances"], signature, max_rows), True
-    return name, signature, columnar_inputs(request["inputs"], signature, max_rows), False
-
+# Predict: TF Serving's request and response formats (request_parsing reads the requests).
 
 def call_signature(signature, inputs):
     """{output name: numpy array} of the signature on the inputs; RequestError with the endpoint's message if its
@@ -381,34 +325,184 @@ class Batcher:
                 future.get_loop().call_soon_threadsafe(future.set_result, result)
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413."""
+class Parser:
+    """Parses predict request bodies off the event loop: a small one (under `inline_bytes`) in a thread, a larger
+    one in a worker process. JSON parsing and the conversion of nested lists to arrays are C calls that hold the GIL
+    throughout (seconds for a 16 MB body), so that in a thread they would stall the event loop all the same. The
+    process is spawned, not forked (it imports numpy and orjson, never TensorFlow); `warm_up` starts it and waits
+    until it has parsed a first body (else the first large body starts it). A process that dies (out of memory)
+    fails the requests it held with a 503 and is replaced on the next large body."""
 
-    def __init__(self, app, max_bytes):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, inline_bytes=2**20):
+        self.inline_bytes, self.pool = inline_bytes, None
+
+    def start(self):
+        self.pool = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
+                                                           initializer=request_parsing.ignore_interrupts)
+        return self.pool
+
+    def warm_up(self):
+        spec = {"serving_default": {"x": InputSpec((None,), "float32")}}
+        (self.pool or self.start()).submit(parse_predict, b'{"inputs": [1.0]}', "warm-up", spec, 1).result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    async def __call__(self, body, servable, max_rows):
+        """(signature name, {input name: array}, row format?) of the body, or a RequestError."""
+        args = (parse_predict, body, servable.name, servable.specs, max_rows)
+        loop = asyncio.get_running_loop()
+        if len(body) < self.inline_bytes:
+            return await loop.run_in_executor(None, *args)
+        pool = self.pool or self.start()
+        try:
+            return await loop.run_in_executor(pool, *args)
+        except concurrent.futures.process.BrokenProcessPool:
+            if self.pool is pool:
+                self.pool = None
+            raise RequestError("the server's parser process died on this body (out of memory?)", status=503) from None
+
+
+class BodyLimits:
+    """ASGI middleware: a request body over `max_bytes` (by its Content-Length, or as it streams in) gets a 413, and
+    one not complete `timeout_s` after the request's headers a 408. An answer given before the body is all in (these,
+    a refusal, an unknown model) closes the connection: it could carry no further request, and uvicorn would
+    otherwise read the rest of the body, at the client's pace, with no timeout."""
+
+    def __init__(self, app, max_bytes, timeout_s):
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        message = f"the request body is over the server's limit of {self.max_bytes // 2**20} MB (--max-body-mb)"
-        length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await error_response(message, 413)(scope, receive, send)
-        received = 0
+        too_large = f"the request body is over the server's limit of {self.max_bytes // 2**20} MB (--max-body-mb)"
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        received, complete = 0, length in (None, b"0") and b"transfer-encoding" not in headers
+
+        async def closing_send(message):
+            if message["type"] == "http.response.start" and not complete:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
 
         async def limited_receive():
-            nonlocal received
-            event = await receive()
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    event = await receive()
+            except TimeoutError:
+                raise RequestError(f"the request body did not arrive within {self.timeout_s:g} s (--body-timeout-s)",
+                                   status=408) from None
             received += len(event.get("body", b""))
+            complete = not event.get("more_body", False)
             if received > self.max_bytes:
-                raise RequestError(message, status=413)
+                raise RequestError(too_large, status=413)
             return event
 
-        return await self.app(scope, limited_receive, send)
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await error_response(too_large, 413)(scope, receive, closing_send)
+        return await self.app(scope, limited_receive, closing_send)
 
 
-def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None):
-    """The Starlette app serving `servables` ({name: Servable})."""
+class SameOrigin:
+    """ASGI middleware against cross-site requests: a request carrying an Origin header (as a browser sends it from
+    a page) that is neither the server's own origin (http://<its Host header>) nor one of `allowed_origins` gets a
+    403, `Origin: null` too; requests without one (TF Serving clients, curl) pass. With `loopback_only` (a server
+    bound to loopback), a Host header that does not name this machine gets a 403 as well: a page whose domain
+    resolves to 127.0.0.1 (DNS rebinding) would otherwise be the server's own origin."""
+
+    def __init__(self, app, allowed_origins=(), loopback_only=False):
+        self.app, self.allowed_origins, self.loopback_only = app, set(allowed_origins), loopback_only
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+        host, origin = headers.get(b"host", ""), headers.get(b"origin")
+        own = f"{scope['scheme']}://{host}"
+        if self.loopback_only and not is_loopback(host_name(host)):
+            refusal = (f"a request for host {host!r} refused: a server bound to loopback answers requests for "
+                       "localhost, 127.0.0.1 or [::1] only")
+        elif origin is not None and origin not in {own, *self.allowed_origins}:
+            refusal = (f"a request from a page of origin {origin!r} refused: the server answers pages of its own "
+                       f"origin ({own}) and of the origins given to --allow-origin "
+                       f"({', '.join(sorted(self.allowed_origins)) or 'none'})")
+        else:
+            return await self.app(scope, receive, send)
+        return await error_response(refusal, 403)(scope, receive, send)
+
+
+def host_name(host):
+    """The name or address of a Host header ("::1" from "[::1]:8501"); "" if it is malformed."""
+    try:
+        return urllib.parse.urlsplit(f"//{host}").hostname or ""
+    except ValueError:
+        return ""
+
+
+class TimedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11) with the two timeouts it lacks. It closes a connection whose request line
+    and headers are not complete `header_timeout_s` after it opened, or after the first byte of its next request.
+    And it drops one whose client reads nothing of its answer for a keep-alive period (a slow reader must keep
+    reading): uvicorn would keep the connection, the unsent answer and any answer queued behind it for as long as
+    the client does not read. (BodyLimits bounds the request body.)"""
+
+    def __init__(self, *args, header_timeout_s, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s, self.header_timer, self.unsent_timer = header_timeout_s, None, None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.header_timer = self.loop.call_later(self.header_timeout_s, transport.close)
+
+    def data_received(self, data):
+        if self.header_timer is None and self.conn.their_state is h11.IDLE:
+            self.header_timer = self.loop.call_later(self.header_timeout_s, self.transport.close)
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self.stop_header_timer()
+
+    def connection_lost(self, exc):
+        self.stop_header_timer()
+        if self.unsent_timer is not None:
+            self.unsent_timer.cancel()
+        super().connection_lost(exc)
+
+    def stop_header_timer(self):
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def pause_writing(self):  # the transport holds more unsent answer than its high-water mark
+        super().pause_writing()
+        self.watch_unsent()
+
+    def timeout_keep_alive_handler(self):
+        super().timeout_keep_alive_handler()  # closes the connection once all is sent
+        self.watch_unsent()
+
+    def watch_unsent(self):
+        unsent = self.transport.get_write_buffer_size()
+        if self.unsent_timer is None and unsent:
+            self.unsent_timer = self.loop.call_later(self.timeout_keep_alive, self.check_unsent, unsent)
+
+    def check_unsent(self, before):
+        self.unsent_timer = None
+        if self.transport.get_write_buffer_size() == before:  # not a byte read in a keep-alive period
+            self.transport.abort()
+        else:
+            self.watch_unsent()
+
+
+def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=True, threads=None, parser=None,
+               body_timeout_s=30, allowed_origins=(), loopback_only=False):
+    """The Starlette app serving `servables` ({name: Servable}), parsing predict bodies with `parser` (a Parser);
+    browser pages of `allowed_origins` may call it too (SameOrigin, CORS headers)."""
+    parse = parser or Parser()
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=threads or 8, thread_name_prefix="tf")
     batchers = {(name, sig_name): Batcher(sig, executor, max_rows)
                 for name, servable in servables.items() for sig_name, sig in servable.signatures.items()}
@@ -434,12 +528,17 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     async def predict(request):
         servable = servable_of(request)
         body = await request.body()
-        name, signature, inputs, row_format = parse_predict(body, servable, max_rows)
+        name, inputs, row_format = await parse(body, servable, max_rows)
+        signature = servable.signatures[name]
         if batching and signature.batched:
             outputs = await batchers[(servable.name, name)](inputs)
         else:
             outputs = await asyncio.get_running_loop().run_in_executor(executor, call_signature, signature, inputs)
         return json_response(predict_body(outputs, row_format))
+
+    async def other_method(request):
+        name, method = request.path_params["name"], request.path_params["method"]
+        raise RequestError(f"this server answers :predict only (POST /v1/models/{name}:predict), not :{method}")
 
     async def list_models(request):
         return json_response({"models": [servable.summary() for servable in servables.values()]})
@@ -471,13 +570,19 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
     async def http_error(request, error):
         return error_response(error.detail or "error", error.status_code)
 
+    async def client_gone(request, error):
+        return Response(status_code=400)  # never sent: nobody is left to read it
+
     async def server_error(request, error):
-        return error_response(f"internal error: {type(error).__name__}: {str(error).splitlines()[0][:300]}", 500)
+        first_line = str(error).partition("\n")[0]
+        return error_response(f"internal error: {type(error).__name__}: {first_line[:300]}", 500)
 
     routes = [
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{name}:predict", predict, methods=["POST"]),
         Route("/v1/models/{name}/versions/{version}:predict", predict, methods=["POST"]),
+        Route("/v1/models/{name}:{method}", other_method, methods=["POST"]),
+        Route("/v1/models/{name}/versions/{version}:{method}", other_method, methods=["POST"]),
         Route("/v1/models/{name}/metadata", metadata, methods=["GET"]),
         Route("/v1/models/{name}/versions/{version}/metadata", metadata, methods=["GET"]),
         Route("/v1/models/{name}/figures/{file}", figure, methods=["GET"]),
@@ -488,12 +593,16 @@ def create_app(servables, max_body_bytes=16 * 2**20, max_rows=1024, batching=Tru
         Route("/static/{file}", page, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={RequestError: request_error, HTTPException: http_error,
-                                                       Exception: server_error})
-    return BodyLimit(app, max_body_bytes)
+                                                       ClientDisconnect: client_gone, Exception: server_error})
+    if allowed_origins:
+        app = CORSMiddleware(app, allow_origins=allowed_origins, allow_methods=["GET", "POST"],
+                             allow_headers=["Content-Type"])
+    return BodyLimits(SameOrigin(app, allowed_origins, loopback_only), max_body_bytes, body_timeout_s)
 
 
-def run(settings):
-    """Loads every artifact under settings.models and serves them until interrupted."""
+def run(settings, sock):
+    """Loads every artifact under settings.models and serves them on `sock` (bound to settings.host and .port, by
+    zoo.serve.bind) until interrupted."""
     import uvicorn
 
     servables = load_all(settings.models, settings.data_dir)
@@ -501,11 +610,22 @@ def run(settings):
     # request, each slowed by TensorFlow's many long-lived objects (~160 ms added, measured): frozen, collections
     # skip those objects.
     gc.freeze()
-    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching)
-    print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
-          f"(TensorFlow Serving REST API under /v1/models)", flush=True)
+    parser = Parser()
+    parser.warm_up()
+    app = create_app(servables, settings.max_body_mb * 2**20, settings.max_batch, settings.batching, parser=parser,
+                     body_timeout_s=settings.body_timeout_s, allowed_origins=settings.allow_origin,
+                     loopback_only=is_loopback(settings.host))
+    config = uvicorn.Config(app, log_level="warning",
+                            http=functools.partial(TimedH11, header_timeout_s=settings.header_timeout_s),
+                            timeout_keep_alive=settings.keep_alive_s)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    except OSError as error:  # e.g. the port is taken
-        raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error}") from None
+        try:
+            sock.listen(config.backlog)
+        except OSError as error:  # another server took the port since it was bound
+            raise ZooError(f"cannot serve on {settings.host}:{settings.port}: {error.strerror}") from None
+        print(f"serving {len(servables)} models on http://{settings.host}:{settings.port}/ "
+              f"(TensorFlow Serving REST API under /v1/models)", flush=True)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        parser.close()
 
