@@ -12,7 +12,7 @@ from tests.conftest import ROOT, run_python
 # module of the models package. docs/ARCHITECTURE.md describes each module.
 LAYERS = [
     ("flags, errors and files (no TensorFlow)", ["zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.registry",
-                                                 "zoo.search_space"]),
+                                                 "zoo.request_parsing", "zoo.search_space"]),
     ("data and building blocks", ["zoo.batching", "zoo.corruptions", "zoo.data", "zoo.losses", "zoo.movielens",
                                   "zoo.nets", "zoo.signatures", "zoo.speed"]),
     ("models", ["zoo", "zoo.models", "zoo.models.*"]),
@@ -21,8 +21,8 @@ LAYERS = [
     ("publishing and applications", ["zoo.export", "zoo.pipeline", "zoo.pretraining", "zoo.recommenders"]),
     ("entry points", ["zoo.cli", "zoo.refresh", "zoo.serve", "zoo.server"]),
 ]
-TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry", "zoo.serve",
-                   "zoo.search_space"]
+TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry",
+                   "zoo.request_parsing", "zoo.serve", "zoo.search_space"]
 
 
 def module_name(path):

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, run_python
-from zoo import serve
+from zoo import cluster, serve
 
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S, KEEP_ALIVE_S = 1, 2, 1
 ALLOWED_ORIGIN = "http://allowed.example:3000"
@@ -215,7 +215,7 @@ def test_a_taken_port_is_one_error_line_and_exit_1(tmp_path):
     ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
     ("LocalHost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.5", False), ("example.com", False)])
 def test_only_loopback_hosts_count_as_local(host, loopback):
-    assert serve.is_loopback(host) == loopback
+    assert cluster.is_loopback(host) == loopback
 
 
 def test_a_host_open_to_the_network_is_warned_about(tmp_path):

@@ -3,9 +3,11 @@
     TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
 
 No TensorFlow here: `--strategy multi_worker` checks TF_CONFIG while parsing the flags, so that a bad one is one
-line and exit status 2 before TensorFlow starts (and before any worker waits for the others).
+line and exit status 2 before TensorFlow starts (and before any worker waits for the others). Also the two loopback
+helpers of the servers and tests: `free_port` and `is_loopback`.
 """
 
+import ipaddress
 import json
 import os
 import socket
@@ -137,3 +139,13 @@ def local_cluster(workers):
         probe.close()
     return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
             for index in range(workers)]
+
+
+def is_loopback(host):
+    """Whether `host` names this machine only: localhost, an address in 127.0.0.0/8, or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False

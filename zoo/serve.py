@@ -17,7 +17,6 @@ network. Browser pages of other origins are refused unless --allow-origin names 
 """
 
 import dataclasses
-import ipaddress
 import os
 import socket
 import subprocess
@@ -106,16 +105,6 @@ class ServerProcess:
             self.process.kill()
 
 
-def is_loopback(host):
-    """Whether `host` names this machine only: localhost, an address in 127.0.0.0/8, or ::1."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
-    except ValueError:
-        return False
-
-
 def bind(host, port):
     """A socket bound to host:port, not listening yet (connections are refused until the server is ready), or a
     ZooError saying why it cannot be."""
@@ -135,13 +124,16 @@ def bind(host, port):
 
 def main(argv=None):
     settings = flags.parse(ServeConfig, argv, prog="python -m zoo.serve", description=__doc__)
-    if not is_loopback(settings.host):
+    if not cluster.is_loopback(settings.host):
         print(f"warning: --host {settings.host} is not a loopback address: the models and the page are reachable "
               f"from the network, by anyone who can reach this machine on port {settings.port}", file=sys.stderr)
     sock = bind(settings.host, settings.port)  # before TensorFlow and the models: a taken port fails at once
     from zoo import server  # imports TensorFlow: only once the flags are known to be good
 
-    server.run(settings, sock)
+    try:
+        server.run(settings, sock)
+    except KeyboardInterrupt:  # Ctrl-C: the server has nothing to save
+        print("stopped", file=sys.stderr)
 
 
 if __name__ == "__main__":

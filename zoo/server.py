@@ -43,9 +43,9 @@ from tensorflow.core.protobuf import saved_model_pb2
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from zoo import data, request_parsing
+from zoo.cluster import is_loopback
 from zoo.errors import DataError, ZooError
 from zoo.request_parsing import InputSpec, RequestError, parse_predict, shape_text
-from zoo.serve import is_loopback
 
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
