@@ -21,192 +21,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
-import tensorflow as tf
-from sklearn.metrics import roc_auc_score
-
 from benchmarks import write_results
-from zoo import cli, data, flags
-from zoo.corruptions import corrupt
-from zoo.errors import ZooError
+from zoo import cli, flags
 from zoo.flags import flag
 
 PROG = "python -m benchmarks.artifact_behaviour"
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "artifact_behaviour.json"
-JUDGE = "mnist_classifier"
-IMAGES = 1000
-DRAWS = 1000
-SEED = 7
-BATCH = 500
-UNIT_RANGE_OUTPUTS = ("probs", "images", "restored")  # outputs the contract keeps in [0, 1]
-
-
-class Artifact:
-    """A SavedModel's signatures called by name, in batches, with every output checked (finite; images in [0, 1]):
-    a failed check is recorded in `faults`."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.name = self.path.name
-        self.card = json.loads((self.path / "card.json").read_text())
-        self.loaded = tf.saved_model.load(str(self.path))
-        self.signatures = {name: function for name, function in self.loaded.signatures.items()
-                           if name != "serving_default"}
-        self.faults = []
-
-    def inputs_of(self, signature):
-        _, specs = self.signatures[signature].structured_input_signature
-        return specs
-
-    def call(self, signature, **inputs):
-        """{output: numpy array} of `signature` on `inputs` (arrays or numbers); batched inputs go in BATCH rows."""
-        specs = self.inputs_of(signature)
-        batched = [name for name, spec in specs.items() if spec.shape.rank]
-        rows = len(inputs[batched[0]]) if batched else 0
-        parts = []
-        for start in range(0, max(rows, 1), BATCH):
-            chunk = {name: tf.constant(value[start:start + BATCH] if name in batched else value, specs[name].dtype)
-                     for name, value in inputs.items()}
-            parts.append({name: value.numpy() for name, value in self.signatures[signature](**chunk).items()})
-        outputs = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-        for name, value in outputs.items():
-            where = f"{self.name}.{signature} output {name!r}"
-            if not np.all(np.isfinite(value)):
-                self.faults.append(f"{where} is not finite")
-            if name in UNIT_RANGE_OUTPUTS and value.size and not 0 <= value.min() <= value.max() <= 1:
-                self.faults.append(f"{where} leaves [0, 1]: {value.min():.4g}..{value.max():.4g}")
-        return outputs
-
-    def images_and_digits(self, images, labels, signature):
-        """The inputs of a signature that takes images (and, for conditional models, each image's digit)."""
-        inputs = {"images": images}
-        if "digits" in self.inputs_of(signature):
-            inputs["digits"] = labels
-        return inputs
-
-
-class Judge:
-    """The committed classifier, reading the digit of each image."""
-
-    def __init__(self, models_dir):
-        path = Path(models_dir) / JUDGE
-        if not (path / "saved_model.pb").is_file():
-            raise ZooError(f"no classifier artifact at {path}: the endpoints are judged by it (train it with "
-                           "`python -m recipes.mnist_classifier`)")
-        self.artifact = Artifact(path)
-
-    def read(self, images):
-        return np.argmax(self.artifact.call("classify", images=np.asarray(images, np.float32))["probs"], axis=1)
-
-    def agreement(self, images, labels):
-        return float(np.mean(self.read(images) == labels))
-
-
-def test_digits(card, data_dir=None, count=IMAGES):
-    """(images [count, 28, 28, 1], labels) of the first test digits as the card's model was tested on them."""
-    images, labels = data.load_mnist_arrays(data_dir)["test"]
-    images, labels = images[:count], labels[:count].astype(np.int32)
-    if card["data"].get("test_binarization", "none").startswith("binarized"):
-        return data.binarize_once(images), labels
-    return (images.astype(np.float32) / 255.0)[..., None], labels
-
-
-def shares(read, classes=10):
-    return np.bincount(read, minlength=classes) / len(read)
-
-
-# Each judge: (artifact, judge, images, labels) -> {measure: number}. "decode" is judged with "encode".
-
-def judge_reconstruct(artifact, judge, images, labels):
-    inputs = artifact.images_and_digits(images, labels, "reconstruct")
-    probs = artifact.call("reconstruct", **inputs)["probs"]
-    return {"agreement": judge.agreement(probs, labels),
-            "repeatable": bool(np.array_equal(probs, artifact.call("reconstruct", **inputs)["probs"]))}
-
-
-def judge_encode(artifact, judge, images, labels):
-    code = artifact.call("encode", **artifact.images_and_digits(images, labels, "encode"))["code"]
-    inputs = {"code": code, **({"digits": labels} if "digits" in artifact.inputs_of("decode") else {})}
-    return {"decode_encode_agreement": judge.agreement(artifact.call("decode", **inputs)["probs"], labels),
-            "code_size": int(code.shape[1])}
-
-
-def coverage(read):
-    share = shares(read)
-    return {"smallest_digit_share": float(share.min()), "largest_digit_share": float(share.max()),
-            "digits_present": int(np.sum(share > 0))}
-
-
-def judge_sample(artifact, judge, images, labels):
-    conditional = "digit" in artifact.inputs_of("sample")
-
-    def draw(num, seed, digit=3):
-        return artifact.call("sample", num=num, seed=seed, **({"digit": digit} if conditional else {}))["images"]
-
-    first = draw(16, SEED)
-    seeded = {"same_seed_same_images": bool(np.array_equal(first, draw(16, SEED))),
-              "other_seed_other_images": bool(not np.array_equal(first, draw(16, SEED + 1)))}
-    if conditional:
-        read_as_asked = [float(np.mean(judge.read(draw(DRAWS // 10, SEED, digit)) == digit)) for digit in range(10)]
-        return {"asked_digit_share_min": min(read_as_asked), "asked_digit_share_mean": float(np.mean(read_as_asked)),
-                **seeded}
-    return {**coverage(judge.read(draw(DRAWS, SEED))), **seeded}
-
-
-def judge_generate(artifact, judge, images, labels):
-    (spec,) = artifact.inputs_of("generate").values()
-    codes = tf.random.stateless_normal([DRAWS, spec.shape[1]], seed=[SEED, 0]).numpy()
-    return coverage(judge.read(artifact.call("generate", code=codes)["images"]))
-
-
-def judge_score(artifact, judge, images, labels):
-    def score(batch):
-        return artifact.call("score", images=batch)["score"]
-
-    normal = score(images)
-    inverted = score(1.0 - images)
-    noise = score(np.random.default_rng(SEED).random(images.shape, dtype=np.float32))
-    measured = {name: float(roc_auc_score(np.r_[np.zeros(len(normal)), np.ones(len(unusual))], np.r_[normal, unusual]))
-                for name, unusual in (("auroc_inverted", inverted), ("auroc_noise", noise))}
-    threshold = artifact.card.get("anomaly", {}).get("threshold")
-    if threshold is not None:
-        measured["normal_under_threshold"] = float(np.mean(normal <= threshold))
-    return measured
-
-
-def judge_restore(artifact, judge, images, labels):
-    config = artifact.card["model_config"]
-    corrupted = np.clip(corrupt(tf.constant(images), config["corruption"], config["noise_level"],
-                                tf.constant([SEED, 1])).numpy(), 0.0, 1.0)
-    restored = artifact.call("restore", images=corrupted)["restored"]
-
-    def psnr(values):  # of the squared error pooled over all images (some corruptions leave an image unchanged)
-        return float(10 * np.log10(1.0 / np.mean((np.asarray(values, np.float64) - images) ** 2)))
-
-    return {"corruption": f"{config['corruption']} {config['noise_level']:g}", "psnr_corrupted": psnr(corrupted),
-            "psnr_restored": psnr(restored), "agreement_restored": judge.agreement(restored, labels)}
-
-
-def judge_classify(artifact, judge, images, labels):
-    probs = artifact.call("classify", images=images)["probs"]
-    return {"accuracy": float(np.mean(np.argmax(probs, 1) == labels)),
-            "largest_probability_sum_error": float(np.max(np.abs(probs.sum(1) - 1)))}
-
-
-JUDGES = {"reconstruct": judge_reconstruct, "encode": judge_encode, "decode": None, "sample": judge_sample,
-          "generate": judge_generate, "score": judge_score, "restore": judge_restore, "classify": judge_classify}
-
-
-def artifact_paths(models_dir):
-    return sorted(path.parent for path in Path(models_dir).glob("*/saved_model.pb"))
-
-
-def measure(artifact, judge, data_dir=None):
-    """{endpoint: {measure: value}} of every endpoint of `artifact` that has a judge (decode with encode)."""
-    images, labels = test_digits(artifact.card, data_dir)
-    return {name: JUDGES[name](artifact, judge, images, labels)
-            for name in sorted(artifact.signatures) if JUDGES.get(name)}
 
 
 @dataclasses.dataclass
@@ -215,17 +35,20 @@ class BehaviourConfig:
 
     models: str = flag("saved_models", "directory whose subdirectories are the artifacts", flags.existing_dir)
     data_dir: str = flag(None, "directory of the MNIST IDX files (default: $ZOO_DATA_DIR)", flags.existing_dir)
-    out: str = flag(str(RESULTS), "where to write the results (JSON)")
+    out: str = flag(str(RESULTS), "where to write the results (JSON)", flags.file_path)
 
 
 def main(argv=None):
     settings = flags.parse(BehaviourConfig, argv, prog=PROG, description=__doc__)
-    judge = Judge(settings.models)
-    results = {"command": flags.command_line(PROG, argv), "images": IMAGES, "draws": DRAWS, "judge": JUDGE,
-               "artifacts": {}}
-    for path in artifact_paths(settings.models):
-        artifact = Artifact(path)
-        results["artifacts"][artifact.name] = {**measure(artifact, judge, settings.data_dir), "faults": artifact.faults}
+    from benchmarks import judges  # imports TensorFlow: only once the flags are known to be good
+
+    judge = judges.Judge(settings.models)
+    results = {"command": flags.command_line(PROG, argv), "images": judges.IMAGES, "draws": judges.DRAWS,
+               "judge": judges.JUDGE, "artifacts": {}}
+    for path in judges.artifact_paths(settings.models):
+        artifact = judges.Artifact(path)
+        results["artifacts"][artifact.name] = {**judges.measure(artifact, judge, settings.data_dir),
+                                               "faults": artifact.faults}
         print(artifact.name, json.dumps(results["artifacts"][artifact.name]), flush=True)
     write_results(settings.out, results)
     print(f"wrote {settings.out}")

@@ -1,16 +1,16 @@
 """Every artifact under saved_models/ (found from the directory: a new artifact is covered by being committed),
 each endpoint it declares judged by what it does on 1,000 real test digits, with the committed classifier reading
-the results (benchmarks.artifact_behaviour measures; this module holds the floors), and the README's numbers
+the results (benchmarks.judges measures; this module holds the floors), and the README's numbers
 (benchmarks/results/artifact_behaviour.json) checked against what is measured here."""
 
 import json
 
 import pytest
 
-from benchmarks import artifact_behaviour as behaviour
-from tests.conftest import ROOT
+from benchmarks import artifact_behaviour, judges
+from tests.conftest import ROOT, run_python
 
-ARTIFACTS = behaviour.artifact_paths(ROOT / "saved_models")
+ARTIFACTS = judges.artifact_paths(ROOT / "saved_models")
 AGREEMENT_FLOOR = 0.95  # share of reconstructions the classifier reads as the input's digit
 # Where a model cannot meet a default floor: (artifact, endpoint) -> (floor, the measured reason).
 FLOORS = {
@@ -73,25 +73,25 @@ CHECKS = {"reconstruct": check_reconstruct, "sample": check_sample, "generate": 
 
 @pytest.fixture(scope="module")
 def judge():
-    return behaviour.Judge(ROOT / "saved_models")
+    return judges.Judge(ROOT / "saved_models")
 
 
 @pytest.fixture(scope="module")
 def committed_results():
-    return json.loads(behaviour.RESULTS.read_text())["artifacts"]
+    return json.loads(artifact_behaviour.RESULTS.read_text())["artifacts"]
 
 
 def test_every_endpoint_kind_has_a_judge():
-    assert set(behaviour.JUDGES) == set(CHECKS) | {"encode", "decode"}
+    assert set(judges.JUDGES) == set(CHECKS) | {"encode", "decode"}
 
 
 @pytest.mark.parametrize("path", ARTIFACTS, ids=[path.name for path in ARTIFACTS])
 def test_each_endpoint_does_what_it_says(path, judge, mnist_dir, committed_results):
-    artifact = behaviour.Artifact(path)
-    unjudged = sorted(set(artifact.signatures) - set(behaviour.JUDGES))
-    assert not unjudged, f"{path.name} declares endpoints no judge knows: {unjudged} (add one to benchmarks.artifact_behaviour)"
+    artifact = judges.Artifact(path)
+    unjudged = sorted(set(artifact.signatures) - set(judges.JUDGES))
+    assert not unjudged, f"{path.name} declares endpoints no judge knows: {unjudged} (add one to benchmarks.judges)"
     assert ("decode" in artifact.signatures) == ("encode" in artifact.signatures), "decode is judged through encode"
-    measured = behaviour.measure(artifact, judge, mnist_dir)
+    measured = judges.measure(artifact, judge, mnist_dir)
     for endpoint, numbers in measured.items():
         if endpoint == "encode":
             check_encode(path.name, numbers, measured)
@@ -100,7 +100,8 @@ def test_each_endpoint_does_what_it_says(path, judge, mnist_dir, committed_resul
     assert artifact.faults == []
     # The README's artifact table shows the committed numbers: they must be what the artifact does now.
     committed = committed_results.get(path.name)
-    assert committed is not None, f"{path.name} is not in {behaviour.RESULTS}: run `{behaviour.PROG} --data-dir DIR`"
+    assert committed is not None, (f"{path.name} is not in {artifact_behaviour.RESULTS}: "
+                                   f"run `{artifact_behaviour.PROG} --data-dir DIR`")
     for endpoint, numbers in measured.items():
         for key, value in numbers.items():
             if isinstance(value, float):
@@ -112,4 +113,11 @@ def test_each_endpoint_does_what_it_says(path, judge, mnist_dir, committed_resul
 def test_the_floors_name_only_existing_artifacts_with_a_reason():
     names = {path.name for path in ARTIFACTS}
     for (artifact, endpoint), (_, reason) in FLOORS.items():
-        assert artifact in names and endpoint in behaviour.JUDGES and len(reason) > 20
+        assert artifact in names and endpoint in judges.JUDGES and len(reason) > 20
+
+
+def test_the_command_refuses_a_directory_for_its_results(tmp_path):
+    result = run_python(["-m", "benchmarks.artifact_behaviour", "--out", str(tmp_path)], timeout=60)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"python -m benchmarks.artifact_behaviour: error: --out takes a file to write, not a directory; "
+        f"received --out={str(tmp_path)!r}"]

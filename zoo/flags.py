@@ -94,6 +94,12 @@ def existing_dir(name, value):
         return f"{name} directory does not exist: {value}"
 
 
+def file_path(name, value):
+    """A path to write a file to: not an existing directory."""
+    if not value or Path(value).is_dir():
+        return f"{name} takes a file to write, not a directory; received {name}={value!r}"
+
+
 def existing_dirs(name, value):
     missing = [path for path in value if not Path(path).is_dir()]
     if not value or missing:
