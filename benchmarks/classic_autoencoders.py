@@ -27,11 +27,15 @@ VARIANTS = ("ae", "linear_ae", "tied_ae", "sparse_ae", "denoising_ae", "contract
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+RUNS_DIR = "the runs dir of python -m benchmarks.classic_autoencoders"
+
+
 @dataclasses.dataclass
 class BenchmarkConfig:
     epochs: int = flag(30, "training epochs of every variant", flags.EPOCHS)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    runs_dir: str = flag("runs/classic_autoencoders", "parent of the variants' run dirs (they resume)")
+    runs_dir: str = flag("runs/classic_autoencoders", "parent of the variants' run dirs (they resume)",
+                         flags.owned_dir(RUNS_DIR))
     export: bool = flag(False, "also export each variant to saved_models/<variant>_mnist")
     variants: tuple = flag(VARIANTS, "variants to train", choices=VARIANTS)
     train_limit: int = flag(0, "use only the first N training images (0 = all; for a quick check)", flags.IMAGE_COUNT)
@@ -131,8 +135,10 @@ def main(argv=None):
     settings = flags.parse(BenchmarkConfig, argv, prog="python -m benchmarks.classic_autoencoders", description=__doc__)
     from zoo import data
     from zoo.batching import apply_in_batches
+    from zoo.files import owned_dir
     from zoo.metrics import linear_probe_accuracy
 
+    owned_dir(settings.runs_dir, RUNS_DIR)
     arrays = data.mnist_grayscale(settings.data_dir)
     (train_images, train_labels), (test_images, test_labels) = arrays["train"], arrays["test"]
     if settings.train_limit:

@@ -18,9 +18,13 @@ from pathlib import Path
 
 from zoo import flags
 from zoo.cluster import free_port
+from zoo.files import owned_dir
 from zoo.flags import flag
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+OUT_DIR = "the output dir of python -m benchmarks.distributed_tuning"
 
 
 @dataclasses.dataclass
@@ -32,7 +36,8 @@ class DistributedTuningConfig:
     max_trials: int = flag(8, "trials of the search", flags.count(1, 10_000))
     epochs: int = flag(3, "epochs per trial", flags.EPOCHS)
     train_limit: int = flag(20000, "training images per trial", flags.count(1, 50_000))
-    out: str = flag("runs/bench_distributed_tuning", "where the two searches run (emptied first)")
+    out: str = flag("runs/bench_distributed_tuning", "where the two searches run (emptied first: a new or empty "
+                                                      "directory, or one this benchmark made)", flags.owned_dir(OUT_DIR))
 
 
 def search_command(settings, out):
@@ -59,9 +64,12 @@ def timed(processes):
 
 def main(argv=None):
     settings = flags.parse(DistributedTuningConfig, argv, prog="python -m benchmarks.distributed_tuning")
-    root = Path(settings.out)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = owned_dir(settings.out, OUT_DIR)
+    for previous in root.iterdir():  # the last run's searches and logs (the directory is this benchmark's own)
+        if previous.name in ("single", "distributed") and previous.is_dir():
+            shutil.rmtree(previous)
+        elif previous.suffix == ".log" and previous.is_file():
+            previous.unlink()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("KERASTUNER_TUNER_ID", None)
     env.pop("KERASTUNER_ORACLE_IP", None)

@@ -18,6 +18,7 @@ from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m benchmarks.gan_ablation"
+RUNS_DIR = f"the runs dir of {PROG}"
 RESULTS = Path(__file__).parent / "results" / "gan_ablation"
 # name -> (what it adds to the course's GAN, its recipe flags)
 VARIANTS = {
@@ -46,7 +47,7 @@ class GANAblationConfig:
     variants: tuple = flag(tuple(VARIANTS), "variants to run", choices=tuple(VARIANTS))
     epochs: int = flag(8, "training epochs of every variant", flags.EPOCHS)
     frechet_every: int = flag(2, "epochs between Fréchet measurements", flags.count(1, 10_000))
-    run_dir: str = flag("runs/gan_ablation", "where the runs go; rerunning resumes")
+    run_dir: str = flag("runs/gan_ablation", "where the runs go; rerunning resumes", flags.owned_dir(RUNS_DIR))
     results: str = flag(str(RESULTS), "path stem of the .json and .md results")
 
 
@@ -83,7 +84,9 @@ def main(argv=None):
     settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
     from recipes import gan_mnist
     from zoo import speed
+    from zoo.files import owned_dir
 
+    owned_dir(settings.run_dir, RUNS_DIR)
     results = Path(f"{settings.results}.json")
     measured = {}
     cpu = speed.cpu_model()

@@ -23,6 +23,7 @@ from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m recipes.anomaly_mnist"
+OUT_DIR = f"the output dir of {PROG}"
 
 
 def _conv_ae():
@@ -61,7 +62,8 @@ class AnomalyMnistConfig(config.DistributeFlags):
     false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", flags.open_unit_interval)
     likelihood_samples: int = flag(100, "importance samples k of the VAE's -log p(x) score", flags.count(1, 100_000))
     seed: int = flag(0, "seed of shuffling, initialization and noise", flags.SEED)
-    run_dir: str = flag("runs/anomaly_mnist", "where the runs, results and figures go; rerunning resumes")
+    run_dir: str = flag("runs/anomaly_mnist", "where the runs, results and figures go; rerunning resumes",
+                         flags.owned_dir(OUT_DIR))
     export_dir: str = flag("", "if set, each detector is exported to <export-dir>/<detector>/digit<d> with its chosen "
                                "score as the `score` endpoint and the threshold in its card")
 
@@ -184,9 +186,9 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import plots
+    from zoo.files import owned_dir
 
-    out = Path(settings.run_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = owned_dir(settings.run_dir, OUT_DIR)
     results = {}
     for detector in settings.detectors:
         results[detector], curves, ranked = {}, {}, []

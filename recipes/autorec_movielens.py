@@ -23,6 +23,7 @@ from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m recipes.autorec_movielens"
+OUT_DIR = f"the output dir of {PROG}"
 
 
 @dataclasses.dataclass
@@ -45,7 +46,8 @@ class AutoRecMovieLensConfig(config.DistributeFlags):
                                "validation RMSE, patience 10)", flags.EPOCHS)
     bias_regularization: tuple = flag((2.0, 5.0, 10.0, 25.0), "grid of the biases' regularization", flags.positive,
                                       type=float)
-    out_dir: str = flag("runs/autorec_movielens", "where results and the exported model go; rerunning resumes")
+    out_dir: str = flag("runs/autorec_movielens", "where results and the exported model go; rerunning resumes",
+                         flags.owned_dir(OUT_DIR))
 
 
 def grids(settings):
@@ -99,12 +101,11 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import movielens
-    from zoo.files import ResultStore
+    from zoo.files import ResultStore, owned_dir
 
+    out = owned_dir(settings.out_dir, OUT_DIR)
     ratings = movielens.load_ratings(settings.data_dir)
     shape = (int(ratings[:, 0].max()), int(ratings[:, 1].max()))
-    out = Path(settings.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),

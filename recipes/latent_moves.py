@@ -13,16 +13,16 @@ from zoo import cli, config, flags
 from zoo.errors import ZooError
 from zoo.flags import flag
 
+PROG = "python -m recipes.latent_moves"
+OUT_DIR = f"the output dir of {PROG}"
+
 
 @dataclasses.dataclass
 class LatentMovesConfig:
     artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", flags.existing_dir)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    out_dir: str = flag("runs/latent_moves", "where to write the PNGs")
+    out_dir: str = flag("runs/latent_moves", "where to write the PNGs", flags.owned_dir(OUT_DIR))
     seed: int = flag(0, "seed of the digits and codes picked", flags.SEED)
-
-
-PROG = "python -m recipes.latent_moves"
 
 
 def main(argv=None):
@@ -31,10 +31,10 @@ def main(argv=None):
     import tensorflow as tf
 
     from zoo import data, plots
+    from zoo.files import owned_dir
 
     artifact = tf.saved_model.load(settings.artifact)
-    out_dir = Path(settings.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = owned_dir(settings.out_dir, OUT_DIR)
     name = Path(settings.artifact).name
     rng = np.random.default_rng(settings.seed)
     if hasattr(artifact, "generate") and not hasattr(artifact, "encode"):

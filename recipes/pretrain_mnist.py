@@ -22,6 +22,7 @@ from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m recipes.pretrain_mnist"
+OUT_DIR = f"the output dir of {PROG}"
 ALL_LABELS = 60_000
 ACTIVE_CODE_STDDEV = 0.1
 METHOD_NAMES = ("random", "pretrained", "vae_m1", "vae_m1_m2")  # the keys of METHODS, below
@@ -67,7 +68,8 @@ class PretrainMnistConfig(config.DistributeFlags):
     validation_size: int = flag(0, "training images (the last ones) held out from pretraining, fine-tuning and the "
                                 "VAE methods' labels and scored in place of the test set, to choose settings on "
                                 "(0: score on the test set)", flags.count(0, 50_000))
-    out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
+    out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes",
+                         flags.owned_dir(OUT_DIR))
 
 
 class Experiment:
@@ -213,10 +215,9 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import data, pretraining
-    from zoo.files import ResultStore
+    from zoo.files import ResultStore, owned_dir
 
-    out = Path(settings.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = owned_dir(settings.out_dir, OUT_DIR)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
                              *config.DISTRIBUTE_FLAGS)}

@@ -22,6 +22,7 @@ from zoo import cli, config, flags
 from zoo.flags import flag
 
 PROG = "python -m recipes.restore_mnist"
+OUT_DIR = f"the output dir of {PROG}"
 
 
 @dataclasses.dataclass
@@ -39,7 +40,8 @@ class RestoreMnistConfig:
     images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.count(1, 10_000))
     iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.count(1, 10_000))
     seed: int = flag(0, "seed of the corruptions", flags.SEED)
-    out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go")
+    out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go",
+                         flags.owned_dir(OUT_DIR))
 
 
 # restorer column -> (the flag naming its denoising artifact, whether it keeps the known pixels of a known mask).
@@ -95,14 +97,14 @@ def main(argv=None):
     import numpy as np
 
     from zoo import data, plots, restore
+    from zoo.files import owned_dir
 
     arrays = data.mnist_grayscale(settings.data_dir)
     clean = arrays["test"][0][:settings.images].astype(np.float32)
     mean_image = arrays["train"][0].mean(axis=0).astype(np.float32)
     methods, _artifacts = restorers(settings, mean_image)
     names = list(methods)
-    out = Path(settings.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = owned_dir(settings.out_dir, OUT_DIR)
     results = {}
     for index, (corruption, corrupt) in enumerate(restore.CORRUPTIONS.items()):
         corrupted, known = corrupt(clean, np.random.default_rng([settings.seed, index]))

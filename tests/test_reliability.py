@@ -12,7 +12,7 @@ import pytest
 
 import zoo
 from tests.conftest import ROOT, run_python
-from zoo import export, training
+from zoo import export, files, training
 from zoo.errors import ZooError
 
 
@@ -202,7 +202,7 @@ def test_a_full_disk_while_checkpointing_ends_in_one_line_and_keeps_the_last_che
     assert "Traceback" not in result.stderr
     assert json.loads((run_dir / "checkpoint.json").read_text())["weights_file"] == "epoch-0001.keras"
     assert (run_dir / "epoch-0001.keras").read_bytes() == first_weights
-    assert not list(run_dir.glob("tmp-*")) and not (run_dir / "epoch-0002.keras").exists()
+    assert not list(run_dir.glob(".zoo-partial-*")) and not (run_dir / "epoch-0002.keras").exists()
     small_disk.free()
     _, _, checkpoint = training.train(small_vae_config(mnist_dir, run_dir, epochs=2), verbose=0)  # resumes
     assert checkpoint.state["epochs_done"] == 2 and len(checkpoint.state["history"]) == 2
@@ -241,9 +241,9 @@ def test_a_full_disk_while_exporting_ends_in_one_line_and_keeps_the_previous_art
 
 
 def test_temporary_files_of_interrupted_checkpoint_writes_are_removed_on_the_next_run(mnist_dir, tmp_path):
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    leftover = run_dir / "tmp-999999-epoch-0001.keras"
+    run_dir = files.owned_dir(tmp_path / "run", files.RUN_DIR)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = run_dir / f".zoo-partial-{int(gone.stdout)}-epoch-0001.keras"  # its writer was killed
     leftover.write_bytes(b"half")
     training.train(small_vae_config(mnist_dir, run_dir), verbose=0)
     assert not leftover.exists() and (run_dir / "epoch-0001.keras").exists()

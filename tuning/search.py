@@ -29,10 +29,11 @@ from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
 from zoo.config import DATA_DIR_ENV, STRATEGIES
 from zoo.errors import ZooError
-from zoo.files import atomic_write_text, hold_lock, settings_mismatch
+from zoo.files import atomic_write_text, owned_dir, owned_dir_problem, settings_mismatch
 from zoo.flags import flag
 
 PROG = "python -m tuning.search"
+SEARCH_DIR = "the search dir"
 TUNERS = ("hyperband", "random", "bayesian")
 # Objectives whose direction is fixed; any other logged metric is minimized unless --direction says otherwise.
 FIXED_DIRECTIONS = {"val_loss": "min", PROBE_OBJECTIVE: "max"}
@@ -53,7 +54,7 @@ class SearchConfig:
     epochs: int = flag(9, "training epochs of each trial (Hyperband: the most any trial gets, its max_epochs)",
                        flags.EPOCHS)
     out: str = flag(None, "search directory (default runs/search/<model>_<space>_<tuner>); rerunning the same "
-                          "command in it resumes the search")
+                          "command in it resumes the search", flags.owned_dir(SEARCH_DIR))
     objective: str = flag("val_loss", "validation metric to optimize: val_<name> for a loss the model's test_step "
                                       f"logs, or {PROBE_OBJECTIVE} (logistic regression on the codes)")
     direction: str = flag(None, f"whether the objective is minimized or maximized (fixed for val_loss and "
@@ -82,7 +83,7 @@ class SearchConfig:
     export_dir: str = flag(None, "where to export the retrained best model (default <out>/best/saved_model)")
 
     def __post_init__(self):
-        self.out = self.out or f"runs/search/{self.model}_{self.space}_{self.tuner}"
+        self.out = f"runs/search/{self.model}_{self.space}_{self.tuner}" if self.out is None else self.out
         self.direction = self.direction or FIXED_DIRECTIONS.get(self.objective, "min")
         self.export_dir = self.export_dir or str(Path(self.out) / "best" / "saved_model")
 
@@ -117,9 +118,13 @@ def check_search_dir(search):
     """Records the search's defining settings in <out>/search.json, or refuses a directory holding another search
 (or, outside Keras Tuner's chief/worker mode, one that another process is searching in)."""
     out = Path(search.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if "KERASTUNER_ORACLE_IP" not in os.environ:  # chief and workers share --out by design
-        hold_lock(out / ".lock", f"the search dir {out}")
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        owned_dir(out, SEARCH_DIR)
+    else:  # Keras Tuner's chief and workers share --out by design: no lock
+        problem = owned_dir_problem(out, SEARCH_DIR)
+        if problem:
+            raise ZooError(problem)
+        out.mkdir(parents=True, exist_ok=True)
     path = out / "search.json"
     if path.exists():
         mismatch = settings_mismatch(json.loads(path.read_text()), search.defining_settings())

@@ -18,7 +18,7 @@ from tuning.spaces import PROBE_OBJECTIVE, recipe_config
 from zoo import metrics as zoo_metrics
 from zoo import training
 from zoo.errors import TrainingDiverged, ZooError
-from zoo.files import atomic_write_text
+from zoo.files import LOCK_FILE, TEMPORARY_PREFIX, atomic_write_text
 
 PROBE_TRAIN_IMAGES = 5000
 
@@ -41,7 +41,8 @@ def continue_trial(search, previous, run_dir, initial_epoch):
         raise ZooError(f"Hyperband continues trial {previous}, but {source} holds no checkpoint")
     tmp = run_dir.with_name(f"{run_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("logs", "result.json", "figures", "*.tmp-*"))
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("logs", "result.json", "figures", "*.tmp-*",
+                                                             f"{TEMPORARY_PREFIX}*", LOCK_FILE))
     epochs_done = json.loads((tmp / "checkpoint.json").read_text())["epochs_done"]
     if epochs_done != initial_epoch:
         raise ZooError(f"Hyperband continues trial {previous} from epoch {initial_epoch}, but it holds {epochs_done}")

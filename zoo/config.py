@@ -4,7 +4,7 @@ flags of every training recipe."""
 
 import dataclasses
 
-from zoo import cluster, flags
+from zoo import cluster, files, flags
 from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
@@ -33,8 +33,9 @@ def corruption_level_error(corruption, level):
 
 
 def run_dir_flag(recipe):
-    return flag(f"runs/{recipe}", "checkpoints, TensorBoard logs, metrics.json and figures; "
-                                  "rerunning with the same run dir resumes")
+    return flag(f"runs/{recipe}", "checkpoints, TensorBoard logs, metrics.json and figures; rerunning with the "
+                                  "same run dir resumes (a new or empty directory, or one the zoo made)",
+                flags.owned_dir(files.RUN_DIR))
 
 
 def export_dir_flag(recipe):
@@ -108,4 +109,8 @@ class TrainConfig(DistributeFlags):
         """Checks involving several flags (`zoo.flags.parse` calls it); a message, or None."""
         if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
             return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"
+        if self.export_dir:
+            problem = files.export_dir_problem(self.export_dir, keep_clear_of=(self.run_dir,))
+            if problem:
+                return f"--export-dir: {problem}"
         return super().check()

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from zoo.errors import DiskFull
-from zoo.files import hold_lock, is_disk_full
+from zoo.files import claim_export_dir, is_disk_full, process_alive
 from zoo.signatures import ENDPOINT_NAMES, contract_checked
 
 
@@ -59,25 +59,21 @@ def remove_stale_staging(export_dir):
     process is gone."""
     for leftover in Path(export_dir).parent.glob(f".{Path(export_dir).name}.*-*"):
         kind, _, pid = leftover.name.rpartition("-")
-        if not (kind.endswith((".tmp", ".old")) and pid.isdigit()) or int(pid) == os.getpid():
+        if not (kind.endswith((".tmp", ".old")) and pid.isascii() and pid.isdigit()) or int(pid) == os.getpid():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if not leftover.is_symlink() and leftover.is_dir() and not process_alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
-        except PermissionError:  # the process exists, under another user
-            pass
 
 
-def export(model, export_dir, model_card, figures=()):
+def export(model, export_dir, model_card, figures=(), keep_clear_of=()):
     """Writes the SavedModel, model.keras, card.json and figures to `export_dir`, replacing it atomically.
 
-    Everything is written into a temporary sibling directory first, so an interrupted export leaves any
-    previous artifact untouched.
+    `export_dir` must be new, empty or an artifact the zoo exported, and not be or hold any directory of
+    `keep_clear_of` (zoo.files.export_dir_problem): a ZooError otherwise, and nothing is written. Everything is written
+    into a temporary sibling directory first, so an interrupted export leaves any previous artifact untouched.
     """
-    export_dir = Path(export_dir)
+    export_dir = claim_export_dir(export_dir, keep_clear_of)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
-    hold_lock(export_dir.parent / f".{export_dir.name}.lock", f"the export dir {export_dir}")
     remove_stale_staging(export_dir)
     staging = export_dir.parent / f".{export_dir.name}.tmp-{os.getpid()}"
     retired = export_dir.parent / f".{export_dir.name}.old-{os.getpid()}"

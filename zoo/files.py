@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,17 @@ from zoo.errors import DiskFull, ZooError
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 # How TensorFlow's C++ file system and HDF5 word the same errors in exceptions that carry no errno.
 DISK_FULL_WORDS = ("No space left on device", "Disk quota exceeded", "File too large")
-TEMPORARY_PREFIX = "tmp-"
+# A file being written under a temporary name: the prefix, the writer's pid, "-", the final name. Only files of
+# this form whose writer is gone are removed (`remove_temporaries`); a user's "tmp-1-notes.txt" is not one.
+TEMPORARY_PREFIX = ".zoo-partial-"
+# Marks a directory the zoo made (a run dir, a search dir, a recipe's output dir): the zoo reuses, replaces and
+# deletes inside a directory only when it holds this file (`owned_dir`).
+OWNER_FILE = ".zoo"
+RUN_DIR = "the run dir"  # the purpose of a training run's directory (zoo.training)
+LOCK_FILE = ".lock"
+# What an export writes into an artifact directory (zoo.export), besides the figures (*.png): an existing directory
+# holding anything else, or a symbolic link, is not an artifact the zoo may replace.
+ARTIFACT_ENTRIES = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets", "model.keras", "card.json"})
 
 
 def is_disk_full(error):
@@ -50,11 +61,31 @@ def replaced_atomically(path, kept):
         raise
 
 
+def process_alive(pid):
+    """Whether a process `pid` exists (perhaps under another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def left_by_dead_process(path, prefix, separator="-"):
+    """True if `path`'s name is `prefix`<pid><separator>... (ASCII digits) and that process is gone: what an
+    interrupted writer left behind, which no live process owns."""
+    rest = path.name[len(prefix):] if path.name.startswith(prefix) else ""
+    pid, found, _ = rest.partition(separator)
+    return bool(found and pid.isascii() and pid.isdigit() and int(pid) != os.getpid()
+                and not process_alive(int(pid)))
+
+
 def remove_temporaries(directory):
-    """Removes the temporary files interrupted writes left in `directory` (call it only while holding the
-    directory's lock, so that no live writer owns them)."""
-    for leftover in Path(directory).glob(f"{TEMPORARY_PREFIX}[0-9]*-*"):
-        if leftover.is_file():
+    """Removes the temporary files that writes interrupted by a kill left in `directory`: regular files (never
+    symbolic links) named by `temporary_sibling` whose writer is gone."""
+    for leftover in Path(directory).glob(f"{TEMPORARY_PREFIX}*"):
+        if not leftover.is_symlink() and leftover.is_file() and left_by_dead_process(leftover, TEMPORARY_PREFIX):
             leftover.unlink(missing_ok=True)
 
 
@@ -107,11 +138,20 @@ def hold_lock(lock_file, what):
     process ends, however it ends), so that two processes never write the same run, search or artifact. If
     another process holds it: a ZooError naming that process's pid and `what` it protects. Taking a lock this
     process already holds does nothing."""
-    lock_file = Path(lock_file).resolve()
+    lock_file = Path(lock_file).parent.resolve() / Path(lock_file).name  # the link itself, if it is one
     if lock_file in _HELD_LOCKS:
         return
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+")
+    try:  # never through a symbolic link: truncating it would truncate its target
+        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ZooError(f"{lock_file} is a symbolic link, not a lock file the zoo made; remove it") from None
+        raise ZooError(f"cannot make the lock {lock_file}: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ZooError(f"{lock_file} is not a regular file, not a lock file the zoo made; remove it")
+    handle = open(descriptor, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -125,6 +165,117 @@ def hold_lock(lock_file, what):
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     _HELD_LOCKS[lock_file] = handle
+
+
+def _first_symlink(directory):
+    """The first symbolic link inside `directory` (at any depth, links not followed), or None."""
+    for root, dirs, files in os.walk(directory):
+        for name in dirs + files:
+            if os.path.islink(os.path.join(root, name)):
+                return Path(root) / name
+    return None
+
+
+def _creatable_problem(path):
+    """Why `path` cannot be made (an ancestor is a file), or None."""
+    for ancestor in Path(path).absolute().parents:
+        if ancestor.exists() or ancestor.is_symlink():
+            return None if ancestor.is_dir() else f"cannot make {path}: {ancestor} is a file, not a directory"
+    return None
+
+
+def _listing(directory, skipped=()):
+    names = sorted(entry.name for entry in Path(directory).iterdir() if entry.name not in skipped)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def owned_dir_problem(path, purpose):
+    """Why `path` cannot be used as `purpose` (e.g. "the run dir"), a directory the zoo writes, reuses and deletes
+    in, or None: it must be new, empty, or marked as the zoo's (OWNER_FILE) for the same purpose, and hold no
+    symbolic links. No side effects, so that flags can check it before any work starts."""
+    if path is None or str(path) == "":
+        return f"{purpose} cannot be an empty path; name a directory"
+    path = Path(path)
+    if path.exists() and not path.is_dir() or path.is_symlink() and not path.exists():
+        return f"{purpose} {path} is a file, not a directory; name a new directory or one the zoo made"
+    if not path.exists():
+        return _creatable_problem(path)
+    marker = path / OWNER_FILE
+    if marker.is_symlink() or marker.exists() and not marker.is_file():
+        return f"{marker} is not a marker the zoo wrote (a link or a directory); choose another {purpose}"
+    if marker.exists():
+        try:
+            owner = json.loads(marker.read_text()).get("purpose")
+        except (OSError, ValueError, AttributeError):
+            return f"{marker} cannot be read as the zoo's marker; choose another {purpose}"
+        if owner != purpose:
+            return f"{path} is {owner} of the zoo, not {purpose}; choose another directory"
+    elif _listing(path, skipped=(LOCK_FILE,)):
+        return (f"{purpose} {path} is an existing directory the zoo did not make (it holds {_listing(path)}); the zoo "
+                f"writes and deletes in {purpose}, so it takes only a new or empty directory, or one it made (marked by "
+                f"{OWNER_FILE}): choose another")
+    link = _first_symlink(path)
+    if link:
+        return (f"{link} is a symbolic link inside {purpose} {path}; the zoo reads and writes only files it made "
+                "there: remove the link or choose another directory")
+    return None
+
+
+def owned_dir(path, purpose):
+    """Makes or reuses `path` as `purpose` (see `owned_dir_problem`; a ZooError if it cannot be), takes its lock for
+    the rest of this process and marks it as the zoo's. Returns it as a Path."""
+    problem = owned_dir_problem(path, purpose)
+    if problem:
+        raise ZooError(problem)
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"cannot make {purpose} {path}: {error.strerror}") from None
+    hold_lock(path / LOCK_FILE, f"{purpose} {path}")
+    if not (path / OWNER_FILE).exists():
+        atomic_write_text(path / OWNER_FILE, json.dumps({"made_by": "the zoo", "purpose": purpose}) + "\n")
+    return path
+
+
+def export_dir_problem(path, keep_clear_of=()):
+    """Why an export may not write (and replace) `path`, or None: it must be new, empty or an artifact the zoo
+    exported (card.json, saved_model.pb and only what an export writes, no symbolic links), and neither be nor hold
+    any directory of `keep_clear_of` (e.g. the run dir, whose checkpoint a replaced export dir would take along)."""
+    if path is None or str(path) == "":
+        return "the export dir cannot be an empty path here"
+    path = Path(path)
+    if path.is_symlink():
+        return f"the export dir {path} is a symbolic link; name the directory itself"
+    if path.exists() and not path.is_dir():
+        return f"the export dir {path} is a file, not a directory; name a new directory or an artifact to replace"
+    for other in keep_clear_of:
+        if other and (path.resolve() == Path(other).resolve() or path.resolve() in Path(other).resolve().parents):
+            return (f"the export dir {path} is or holds {other}, which an export would replace; name a directory "
+                    "outside it")
+    if not path.exists():
+        return _creatable_problem(path)
+    entries = {entry.name for entry in path.iterdir()}
+    foreign = sorted(name for name in entries if name not in ARTIFACT_ENTRIES and not name.endswith(".png"))
+    if entries and (foreign or not {"card.json", "saved_model.pb"} <= entries):
+        held = f"it holds {', '.join(foreign[:3])}" if foreign else "it holds no card.json and saved_model.pb"
+        return (f"the export dir {path} is an existing directory that is not an artifact of the zoo ({held}); an "
+                "export replaces its whole directory: name a new directory or an artifact to replace")
+    link = _first_symlink(path)
+    if link:
+        return f"{link} is a symbolic link inside the export dir {path}; an export replaces only what it wrote"
+    return None
+
+
+def claim_export_dir(path, keep_clear_of=()):
+    """Checks `path` as an export target (`export_dir_problem`; a ZooError if it may not be one) and takes its lock
+    (beside it: .<name>.lock) for the rest of this process, so that no other process exports there meanwhile."""
+    problem = export_dir_problem(path, keep_clear_of)
+    if problem:
+        raise ZooError(problem)
+    path = Path(path)
+    hold_lock(path.parent / f".{path.name}.lock", f"the export dir {path}")
+    return path
 
 
 def _json_ready(value):

@@ -15,6 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from zoo import files
+
 
 def flag(default, help, check=None, choices=None, model_arg=False, type=None):
     """A config field that the CLI exposes as a flag; `model_arg` fields are passed to the model's constructor."""
@@ -98,6 +100,16 @@ def file_path(name, value):
     """A path to write a file to: not an existing directory."""
     if not value or Path(value).is_dir():
         return f"{name} takes a file to write, not a directory; received {name}={value!r}"
+
+
+def owned_dir(purpose):
+    """A check of a directory the zoo writes, reuses and deletes in as `purpose` (zoo.files.owned_dir_problem: new,
+    empty or marked as the zoo's, no symbolic links inside), so that a wrong directory stops before any work."""
+    def check(name, value):
+        problem = files.owned_dir_problem(value, purpose)
+        return problem and f"{name}: {problem}"
+    check.purpose = purpose
+    return check
 
 
 def existing_dirs(name, value):

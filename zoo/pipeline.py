@@ -21,7 +21,7 @@ import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
-from zoo.files import ResultStore, atomic_write_text, git_commit
+from zoo.files import ResultStore, atomic_write_text, claim_export_dir, git_commit
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -174,6 +174,8 @@ def publish(config, command=None, card_extra=None):
     """
     zoo.names()  # registers the models
     strategy = training.make_strategy(config)
+    if config.export_dir and training.is_chief(strategy):  # refused before training, not after it
+        claim_export_dir(config.export_dir, keep_clear_of=(config.run_dir,))
     model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
@@ -213,7 +215,7 @@ def publish(config, command=None, card_extra=None):
         entry = anomaly_entry(model, dataset, config.train_digits)
         if entry:
             artifact_card["anomaly"] = entry
-        export.export(model, config.export_dir, artifact_card, figures)
+        export.export(model, config.export_dir, artifact_card, figures, keep_clear_of=(config.run_dir,))
         print(f"exported {config.export_dir}")
     return measured
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 import zoo
 from zoo import cluster, data, flags, speed
 from zoo.errors import TrainingDiverged, ZooError
-from zoo.files import atomic_write_text, hold_lock, remove_temporaries, replaced_atomically, settings_mismatch
+from zoo.files import RUN_DIR, atomic_write_text, owned_dir, remove_temporaries, replaced_atomically, settings_mismatch
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
@@ -399,10 +399,8 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     # Only the chief writes the run dir; other workers write their checkpoints and logs to a directory of their
     # own that is removed afterwards (TensorFlow's multi-worker guide), and resume from the chief's checkpoint.
     writes_to = run_dir if is_chief(strategy) else Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    hold_lock(writes_to / ".lock", f"the run dir {writes_to}")
-    if writes_to == run_dir:
-        remove_temporaries(run_dir)  # what writes interrupted by kill -9 left: no live process owns them now
+    owned_dir(writes_to, RUN_DIR)  # new, empty or the zoo's; locked for this process
+    remove_temporaries(writes_to)  # what writes interrupted by kill -9 left
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
     dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
