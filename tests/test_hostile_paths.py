@@ -96,7 +96,7 @@ def test_a_lock_file_linked_outside_the_run_dir_is_refused_and_its_target_kept(m
     target.write_text("do not truncate")
     (trained_run / ".lock").unlink()
     (trained_run / ".lock").symlink_to(target)
-    result = vae_recipe(mnist_dir, tmp_path, "--run-dir", "runs/vae", "--export-dir", "", "--epochs", "2")
+    result = vae_recipe(mnist_dir, tmp_path, "--run-dir", "runs/vae", "--export-dir", "")
     assert_one_line(result, 2, "symbolic link", ".lock")
     assert target.read_text() == "do not truncate"
     with pytest.raises(ZooError, match="symbolic link"):
@@ -109,7 +109,7 @@ def test_a_checkpoint_file_linked_outside_the_run_dir_is_not_trained_from(mnist_
     os.replace(trained_run / "epoch-0001.keras", outside)
     (trained_run / "epoch-0001.keras").symlink_to(outside)
     state = (trained_run / "checkpoint.json").read_text()
-    result = vae_recipe(mnist_dir, tmp_path, "--run-dir", "runs/vae", "--export-dir", "", "--epochs", "2")
+    result = vae_recipe(mnist_dir, tmp_path, "--run-dir", "runs/vae", "--export-dir", "")
     assert_one_line(result, 2, "symbolic link", "epoch-0001.keras")
     assert (trained_run / "checkpoint.json").read_text() == state and outside.exists()
 
