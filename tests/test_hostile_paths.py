@@ -221,7 +221,7 @@ def test_every_owned_directory_flag_refuses_an_empty_path_a_file_and_a_users_dir
     (tmp_path / "users" / "notes.txt").write_text("mine")
     flag = "--" + field.name.replace("_", "-")
     for value, words in [("", "empty path"), (str(tmp_path / "file"), "is a file"),
-                         (str(tmp_path / "users"), "did not make")]:
+                         (str(tmp_path / "users"), "did not make"), ("x" * 300, "File name too long")]:
         with pytest.raises(SystemExit) as exit_info:
             flags.parse(config_cls, [flag, value], prog=name)
         err = capsys.readouterr().err

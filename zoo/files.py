@@ -4,6 +4,7 @@
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -189,6 +190,21 @@ def _listing(directory, skipped=()):
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
+def _os_errors_as_problems(problem_of):
+    """`problem_of(path, ...)`, answering a path the OS refuses to look at (a name too long, a NUL byte) with a
+    problem instead of an exception."""
+    @functools.wraps(problem_of)
+    def checked(path, *args, **kwargs):
+        if path is not None and "\0" in str(path):
+            return f"{str(path)!r} holds a NUL byte, which no path can"
+        try:
+            return problem_of(path, *args, **kwargs)
+        except OSError as error:
+            return f"cannot use {path}: {error.strerror}"
+    return checked
+
+
+@_os_errors_as_problems
 def owned_dir_problem(path, purpose):
     """Why `path` cannot be used as `purpose` (e.g. "the run dir"), a directory the zoo writes, reuses and deletes
     in, or None: it must be new, empty, or marked as the zoo's (OWNER_FILE) for the same purpose, and hold no
@@ -238,6 +254,7 @@ def owned_dir(path, purpose):
     return path
 
 
+@_os_errors_as_problems
 def export_dir_problem(path, keep_clear_of=()):
     """Why an export may not write (and replace) `path`, or None: it must be new, empty or an artifact the zoo
     exported (card.json, saved_model.pb and only what an export writes, no symbolic links), and neither be nor hold
