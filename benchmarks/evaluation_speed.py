@@ -47,7 +47,7 @@ class EvaluationSpeedConfig:
 
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
     model_dir: str = flag("saved_models/vae_mnist", "artifact directory holding model.keras (a VAE)",
-                          flags.existing_dir)
+                          flags.artifact_dir(models=("vae", "two_layer_vae"), files=("model.keras",)))
     samples: int = flag(500, "importance samples k", flags.count(1, 100_000))
     images: int = flag(10_000, "test images to evaluate", flags.count(1, 10_000))
     repeats: int = flag(1, "timed passes of each (alternating)", flags.count(1, 20))

@@ -27,7 +27,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 @dataclasses.dataclass
 class SampleQualityConfig:
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact", flags.existing_dir)
+    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact",
+                          flags.artifact_dir({"classify"}))
     samples: int = flag(10000, "images drawn from each generator", flags.count(10, 60_000))
     seed: int = flag(0, "seed of the draws", flags.SEED)
     results: str = flag(str(RESULTS / "sample_quality"), "path stem of the .json and .md results")

@@ -58,6 +58,9 @@ class ServingHttpConfig:
     out: str = flag(str(RESULTS), "where to write the results (JSON)")
 
     def check(self):
+        problem = flags.artifact_dir({self.signature})("--model", str(Path(self.models) / self.model))
+        if problem:
+            return problem
         if self.min_seconds > self.seconds:
             return (f"--min-seconds ({self.min_seconds:g}) must not be more than --seconds ({self.seconds:g}); "
                     f"received --min-seconds={self.min_seconds:g} --seconds={self.seconds:g}")
@@ -171,10 +174,6 @@ def main(argv=None):
     settings = flags.parse(ServingHttpConfig, argv, prog=PROG, description=__doc__)
     batch_sizes, client_counts = settings.batch_sizes, settings.clients
     model_dir = Path(settings.models) / settings.model
-    if not (model_dir / "saved_model.pb").is_file():
-        available = sorted(path.parent.name for path in Path(settings.models).glob("*/saved_model.pb"))
-        raise ZooError(f"--model={settings.model!r} is not an artifact under {settings.models}; "
-                       f"choose one of {available}")
     from zoo import data, speed
 
     test_images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])

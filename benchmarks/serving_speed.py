@@ -48,7 +48,7 @@ class ServingSpeedConfig:
     """Flags of `python -m benchmarks.serving_speed`."""
 
     model_dir: str = flag("saved_models/vae_mnist", "the artifact: a SavedModel directory with card.json "
-                          "(and model.keras)", flags.existing_dir)
+                          "(and model.keras)", flags.artifact_dir(ENDPOINTS))
     data_dir: str = flag(None, "directory of the MNIST IDX files (default: $ZOO_DATA_DIR)", flags.existing_dir)
     requests: int = flag(200, "timed batch-1 calls per callable, for p50 and p99 latency", flags.count(1, 100_000))
     batches: int = flag(20, f"calls at batch {THROUGHPUT_BATCH} per throughput pass", flags.count(1, 10_000))
@@ -193,8 +193,6 @@ def main(argv=None):
     table and writes the results to --out."""
     settings = flags.parse(ServingSpeedConfig, argv, prog=PROG, description=__doc__)
     model_dir = Path(settings.model_dir)
-    if not (model_dir / "saved_model.pb").is_file():
-        raise ZooError(f"{model_dir} holds no saved_model.pb: --model-dir takes an exported artifact")
     images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])
     loaded = tf.saved_model.load(str(model_dir))
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]

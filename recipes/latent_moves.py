@@ -16,7 +16,9 @@ from zoo.flags import flag
 
 @dataclasses.dataclass
 class LatentMovesConfig:
-    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", flags.existing_dir)
+    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact (with encode and decode "
+                                                   "endpoints, or generate)",
+                          flags.artifact_dir({"encode", "decode"}, {"generate"}))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     out_dir: str = flag("runs/latent_moves", "where to write the PNGs")
     seed: int = flag(0, "seed of the digits and codes picked", flags.SEED)

@@ -54,7 +54,8 @@ class PretrainMnistConfig(config.DistributeFlags):
                                          flags.unit_interval_right_open)
     batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.BATCH_SIZE)
     feature_vae: str = flag("saved_models/vae_mnist", "VAE artifact whose codes (its encode endpoint's mean and "
-                            "stddev) M1 and M1+M2 learn from", flags.existing_dir)
+                            "stddev) M1 and M1+M2 learn from",
+                            flags.artifact_dir({"encode"}, models=("vae", "two_layer_vae")))
     vae_budgets: tuple = flag((100,), "the label budgets (of --budgets) that vae_m1 and vae_m1_m2 run on",
                               flags.count(1, ALL_LABELS - 1))
     m2_epochs: int = flag(200, "epochs of M2 (passes over the 60000 unlabelled codes; 200: chosen with "

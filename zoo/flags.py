@@ -9,10 +9,13 @@ values exit with status 2 and one line.
 import argparse
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import shlex
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 
@@ -104,6 +107,84 @@ def existing_dirs(name, value):
     missing = [path for path in value if not Path(path).is_dir()]
     if not value or missing:
         return f"{name} takes existing directories; received {name}={_show(value) or '(none)'}"
+
+
+CARD_BYTES = 1_000_000  # the most of a card.json (or a .keras archive's config.json) a flag check reads
+
+
+def _json_object(read):
+    """(the JSON object in the bytes `read(limit)` returns, None) or (None, what is wrong with them)."""
+    raw = read(CARD_BYTES + 1)
+    if len(raw) > CARD_BYTES:
+        return None, f"is larger than {CARD_BYTES:,} bytes"
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return None, f"is not JSON ({str(error)[:100]})"
+    return (value, None) if isinstance(value, dict) else (None, f"holds a JSON {type(value).__name__}, not an object")
+
+
+def artifact_problem(path, endpoint_sets=(), models=(), files=()):
+    """Why `path` is not an exported artifact of this zoo, or None: a directory holding saved_model.pb and card.json
+    (a JSON object), each of `files`, a card whose "model" is one of `models` (where given) and whose "endpoints" hold
+    all of at least one of `endpoint_sets` (where given). Reads the card only (at most CARD_BYTES), no TensorFlow."""
+    if not path:
+        return "the path is empty"
+    path = Path(path)
+    if not path.is_dir():
+        return f"{str(path)!r} is not a directory" if path.exists() else f"{str(path)!r} does not exist"
+    missing = [name for name in ("card.json", "saved_model.pb", *files) if not (path / name).is_file()]
+    if missing:
+        return f"{path} holds no {' and no '.join(missing)}"
+    try:
+        with open(path / "card.json", "rb") as card_file:
+            card, problem = _json_object(card_file.read)
+    except OSError as error:
+        card, problem = None, f"cannot be read ({error.strerror})"
+    if problem:
+        return f"{path / 'card.json'} {problem}"
+    if models and card.get("model") not in models:
+        return f"{path} holds a {card.get('model')!r} model (card.json), not {' or '.join(map(repr, models))}"
+    listed = card.get("endpoints")
+    if endpoint_sets and not (isinstance(listed, list) and any(set(wanted) <= set(listed) for wanted in endpoint_sets)):
+        shown = ", ".join(map(str, listed)) if isinstance(listed, list) else "none"
+        return f"{path} has no {' or '.join(' and '.join(sorted(wanted)) for wanted in endpoint_sets)} endpoint " \
+               f"(its card.json lists {shown or 'none'})"
+    return None
+
+
+def artifact_dir(*endpoint_sets, models=(), files=()):
+    """A check that a flag (or each value of a list flag) names an exported artifact (see `artifact_problem`): e.g.
+    `artifact_dir({"restore"})`, or `artifact_dir({"encode", "decode"}, {"generate"})` for either pair."""
+    def check(name, value):
+        values = value if isinstance(value, tuple) else (value,)
+        if not values:
+            return f"{name} takes at least one artifact directory; received none"
+        for path in values:
+            problem = artifact_problem(path, endpoint_sets, models, files)
+            if problem:
+                return f"{name} takes an artifact directory (card.json, saved_model.pb{''.join(', ' + f for f in files)}" \
+                       f"); {problem}"
+    return check
+
+
+def keras_archive(class_name=None):
+    """A check that a flag names a `.keras` model archive (a zip holding config.json, a JSON object), of the Keras
+    class `class_name` (e.g. "zoo.models.ae.AE") where given; reads config.json only, at most CARD_BYTES."""
+    def check(name, value):
+        problem = None
+        try:
+            with zipfile.ZipFile(value) as archive, archive.open("config.json") as config_file:
+                config, problem = _json_object(config_file.read)
+        except KeyError:
+            problem = "is a zip without config.json"
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+            problem = "does not exist" if not Path(value).exists() else f"is not a zip ({str(error)[:100]})"
+        if problem is None and class_name and f"{config.get('module')}.{config.get('class_name')}" != class_name:
+            problem = f"holds a {config.get('module')}.{config.get('class_name')}, not a {class_name}"
+        if problem:
+            return f"{name} takes a .keras model archive{f' of a {class_name}' if class_name else ''}; {value!r} {problem}"
+    return check
 
 
 def _show(value):
