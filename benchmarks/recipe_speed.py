@@ -46,9 +46,9 @@ class RecipeSpeedConfig:
 
 
 def plain_script(data_dir, epochs):
-    """The keras-io way: a VAE with its own train_step (benchmarks.training_speed.PlainVAE, the recipe's layers),
+    """The keras-io way: a VAE with its own train_step (benchmarks.plain_keras.PlainVAE, the recipe's layers),
     compiled with Adam, `fit` with Keras's defaults on the dynamically binarized training batches."""
-    from benchmarks.training_speed import plain_vae
+    from benchmarks.plain_keras import plain_vae
     from recipes.vae_mnist import VAEMnistConfig
     from zoo import data
 

@@ -27,11 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 import zoo
 from benchmarks import write_results
-from zoo import cli, data, flags, signatures, speed
+from zoo import cli, flags
 from zoo.errors import ZooError
 from zoo.flags import flag
 
@@ -69,6 +68,8 @@ def keras_model(model_dir):
 
 def keras_calls(model):
     """{endpoint: callable taking the endpoint's inputs by name}: the model methods behind each endpoint, eagerly."""
+    from zoo import signatures
+
     return {
         "reconstruct": lambda images: model(images),
         "sample": lambda num, seed: model.sample(num, signatures.seed_pair(seed)),
@@ -79,6 +80,8 @@ def keras_calls(model):
 def requests_of(endpoint, images, count, batch):
     """`count` input dicts of `endpoint` at `batch` images (or num=batch samples): consecutive test images,
     wrapping around; a different seed per sample request."""
+    import tensorflow as tf
+
     if endpoint == "sample":
         return [{"num": tf.constant(batch), "seed": tf.constant(index)} for index in range(count)]
     starts = [(index * batch) % (len(images) - batch + 1) for index in range(count)]
@@ -87,7 +90,8 @@ def requests_of(endpoint, images, count, batch):
 
 def run(call, request):
     """The call's outputs for one request, copied to numpy (so that the timing includes getting the result)."""
-    return tf.nest.map_structure(lambda tensor: tensor.numpy(), call(**request))
+    outputs = call(**request)
+    return {name: tensor.numpy() for name, tensor in outputs.items()} if isinstance(outputs, dict) else outputs.numpy()
 
 
 def main_output(outputs):
@@ -104,6 +108,8 @@ def warmed_up(calls, warm_ups):
     """`calls` once each has run WARM_UP_CALLS times on every request of `warm_ups` (one per batch size), and
     {name: the error's type and first line} of the XLA-compiled ones that failed to compile or run, which are
     dropped (any other callable's error is raised)."""
+    import tensorflow as tf
+
     working, failures = {}, {}
     for name, call in calls.items():
         try:
@@ -121,6 +127,8 @@ def warmed_up(calls, warm_ups):
 def xla_compiled(signature):
     """The signature call wrapped in tf.function(jit_compile=True): XLA compiles it as one cluster per input shape
     (and per value of an input it needs as a constant, such as sample's num)."""
+    import tensorflow as tf
+
     return tf.function(lambda **inputs: signature(**inputs), jit_compile=True)
 
 
@@ -192,6 +200,10 @@ def main(argv=None):
     """Times the artifact's endpoints in plain TensorFlow (with and without XLA) and the eager Keras model, prints a
     table and writes the results to --out."""
     settings = flags.parse(ServingSpeedConfig, argv, prog=PROG, description=__doc__)
+    import tensorflow as tf  # only once the flags are known to be good
+
+    from zoo import data, speed
+
     model_dir = Path(settings.model_dir)
     images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])
     loaded = tf.saved_model.load(str(model_dir))

@@ -191,6 +191,12 @@ def _show(value):
     return " ".join(map(str, value)) if isinstance(value, tuple) else value
 
 
+@dataclasses.dataclass
+class NoFlags:
+    """The settings of a command that takes no flags: `parse(NoFlags, ...)` answers --help and refuses anything else
+    in one line, as every command does."""
+
+
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         one_line = message.replace("\r", "\\r").replace("\n", "\\n")  # a value may hold line breaks
