@@ -70,6 +70,19 @@ class PretrainMnistConfig(config.DistributeFlags):
                                 "(0: score on the test set)", flags.count(0, 50_000))
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes")
 
+    def check(self):
+        """The VAE methods run on --vae-budgets only: a value there that is not among --budgets would run nothing."""
+        vae_methods = [method for method in self.methods if method in VAE_METHODS]
+        outside = [budget for budget in self.vae_budgets if budget not in self.budgets]
+        if vae_methods and outside:
+            shown = {name: " ".join(map(str, values)) for name, values in (
+                ("allowed", [budget for budget in self.budgets if budget < ALL_LABELS]), ("vae", self.vae_budgets),
+                ("budgets", self.budgets))}
+            return (f"--vae-budgets takes values of --budgets below {ALL_LABELS}: {shown['allowed'] or 'none'} (or "
+                    f"leave {' and '.join(vae_methods)} out of --methods); received --vae-budgets={shown['vae']} "
+                    f"--budgets={shown['budgets']}")
+        return super().check()
+
 
 class Experiment:
     """The data and what the methods share (the pretrained stack and the VAE codes, made on first use); each method

@@ -87,3 +87,87 @@ def test_an_artifact_flag_refuses_what_is_not_such_an_artifact_in_one_line(case,
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.count("\n") == 1 and path in result.stderr and says in result.stderr, result.stderr
     assert result.stdout == "False\n"  # refused before TensorFlow started
+
+
+# MovieLens: ids, counts and sizes checked before a dense matrix is allocated or a model is fit.
+
+def write_u_data(directory, rows):
+    directory.mkdir(exist_ok=True)
+    (directory / "u.data").write_text("".join(f"{user}\t{item}\t{rating}\t881250949\n" for user, item, rating in rows))
+    return directory / "u.data"
+
+
+def test_ids_that_would_make_a_37_gib_rating_matrix_are_refused_before_it_is_allocated(tmp_path):
+    from zoo import movielens
+    from zoo.errors import DataError
+
+    path = write_u_data(tmp_path / "ml", [(i, i, 3) for i in range(1, 100_001)])  # 100,000 users, 100,000 items
+    with pytest.raises(DataError) as error:
+        movielens.load_ratings(path.parent)
+    message = str(error.value)
+    assert str(path) in message and "100000 users" in message and "100000 items" in message and "\n" not in message
+
+
+def test_more_ratings_than_a_movielens_file_holds_are_refused_while_reading(tmp_path, monkeypatch):
+    from zoo import movielens
+    from zoo.errors import DataError
+
+    monkeypatch.setattr(movielens, "MAX_RATINGS", 10, raising=False)
+    path = write_u_data(tmp_path / "ml", [(i, 1, 3) for i in range(1, 12)])
+    with pytest.raises(DataError, match=f"{path}, line 11: more than 10 ratings"):
+        movielens.load_ratings(path.parent)
+
+
+def test_a_u_data_too_small_to_split_is_one_line_naming_the_file_the_count_and_the_minimum(tmp_path):
+    path = write_u_data(tmp_path / "ml", [(1, 1, 5), (2, 2, 3), (3, 3, 4)])
+    out = tmp_path / "out"
+    result = run_python(["-m", "recipes.autorec_movielens", "--data-dir", str(path.parent), "--splits", "1",
+                         "--epochs", "1", "--mf-epochs", "1", "--hidden-units", "4", "--out-dir", str(out)])
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr, result.stderr
+    assert "3 ratings" in result.stderr and "at least 7" in result.stderr, result.stderr
+    assert not (out / "results.json").exists()
+
+
+def test_a_nan_validation_rmse_is_never_written_to_the_results(tmp_path, monkeypatch):
+    import numpy as np
+
+    from recipes import autorec_movielens
+    from zoo import recommenders
+    from zoo.errors import ZooError
+
+    class NaNPredictor(recommenders.GlobalMean):
+        def predict(self, rows):
+            return np.full(len(rows), np.nan)
+
+    monkeypatch.setitem(recommenders.PREDICTORS, "global_mean", NaNPredictor)
+    rng = np.random.default_rng(0)
+    path = write_u_data(tmp_path / "ml", [(u, i, rng.integers(1, 6)) for u in range(1, 11) for i in range(1, 11)])
+    out = tmp_path / "out"
+    with pytest.raises(ZooError, match="global_mean.*validation RMSE nan"):
+        autorec_movielens.main(["--data-dir", str(path.parent), "--splits", "1", "--epochs", "1", "--mf-epochs", "1",
+                                "--hidden-units", "4", "--out-dir", str(out)])
+    saved = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {"results": {}}
+    assert saved["results"] == {}
+
+
+@pytest.mark.parametrize("argv, allowed", [(["--vae-budgets", "7"], "100 1000"),
+                                           (["--budgets", "1000", "60000"], "1000"),
+                                           (["--budgets", "60000"], "none")])
+def test_vae_budgets_outside_the_budgets_are_refused_at_the_command_line(argv, allowed, capsys):
+    from recipes.pretrain_mnist import PretrainMnistConfig
+    from zoo import flags
+
+    with pytest.raises(SystemExit) as stop:
+        flags.parse(PretrainMnistConfig, argv, prog="cmd")
+    line = capsys.readouterr().err
+    assert stop.value.code == 2 and line.count("\n") == 1 and "--vae-budgets" in line, line
+    assert f"--budgets below 60000: {allowed}" in line and "--methods" in line, line
+
+
+def test_vae_budgets_need_not_be_budgets_when_no_vae_method_runs():
+    from recipes.pretrain_mnist import PretrainMnistConfig
+    from zoo import flags
+
+    settings = flags.parse(PretrainMnistConfig, ["--budgets", "60000", "--methods", "random", "pretrained"])
+    assert settings.vae_budgets == (100,)
