@@ -80,11 +80,10 @@ def generators(settings):
 
 def main(argv=None):
     settings = flags.parse(SampleQualityConfig, argv, prog="python -m benchmarks.sample_quality", description=__doc__)
-    import tensorflow as tf
-
+    import zoo
     from zoo import data, metrics, plots
 
-    classifier = tf.saved_model.load(settings.classifier)  # keep the object: its functions use its variables
+    classifier = zoo.load_artifact(settings.classifier, {"classify"})  # kept: its functions use its variables
     classify = classifier.classify
     arrays = data.mnist_grayscale(settings.data_dir)
     test, train = arrays["test"][0], arrays["train"][0]

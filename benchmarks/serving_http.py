@@ -140,7 +140,9 @@ def in_process(model_dir, signature, bodies_images, stop_when):
     """The signature called in this process, request after request: {batch: summary}."""
     import tensorflow as tf
 
-    call = tf.saved_model.load(str(model_dir)).signatures[signature]
+    import zoo
+
+    call = zoo.load_artifact(model_dir, {signature}).signatures[signature]
     results = {}
     for batch, images in bodies_images.items():
         inputs = tf.constant(images)

@@ -21,7 +21,6 @@ on one batch is recorded too (XLA draws other stateless random numbers on CPU). 
 """
 
 import dataclasses
-import json
 import statistics
 import time
 from pathlib import Path
@@ -61,7 +60,7 @@ def keras_model(model_dir):
     model_dir = Path(model_dir)
     if (model_dir / "model.keras").is_file():
         return zoo.load(model_dir / "model.keras"), f"{model_dir / 'model.keras'} (trained weights)"
-    card = json.loads((model_dir / "card.json").read_text())
+    card = zoo.card(model_dir)
     return (zoo.get(card["model"], **card["model_config"]),
             f"untrained {card['model']} built from {model_dir / 'card.json'} model_config (timing only)")
 
@@ -206,7 +205,7 @@ def main(argv=None):
 
     model_dir = Path(settings.model_dir)
     images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])
-    loaded = tf.saved_model.load(str(model_dir))
+    loaded = zoo.load_artifact(model_dir, ENDPOINTS)
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]
     if missing:
         raise ZooError(f"{model_dir} has no {', '.join(missing)} signature(s); it has {sorted(loaded.signatures)}")

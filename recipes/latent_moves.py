@@ -14,11 +14,13 @@ from zoo.errors import ZooError
 from zoo.flags import flag
 
 
+ENDPOINTS = ({"encode", "decode"}, {"generate"})  # what an artifact needs: an encoder and a decoder, or a generator
+
+
 @dataclasses.dataclass
 class LatentMovesConfig:
     artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact (with encode and decode "
-                                                   "endpoints, or generate)",
-                          flags.artifact_dir({"encode", "decode"}, {"generate"}))
+                                                   "endpoints, or generate)", flags.artifact_dir(*ENDPOINTS))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     out_dir: str = flag("runs/latent_moves", "where to write the PNGs")
     seed: int = flag(0, "seed of the digits and codes picked", flags.SEED)
@@ -32,9 +34,10 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
+    import zoo
     from zoo import data, plots
 
-    artifact = tf.saved_model.load(settings.artifact)
+    artifact = zoo.load_artifact(settings.artifact, *ENDPOINTS)
     out_dir = Path(settings.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = Path(settings.artifact).name

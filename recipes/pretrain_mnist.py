@@ -131,12 +131,11 @@ class Experiment:
         code dimensions the VAE uses: those whose mean varies over the training images by a standard deviation above
         ACTIVE_CODE_STDDEV (the others carry the prior, N(0, 1), whatever the image; Kingma et al.'s code drops
         them the same way)."""
-        import tensorflow as tf
-
+        import zoo
         from zoo.batching import apply_in_batches
 
         if self._codes is None:
-            vae = tf.saved_model.load(self.settings.feature_vae)
+            vae = zoo.load_artifact(self.settings.feature_vae, {"encode"})
             outputs = {part: apply_in_batches(vae.encode, images, 1000)
                        for part, images in (("train", self.images), ("test", self.test_images))}
             active = outputs["train"]["mean"].std(axis=0) > ACTIVE_CODE_STDDEV

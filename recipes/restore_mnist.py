@@ -51,13 +51,13 @@ DENOISERS = {"denoising_ae": ("denoiser", True), "denoising_ae_gaussian": ("gaus
 
 def restorers(settings, mean_image):
     """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts)."""
-    import tensorflow as tf
-
+    import zoo
     from zoo import restore
     from zoo.batching import apply_in_batches
 
-    artifacts = {name: tf.saved_model.load(getattr(settings, flag_name)) for name, (flag_name, _) in DENOISERS.items()}
-    artifacts["vae"] = tf.saved_model.load(settings.vae)
+    artifacts = {name: zoo.load_artifact(getattr(settings, flag_name), {"restore"})
+                 for name, (flag_name, _) in DENOISERS.items()}
+    artifacts["vae"] = zoo.load_artifact(settings.vae, {"reconstruct"})
 
     def denoising(name):
         def restore_with(corrupted, known):

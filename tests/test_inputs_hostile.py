@@ -3,6 +3,7 @@ given to artifact flags, compression bombs and oversized MovieLens ids, data too
 that silently did nothing. Each stops with one line naming the path (or the flag) and what is wrong."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,132 @@ def test_vae_budgets_need_not_be_budgets_when_no_vae_method_runs():
 
     settings = flags.parse(PretrainMnistConfig, ["--budgets", "60000", "--methods", "random", "pretrained"])
     assert settings.vae_budgets == (100,)
+
+
+# Paths that pass their flag's check but hold something else when they are read: one ZooError naming the path.
+
+def test_a_file_that_is_not_a_keras_model_is_a_zoo_error_naming_it():
+    import zoo
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match="/etc/passwd: cannot be loaded as a model of this zoo"):
+        zoo.load("/etc/passwd")
+
+
+def test_a_corrupt_saved_model_is_a_zoo_error_naming_its_directory(tmp_path):
+    import zoo
+    from zoo.errors import ZooError
+
+    directory = not_an_artifact(tmp_path, '{"endpoints": ["classify"]}', ("card.json", "saved_model.pb"))
+    (directory / "saved_model.pb").write_bytes(b"\xff garbage")
+    with pytest.raises(ZooError, match=f"{directory}: cannot be loaded as a SavedModel"):
+        zoo.load_artifact(directory, {"classify"})
+
+
+def test_a_card_listing_endpoints_the_saved_model_lacks_is_a_zoo_error(tmp_path):
+    import shutil
+
+    import zoo
+    from zoo.errors import ZooError
+
+    directory = Path(shutil.copytree(SAVED / "ae_mnist", tmp_path / "ae_mnist"))
+    card = json.loads((directory / "card.json").read_text())
+    (directory / "card.json").write_text(json.dumps({**card, "endpoints": [*card["endpoints"], "restore"]}))
+    with pytest.raises(ZooError, match="lists endpoints that its SavedModel does not have"):
+        zoo.load_artifact(directory, {"restore"})
+
+
+def test_a_card_that_is_a_fifo_is_refused_without_waiting_on_it(tmp_path):
+    import os
+
+    import zoo
+    from zoo.errors import ZooError
+
+    os.mkfifo(tmp_path / "card.json")  # open() would wait for a writer forever
+    with pytest.raises(ZooError, match="card.json is not a regular file"):
+        zoo.card(tmp_path)
+
+
+def test_the_server_refuses_a_model_whose_card_is_not_json_in_one_line(tmp_path):
+    import shutil
+
+    from zoo import server
+    from zoo.errors import ZooError
+
+    directory = Path(shutil.copytree(SAVED / "mnist_classifier", tmp_path / "models" / "classifier"))
+    (directory / "card.json").write_text("{not json")
+    with pytest.raises(ZooError, match=f"{directory / 'card.json'} is not JSON"):
+        server.load_all(tmp_path / "models", log=lambda line: None)
+
+
+@pytest.mark.parametrize("card, says", [("{}", 'no "flags" and "metrics" objects'),
+                                        ('{"flags": {}, "metrics": {}}', "model.keras: cannot be loaded")])
+def test_refresh_of_a_foreign_card_or_a_corrupt_model_keras_names_the_file(tmp_path, card, says):
+    from zoo import pipeline
+    from zoo.errors import ZooError
+
+    directory = not_an_artifact(tmp_path, card, ("card.json", "saved_model.pb", "model.keras"))
+    with pytest.raises(ZooError, match=says):
+        pipeline.refresh(directory)
+
+
+def test_an_mnist_file_that_is_a_directory_or_a_fifo_is_named_as_such(tmp_path):
+    import os
+
+    from zoo import data
+    from zoo.errors import DataError
+
+    (tmp_path / "train-images-idx3-ubyte").mkdir()
+    with pytest.raises(DataError, match="train-images-idx3-ubyte: not a regular file"):
+        data.mnist_files(tmp_path)
+    (tmp_path / "train-images-idx3-ubyte").rmdir()
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte: not a regular file"):
+        data.read_mnist_dir(tmp_path)
+
+
+def test_a_u_data_that_is_a_directory_or_one_endless_line_is_one_short_line(tmp_path):
+    from zoo import movielens
+    from zoo.errors import DataError
+
+    (tmp_path / "dir" / "u.data").mkdir(parents=True)
+    with pytest.raises(DataError, match="u.data is not a regular file"):
+        movielens.load_ratings(tmp_path / "dir")
+    (tmp_path / "long").mkdir()
+    (tmp_path / "long" / "u.data").write_text("1" * 10_000_000)
+    with pytest.raises(DataError, match="line 1: longer than 200 characters") as error:
+        movielens.load_ratings(tmp_path / "long")
+    assert len(str(error.value)) < 400
+
+
+@pytest.mark.parametrize("module, argv, says", [
+    ("benchmarks.default_recipe", ["--before", "/tmp"], "--before takes a checkout of this code; /tmp holds no"),
+    ("benchmarks.default_recipe", ["--before", str(ROOT), "--extra-flags", '"'],
+     "--extra-flags takes flags as one shell-quoted string"),
+    ("benchmarks.distributed_training", ["--recipe-flags", "--epochs '1"],
+     "--recipe-flags takes flags as one shell-quoted string"),
+    ("recipes.vae_mnist", ["--data-dir", ""], "--data-dir takes a directory; received an empty path"),
+])
+def test_flags_a_benchmark_or_recipe_once_failed_on_later_exit_2_in_one_line(module, argv, says, capsys):
+    import importlib
+
+    config_cls = next(value for value in vars(importlib.import_module(module)).values()
+                      if isinstance(value, type) and value.__name__.endswith("Config") and value.__module__ == module)
+    from zoo import flags
+
+    with pytest.raises(SystemExit) as stop:
+        flags.parse(config_cls, argv, prog="cmd")
+    line = capsys.readouterr().err
+    assert stop.value.code == 2 and line.count("\n") == 1 and says in line, line
+
+
+def test_a_recipe_a_benchmark_runs_that_fails_is_one_line_with_its_last_words():
+    import sys
+
+    from benchmarks import data_dir_flag, run_checked
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match=r"exited with status 3: the recipe's own last line$"):
+        run_checked([sys.executable, "-c", "import sys; print('noise', file=sys.stderr); "
+                                           "print(\"the recipe's own last line\", file=sys.stderr); sys.exit(3)"])
+    assert data_dir_flag(None) == [] and data_dir_flag("data") == ["--data-dir", str(Path("data").resolve())]

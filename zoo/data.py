@@ -90,6 +90,8 @@ MAX_FILE_BYTES = MAX_IDX_BYTES + 2**16  # an MNIST file on disk, gzipped or not:
 
 def _find(directory, stem):
     for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.exists() and not candidate.is_file():
+            raise DataError(f"{candidate}: not a regular file (an MNIST IDX file, gzipped or not, belongs here)")
         if candidate.is_file():
             size = candidate.stat().st_size
             if size > MAX_FILE_BYTES:  # before it is hashed (mnist_fingerprint) or read

@@ -93,6 +93,8 @@ digits.bounds = (0, 9)
 
 
 def existing_dir(name, value):
+    if value == "":  # Path("") is the working directory
+        return f"{name} takes a directory; received an empty path"
     if value is not None and not Path(value).is_dir():
         return f"{name} directory does not exist: {value}"
 
@@ -103,10 +105,12 @@ def file_path(name, value):
         return f"{name} takes a file to write, not a directory; received {name}={value!r}"
 
 
-def existing_dirs(name, value):
-    missing = [path for path in value if not Path(path).is_dir()]
-    if not value or missing:
-        return f"{name} takes existing directories; received {name}={_show(value) or '(none)'}"
+def shell_words(name, value):
+    """A check that a flag holds more flags as one shell-quoted string (what shlex.split reads)."""
+    try:
+        shlex.split(value)
+    except ValueError as error:
+        return f"{name} takes flags as one shell-quoted string; received {name}={value!r} ({error})"
 
 
 CARD_BYTES = 1_000_000  # the most of a card.json (or a .keras archive's config.json) a flag check reads
@@ -124,6 +128,20 @@ def _json_object(read):
     return (value, None) if isinstance(value, dict) else (None, f"holds a JSON {type(value).__name__}, not an object")
 
 
+def read_card(directory):
+    """(the card.json of an artifact directory, a dict; None) or (None, what keeps it from being one, naming the
+    file): missing, not a regular file, larger than CARD_BYTES (no more is read), not JSON, not a JSON object."""
+    path = Path(directory) / "card.json"
+    if not path.is_file():
+        return None, f"{path} is not a regular file" if path.exists() else f"{path} does not exist"
+    try:
+        with open(path, "rb") as card_file:
+            card, problem = _json_object(card_file.read)
+    except OSError as error:
+        card, problem = None, f"cannot be read ({error.strerror})"
+    return card, problem and f"{path} {problem}"
+
+
 def artifact_problem(path, endpoint_sets=(), models=(), files=()):
     """Why `path` is not an exported artifact of this zoo, or None: a directory holding saved_model.pb and card.json
     (a JSON object), each of `files`, a card whose "model" is one of `models` (where given) and whose "endpoints" hold
@@ -136,13 +154,9 @@ def artifact_problem(path, endpoint_sets=(), models=(), files=()):
     missing = [name for name in ("card.json", "saved_model.pb", *files) if not (path / name).is_file()]
     if missing:
         return f"{path} holds no {' and no '.join(missing)}"
-    try:
-        with open(path / "card.json", "rb") as card_file:
-            card, problem = _json_object(card_file.read)
-    except OSError as error:
-        card, problem = None, f"cannot be read ({error.strerror})"
+    card, problem = read_card(path)
     if problem:
-        return f"{path / 'card.json'} {problem}"
+        return problem
     if models and card.get("model") not in models:
         return f"{path} holds a {card.get('model')!r} model (card.json), not {' or '.join(map(repr, models))}"
     listed = card.get("endpoints")

@@ -18,6 +18,7 @@ from zoo.errors import DataError
 MOVIELENS_DIR_ENV = "ZOO_MOVIELENS_DIR"
 TFDS_NAME = "movielens/100k-ratings"
 MAX_ID = 2**31 - 1  # ids beyond it are refused (they cannot be int32 keys)
+MAX_LINE_CHARS = 200  # a u.data line is about 20 characters; a longer one is refused as soon as it is read
 MAX_RATINGS = 2_000_000  # more than MovieLens 1M holds; a longer file is refused while it is read
 MAX_MATRIX_BYTES = 2**30  # one dense float32 users x items matrix (MovieLens 100K's: 6 MB, 1M's: 90 MB)
 DEFAULT_RATING = 3.0  # predicted for users or items without training ratings, as in Sedhain et al., 2015
@@ -28,24 +29,27 @@ def read_u_data(path):
     of the same user and item, raises DataError naming its line. The whole file is checked before it is used."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path} does not exist: the MovieLens 100K directory must hold u.data")
+        raise DataError(f"{path} is not a regular file: the MovieLens 100K directory must hold u.data" if path.exists()
+                        else f"{path} does not exist: the MovieLens 100K directory must hold u.data")
     rows, first_line = [], {}
     with open(path, encoding="latin-1") as file:
-        for number, line in enumerate(file, start=1):
+        for number, line in enumerate(iter(lambda: file.readline(MAX_LINE_CHARS + 1), ""), start=1):
+            if len(line.rstrip("\n")) > MAX_LINE_CHARS:
+                raise DataError(f"{path}, line {number}: longer than {MAX_LINE_CHARS} characters: {_shown(line)}")
             if not line.strip():
                 continue
             fields = line.rstrip("\n").split("\t")
             if len(fields) != 4:
                 raise DataError(f"{path}, line {number}: expected 4 tab-separated fields (user, item, rating, "
-                                f"timestamp); found {len(fields)}: {line.strip()!r}")
+                                f"timestamp); found {len(fields)}: {_shown(line)}")
             try:
                 user, item, rating, _ = (int(field) for field in fields)
             except ValueError:
                 raise DataError(f"{path}, line {number}: user, item, rating and timestamp must be integers; "
-                                f"found {line.strip()!r}") from None
+                                f"found {_shown(line)}") from None
             if not (1 <= user <= MAX_ID and 1 <= item <= MAX_ID):
                 raise DataError(f"{path}, line {number}: user and item ids must be in 1..{MAX_ID}; "
-                                f"found {line.strip()!r}")
+                                f"found {_shown(line)}")
             if not 1 <= rating <= 5:
                 raise DataError(f"{path}, line {number}: ratings must be 1..5; found {rating}")
             if len(rows) == MAX_RATINGS:
@@ -58,6 +62,12 @@ def read_u_data(path):
     if not rows:
         raise DataError(f"{path} holds no ratings")
     return np.asarray(rows, np.int64)
+
+
+def _shown(line):
+    """A line of u.data as an error message quotes it: stripped, at most 80 characters."""
+    line = line.strip()
+    return repr(line[:80]) + ("..." if len(line) > 80 else "")
 
 
 def dense_ids(rows):
