@@ -47,7 +47,7 @@ class DistributedTrainingConfig:
     recipe_flags: str = flag("--eval-samples 1", "more flags of `python -m recipes.vae_mnist`, one shell-quoted string",
                              flags.shell_words)
     target_loss: float = flag(None, "validation loss whose time to reach is reported (default: the worst of the "
-                                    "runs' final ones)")
+                                    "runs' final ones)", flags.optional(flags.positive), type=float)
     lost_worker_epoch: int = flag(2, "the epoch in which the run with a lost worker loses it (0: no such run)",
                                   flags.count(0, 10_000))
     out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")

@@ -57,6 +57,8 @@ ARTIFACT_CASES = {  # id -> (command, flags before the path, the path (a functio
         "card.json is larger than 1,000,000 bytes"),
     "ae_mixture_mnist, /etc/passwd": (
         "recipes.ae_mixture_mnist", ["--autoencoder"], lambda tmp: "/etc/passwd", "is not a zip"),
+    "ae_mixture_mnist, /dev/zero": (
+        "recipes.ae_mixture_mnist", ["--autoencoder"], lambda tmp: "/dev/zero", "is not a regular file"),
     "ae_mixture_mnist, a VAE": (
         "recipes.ae_mixture_mnist", ["--autoencoder"], lambda tmp: SAVED / "vae_mnist" / "model.keras",
         "holds a zoo.models.vae.VAE, not a zoo.models.ae.AE"),
@@ -301,3 +303,16 @@ def test_a_recipe_a_benchmark_runs_that_fails_is_one_line_with_its_last_words():
         run_checked([sys.executable, "-c", "import sys; print('noise', file=sys.stderr); "
                                            "print(\"the recipe's own last line\", file=sys.stderr); sys.exit(3)"])
     assert data_dir_flag(None) == [] and data_dir_flag("data") == ["--data-dir", str(Path("data").resolve())]
+
+
+def test_a_number_flag_without_a_default_takes_numbers_only(capsys):
+    from benchmarks.distributed_training import DistributedTrainingConfig
+    from zoo import flags
+
+    assert flags.parse(DistributedTrainingConfig, ["--target-loss", "90.5"]).target_loss == 90.5
+    assert flags.parse(DistributedTrainingConfig, []).target_loss is None
+    for value in ("abc", "nan", "-1"):
+        with pytest.raises(SystemExit):
+            flags.parse(DistributedTrainingConfig, ["--target-loss", value], prog="cmd")
+        line = capsys.readouterr().err
+        assert line.count("\n") == 1 and "--target-loss" in line, line

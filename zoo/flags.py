@@ -34,6 +34,11 @@ def positive(name, value):
         return f"{name} must be positive; received {name}={_show(value)}"
 
 
+def optional(check):
+    """`check`, passing None (a flag whose default is None: not given)."""
+    return lambda name, value: None if value is None else check(name, value)
+
+
 def count(low, high):
     """A check that an integer flag (or each value of a list flag) is in low..high: every count has an upper bound,
     so that an absurd value stops at the command line rather than deep inside TensorFlow."""
@@ -188,12 +193,15 @@ def keras_archive(class_name=None):
     def check(name, value):
         problem = None
         try:
+            if not Path(value).is_file():  # a device or a FIFO would be read without end
+                raise FileNotFoundError(f"not a regular file: {value}")
             with zipfile.ZipFile(value) as archive, archive.open("config.json") as config_file:
                 config, problem = _json_object(config_file.read)
         except KeyError:
             problem = "is a zip without config.json"
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
-            problem = "does not exist" if not Path(value).exists() else f"is not a zip ({str(error)[:100]})"
+            problem = ("does not exist" if not Path(value).exists() else "is not a regular file"
+                       if not Path(value).is_file() else f"is not a zip ({str(error)[:100]})")
         if problem is None and class_name and f"{config.get('module')}.{config.get('class_name')}" != class_name:
             problem = f"holds a {config.get('module')}.{config.get('class_name')}, not a {class_name}"
         if problem:
