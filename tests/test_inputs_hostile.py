@@ -316,3 +316,21 @@ def test_a_number_flag_without_a_default_takes_numbers_only(capsys):
             flags.parse(DistributedTrainingConfig, ["--target-loss", value], prog="cmd")
         line = capsys.readouterr().err
         assert line.count("\n") == 1 and "--target-loss" in line, line
+
+
+def test_a_keras_archive_declaring_more_than_a_model_holds_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
+    import zipfile
+
+    from zoo import flags
+
+    monkeypatch.setattr(flags, "MAX_ARCHIVE_BYTES", 10_000, raising=False)
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps({"module": "zoo.models.ae", "class_name": "AE"}))
+        archive.writestr("model.weights.h5", bytes(20_000))  # 20 kB of zeros in a few dozen bytes
+    problem = flags.keras_archive("zoo.models.ae.AE")("--autoencoder", str(path))
+    assert problem and str(path) in problem and "more than 10000" in problem, problem
+    directory = not_an_artifact(tmp_path, "{}", ("card.json", "saved_model.pb"))
+    (directory / "model.keras").write_bytes(path.read_bytes())
+    problem = flags.artifact_dir(files=("model.keras",))("--artifacts", (str(directory),))
+    assert problem and "declares 20" in problem, problem

@@ -162,6 +162,8 @@ def artifact_problem(path, endpoint_sets=(), models=(), files=()):
     card, problem = read_card(path)
     if problem:
         return problem
+    if "model.keras" in files and keras_archive_problem(path / "model.keras"):
+        return keras_archive_problem(path / "model.keras")
     if models and card.get("model") not in models:
         return f"{path} holds a {card.get('model')!r} model (card.json), not {' or '.join(map(repr, models))}"
     listed = card.get("endpoints")
@@ -187,25 +189,39 @@ def artifact_dir(*endpoint_sets, models=(), files=()):
     return check
 
 
-def keras_archive(class_name=None):
-    """A check that a flag names a `.keras` model archive (a zip holding config.json, a JSON object), of the Keras
-    class `class_name` (e.g. "zoo.models.ae.AE") where given; reads config.json only, at most CARD_BYTES."""
-    def check(name, value):
-        problem = None
-        try:
-            if not Path(value).is_file():  # a device or a FIFO would be read without end
-                raise FileNotFoundError(f"not a regular file: {value}")
-            with zipfile.ZipFile(value) as archive, archive.open("config.json") as config_file:
+MAX_ARCHIVE_BYTES = 2**30  # what a .keras archive may declare its members hold, uncompressed (the zoo's: a few MB)
+
+
+def keras_archive_problem(path, class_name=None):
+    """Why `path` is not a `.keras` model archive (of the Keras class `class_name`, e.g. "zoo.models.ae.AE", where
+    given), or None: a regular file, a zip whose members declare at most MAX_ARCHIVE_BYTES uncompressed (a zip bomb
+    is refused before Keras inflates it), holding config.json, a JSON object (at most CARD_BYTES are read)."""
+    problem = None
+    try:
+        if not Path(path).is_file():  # a device or a FIFO would be read without end
+            raise FileNotFoundError(path)
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+            if declared > MAX_ARCHIVE_BYTES:
+                return f"{str(path)!r} declares {declared} bytes uncompressed, more than {MAX_ARCHIVE_BYTES}"
+            with archive.open("config.json") as config_file:
                 config, problem = _json_object(config_file.read)
-        except KeyError:
-            problem = "is a zip without config.json"
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
-            problem = ("does not exist" if not Path(value).exists() else "is not a regular file"
-                       if not Path(value).is_file() else f"is not a zip ({str(error)[:100]})")
-        if problem is None and class_name and f"{config.get('module')}.{config.get('class_name')}" != class_name:
-            problem = f"holds a {config.get('module')}.{config.get('class_name')}, not a {class_name}"
+    except KeyError:
+        problem = "is a zip without config.json"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+        problem = ("does not exist" if not Path(path).exists() else "is not a regular file"
+                   if not Path(path).is_file() else f"is not a zip ({str(error)[:100]})")
+    if problem is None and class_name and f"{config.get('module')}.{config.get('class_name')}" != class_name:
+        problem = f"holds a {config.get('module')}.{config.get('class_name')}, not a {class_name}"
+    return problem and f"{str(path)!r} {problem}"
+
+
+def keras_archive(class_name=None):
+    """A check that a flag names a `.keras` model archive (see `keras_archive_problem`)."""
+    def check(name, value):
+        problem = keras_archive_problem(value, class_name)
         if problem:
-            return f"{name} takes a .keras model archive{f' of a {class_name}' if class_name else ''}; {value!r} {problem}"
+            return f"{name} takes a .keras model archive{f' of a {class_name}' if class_name else ''}; {problem}"
     return check
 
 
