@@ -4,6 +4,8 @@
 import json
 from pathlib import Path
 
+from zoo import flags
+
 ROOT = Path(__file__).resolve().parent.parent
 BEHAVIOUR = ROOT / "benchmarks" / "results" / "artifact_behaviour.json"
 COLUMNS = (  # (header, metric key, format); "-" where a model has no such metric
@@ -66,4 +68,5 @@ def table():
 
 
 if __name__ == "__main__":
+    flags.parse(flags.NoFlags, prog="python -m benchmarks.artifact_table", description=__doc__)
     print(table())

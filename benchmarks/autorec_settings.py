@@ -52,8 +52,8 @@ def main(argv=None):
     settings = flags.parse(AutoRecSettingsConfig, argv, prog=PROG, description=__doc__)
     from zoo import movielens, recommenders, speed
 
-    ratings = movielens.load_ratings(settings.data_dir)
-    shape = (int(ratings[:, 0].max()), int(ratings[:, 1].max()))
+    ratings = movielens.splittable(movielens.load_ratings(settings.data_dir), settings.data_dir)
+    shape = movielens.matrix_shape(ratings)
     train, validation, test = movielens.split(ratings, settings.split)
     out = Path(settings.out)
     results = json.loads(out.read_text()) if out.exists() else {}

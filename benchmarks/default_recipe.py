@@ -17,7 +17,6 @@ import dataclasses
 import json
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import matplotlib
 
-from benchmarks import write_results
+from benchmarks import data_dir_flag, run_checked, write_results
 from zoo import cli, flags
 from zoo.flags import flag
 
@@ -44,23 +43,27 @@ class DefaultRecipeConfig:
 
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
     before: str = flag(None, "a checkout of the code before (its recipes/ run from there)", flags.existing_dir)
-    before_flags: str = flag("", "extra recipe flags for the before side, as one shell-quoted string")
-    extra_flags: str = flag("", "extra recipe flags for both sides (e.g. a small budget for a quick look)")
+    before_flags: str = flag("", "extra recipe flags for the before side, as one shell-quoted string",
+                             flags.shell_words)
+    extra_flags: str = flag("", "extra recipe flags for both sides (e.g. a small budget for a quick look)",
+                            flags.shell_words)
     repeats: int = flag(2, "runs of each side (alternating)", flags.count(1, 20))
     out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")
 
     def check(self):
         if self.before is None:
             return "--before is required: a checkout of the code to compare with (e.g. from `git worktree add`)"
+        if not (Path(self.before) / "recipes" / "vae_mnist.py").is_file():
+            return f"--before takes a checkout of this code; {self.before} holds no recipes/vae_mnist.py"
         return None
 
 
 def run_recipe(source, data_dir, extra, run_dir):
     """One whole `python -m recipes.vae_mnist` process from `source`; its wall time and what it wrote."""
-    args = [sys.executable, "-m", "recipes.vae_mnist", "--data-dir", str(Path(data_dir).resolve()), *extra,
+    args = [sys.executable, "-m", "recipes.vae_mnist", *data_dir_flag(data_dir), *extra,
             "--run-dir", str(run_dir), "--export-dir", str(run_dir / "saved_model")]
     start = time.perf_counter()
-    subprocess.run(args, cwd=source, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_checked(args, cwd=source)
     wall = time.perf_counter() - start
     state = json.loads((run_dir / "checkpoint.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import matplotlib
 
-from benchmarks import write_results
+from benchmarks import data_dir_flag, write_results
 from zoo import cli, cluster, flags
 from zoo.flags import flag
 
@@ -44,9 +44,10 @@ class DistributedTrainingConfig:
 
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
     epochs: int = flag(5, "training epochs of each run", flags.EPOCHS)
-    recipe_flags: str = flag("--eval-samples 1", "more flags of `python -m recipes.vae_mnist`, one shell-quoted string")
+    recipe_flags: str = flag("--eval-samples 1", "more flags of `python -m recipes.vae_mnist`, one shell-quoted string",
+                             flags.shell_words)
     target_loss: float = flag(None, "validation loss whose time to reach is reported (default: the worst of the "
-                                    "runs' final ones)")
+                                    "runs' final ones)", flags.optional(flags.positive), type=float)
     lost_worker_epoch: int = flag(2, "the epoch in which the run with a lost worker loses it (0: no such run)",
                                   flags.count(0, 10_000))
     out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")
@@ -160,7 +161,7 @@ def main(argv=None):
     settings = flags.parse(DistributedTrainingConfig, argv, prog=PROG, description=__doc__)
     from zoo import speed
 
-    common = ["--data-dir", str(Path(settings.data_dir).resolve()), "--epochs", str(settings.epochs),
+    common = [*data_dir_flag(settings.data_dir), "--epochs", str(settings.epochs),
               *shlex.split(settings.recipe_flags)]
     ways = {"1 worker": (["--strategy", "one"], 1),
             "2 workers (multi_worker, 127.0.0.1)": (["--strategy", "multi_worker"], 2),

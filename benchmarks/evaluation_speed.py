@@ -16,11 +16,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-import zoo
 from benchmarks import write_results
-from zoo import cli, data, flags, metrics, speed
+from zoo import cli, flags
 from zoo.flags import flag
 
 RESULTS = Path(__file__).parent / "results" / "evaluation_speed.json"
@@ -47,7 +45,7 @@ class EvaluationSpeedConfig:
 
     data_dir: str = flag(None, "directory of the MNIST IDX files", flags.existing_dir)
     model_dir: str = flag("saved_models/vae_mnist", "artifact directory holding model.keras (a VAE)",
-                          flags.existing_dir)
+                          flags.artifact_dir(models=("vae", "two_layer_vae"), files=("model.keras",)))
     samples: int = flag(500, "importance samples k", flags.count(1, 100_000))
     images: int = flag(10_000, "test images to evaluate", flags.count(1, 10_000))
     repeats: int = flag(1, "timed passes of each (alternating)", flags.count(1, 20))
@@ -57,6 +55,9 @@ class EvaluationSpeedConfig:
 def main(argv=None):
     settings = flags.parse(EvaluationSpeedConfig, argv, prog="python -m benchmarks.evaluation_speed",
                            description=__doc__)
+    import zoo  # imports TensorFlow: only once the flags are known to be good
+    from zoo import data, metrics, speed
+
     model = zoo.load(Path(settings.model_dir) / "model.keras")
     images = data.mnist(100, "dynamic", settings.data_dir).test_images[:settings.images]
     estimators = {"zoo (fused log p(x|z), 60000 decoded per call)": model, "replaced (TFP Bernoulli log_prob, 20000 per call)": TFPLogProb(model)}

@@ -2,13 +2,13 @@
 does, measured on real test digits with the committed classifier reading the results. tests/test_behaviour.py
 holds the floors."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
+import zoo
 from zoo import data
 from zoo.corruptions import corrupt
 from zoo.errors import ZooError
@@ -28,11 +28,8 @@ class Artifact:
     def __init__(self, path):
         self.path = Path(path)
         self.name = self.path.name
-        try:
-            self.card = json.loads((self.path / "card.json").read_text())
-        except (OSError, ValueError) as error:
-            raise ZooError(f"{self.path / 'card.json'}: not a readable card ({error})") from None
-        self.loaded = tf.saved_model.load(str(self.path))
+        self.card = zoo.card(self.path)
+        self.loaded = zoo.load_saved_model(self.path)
         self.signatures = {name: function for name, function in self.loaded.signatures.items()
                            if name != "serving_default"}
         self.faults = []

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import write_results
-from zoo import cli, flags, speed, training
+from zoo import cli, flags
 from zoo.flags import flag
 
 RESULTS = Path(__file__).parent / "results"
@@ -37,6 +37,8 @@ class PrecisionCurvesConfig:
 def main(argv=None):
     settings = flags.parse(PrecisionCurvesConfig, argv, prog="python -m benchmarks.precision_curves",
                            description=__doc__)
+    from zoo import speed, training  # imports TensorFlow: only once the flags are known to be good
+
     module = importlib.import_module(f"recipes.{settings.recipe}")
     config_cls = next(value for name, value in vars(module).items() if name.endswith("Config")
                       and dataclasses.is_dataclass(value) and value.__module__ == module.__name__)

@@ -15,13 +15,12 @@ benchmarks/results/recipe_speed.json.
 import dataclasses
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import write_results
+from benchmarks import data_dir_flag, run_checked, write_results
 from zoo import cli, flags
 from zoo.flags import flag
 
@@ -46,9 +45,9 @@ class RecipeSpeedConfig:
 
 
 def plain_script(data_dir, epochs):
-    """The keras-io way: a VAE with its own train_step (benchmarks.training_speed.PlainVAE, the recipe's layers),
+    """The keras-io way: a VAE with its own train_step (benchmarks.plain_keras.PlainVAE, the recipe's layers),
     compiled with Adam, `fit` with Keras's defaults on the dynamically binarized training batches."""
-    from benchmarks.training_speed import plain_vae
+    from benchmarks.plain_keras import plain_vae
     from recipes.vae_mnist import VAEMnistConfig
     from zoo import data
 
@@ -59,7 +58,7 @@ def plain_script(data_dir, epochs):
 
 def timed_process(args):
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_checked([sys.executable, *args])
     return time.perf_counter() - start
 
 
@@ -78,10 +77,10 @@ def main(argv=None):
                 wall = []
                 for epochs in (low, high):
                     if name == "recipe":
-                        args = ["-m", "recipes.vae_mnist", "--data-dir", settings.data_dir, "--epochs", str(epochs),
+                        args = ["-m", "recipes.vae_mnist", *data_dir_flag(settings.data_dir), "--epochs", str(epochs),
                                 "--eval-samples", "1", "--run-dir", f"{scratch}/{repeat}-{epochs}", "--export-dir", ""]
                     else:
-                        args = ["-m", "benchmarks.recipe_speed", "--plain-script", "--data-dir", settings.data_dir,
+                        args = ["-m", "benchmarks.recipe_speed", "--plain-script", *data_dir_flag(settings.data_dir),
                                 "--epochs", str(epochs)]
                     wall.append(timed_process(args))
                 seconds_per_epoch[name].append((wall[1] - wall[0]) / (high - low))

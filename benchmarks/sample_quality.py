@@ -27,7 +27,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 @dataclasses.dataclass
 class SampleQualityConfig:
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
-    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact", flags.existing_dir)
+    classifier: str = flag(str(ROOT / "saved_models" / "mnist_classifier"), "the classifier artifact",
+                          flags.artifact_dir({"classify"}))
     samples: int = flag(10000, "images drawn from each generator", flags.count(10, 60_000))
     seed: int = flag(0, "seed of the draws", flags.SEED)
     results: str = flag(str(RESULTS / "sample_quality"), "path stem of the .json and .md results")
@@ -79,11 +80,10 @@ def generators(settings):
 
 def main(argv=None):
     settings = flags.parse(SampleQualityConfig, argv, prog="python -m benchmarks.sample_quality", description=__doc__)
-    import tensorflow as tf
-
+    import zoo
     from zoo import data, metrics, plots
 
-    classifier = tf.saved_model.load(settings.classifier)  # keep the object: its functions use its variables
+    classifier = zoo.load_artifact(settings.classifier, {"classify"})  # kept: its functions use its variables
     classify = classifier.classify
     arrays = data.mnist_grayscale(settings.data_dir)
     test, train = arrays["test"][0], arrays["train"][0]

@@ -11,17 +11,21 @@ benchmarks/results/semi_supervised_speed.json with codes/s and seconds per 60,00
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 import zoo
 from benchmarks import write_results
-from zoo import speed
+from zoo import cli, flags
 
 RESULTS = Path(__file__).parent / "results" / "semi_supervised_speed.json"
 CODES, CODE_DIM, BATCH, LABELLED = 60_000, 17, 500, 100
 
 
-def main():
+def main(argv=None):
+    flags.parse(flags.NoFlags, argv, prog="python -m benchmarks.semi_supervised_speed", description=__doc__)
+    import tensorflow as tf  # only once the command line is known to be good
+
+    from zoo import speed
+
     rng = np.random.default_rng(0)
     mean = rng.normal(size=(CODES, CODE_DIM)).astype(np.float32)
     stddev = np.full_like(mean, 0.1)
@@ -45,4 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cli.run_main(main)

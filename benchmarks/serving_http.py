@@ -58,6 +58,9 @@ class ServingHttpConfig:
     out: str = flag(str(RESULTS), "where to write the results (JSON)")
 
     def check(self):
+        problem = flags.artifact_dir({self.signature})("--model", str(Path(self.models) / self.model))
+        if problem:
+            return problem
         if self.min_seconds > self.seconds:
             return (f"--min-seconds ({self.min_seconds:g}) must not be more than --seconds ({self.seconds:g}); "
                     f"received --min-seconds={self.min_seconds:g} --seconds={self.seconds:g}")
@@ -137,7 +140,9 @@ def in_process(model_dir, signature, bodies_images, stop_when):
     """The signature called in this process, request after request: {batch: summary}."""
     import tensorflow as tf
 
-    call = tf.saved_model.load(str(model_dir)).signatures[signature]
+    import zoo
+
+    call = zoo.load_artifact(model_dir, {signature}).signatures[signature]
     results = {}
     for batch, images in bodies_images.items():
         inputs = tf.constant(images)
@@ -171,10 +176,6 @@ def main(argv=None):
     settings = flags.parse(ServingHttpConfig, argv, prog=PROG, description=__doc__)
     batch_sizes, client_counts = settings.batch_sizes, settings.clients
     model_dir = Path(settings.models) / settings.model
-    if not (model_dir / "saved_model.pb").is_file():
-        available = sorted(path.parent.name for path in Path(settings.models).glob("*/saved_model.pb"))
-        raise ZooError(f"--model={settings.model!r} is not an artifact under {settings.models}; "
-                       f"choose one of {available}")
     from zoo import data, speed
 
     test_images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])

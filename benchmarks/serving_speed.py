@@ -21,17 +21,15 @@ on one batch is recorded too (XLA draws other stateless random numbers on CPU). 
 """
 
 import dataclasses
-import json
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 import zoo
 from benchmarks import write_results
-from zoo import cli, data, flags, signatures, speed
+from zoo import cli, flags
 from zoo.errors import ZooError
 from zoo.flags import flag
 
@@ -48,7 +46,7 @@ class ServingSpeedConfig:
     """Flags of `python -m benchmarks.serving_speed`."""
 
     model_dir: str = flag("saved_models/vae_mnist", "the artifact: a SavedModel directory with card.json "
-                          "(and model.keras)", flags.existing_dir)
+                          "(and model.keras)", flags.artifact_dir(ENDPOINTS))
     data_dir: str = flag(None, "directory of the MNIST IDX files (default: $ZOO_DATA_DIR)", flags.existing_dir)
     requests: int = flag(200, "timed batch-1 calls per callable, for p50 and p99 latency", flags.count(1, 100_000))
     batches: int = flag(20, f"calls at batch {THROUGHPUT_BATCH} per throughput pass", flags.count(1, 10_000))
@@ -62,13 +60,15 @@ def keras_model(model_dir):
     model_dir = Path(model_dir)
     if (model_dir / "model.keras").is_file():
         return zoo.load(model_dir / "model.keras"), f"{model_dir / 'model.keras'} (trained weights)"
-    card = json.loads((model_dir / "card.json").read_text())
+    card = zoo.card(model_dir)
     return (zoo.get(card["model"], **card["model_config"]),
             f"untrained {card['model']} built from {model_dir / 'card.json'} model_config (timing only)")
 
 
 def keras_calls(model):
     """{endpoint: callable taking the endpoint's inputs by name}: the model methods behind each endpoint, eagerly."""
+    from zoo import signatures
+
     return {
         "reconstruct": lambda images: model(images),
         "sample": lambda num, seed: model.sample(num, signatures.seed_pair(seed)),
@@ -79,6 +79,8 @@ def keras_calls(model):
 def requests_of(endpoint, images, count, batch):
     """`count` input dicts of `endpoint` at `batch` images (or num=batch samples): consecutive test images,
     wrapping around; a different seed per sample request."""
+    import tensorflow as tf
+
     if endpoint == "sample":
         return [{"num": tf.constant(batch), "seed": tf.constant(index)} for index in range(count)]
     starts = [(index * batch) % (len(images) - batch + 1) for index in range(count)]
@@ -87,7 +89,8 @@ def requests_of(endpoint, images, count, batch):
 
 def run(call, request):
     """The call's outputs for one request, copied to numpy (so that the timing includes getting the result)."""
-    return tf.nest.map_structure(lambda tensor: tensor.numpy(), call(**request))
+    outputs = call(**request)
+    return {name: tensor.numpy() for name, tensor in outputs.items()} if isinstance(outputs, dict) else outputs.numpy()
 
 
 def main_output(outputs):
@@ -104,6 +107,8 @@ def warmed_up(calls, warm_ups):
     """`calls` once each has run WARM_UP_CALLS times on every request of `warm_ups` (one per batch size), and
     {name: the error's type and first line} of the XLA-compiled ones that failed to compile or run, which are
     dropped (any other callable's error is raised)."""
+    import tensorflow as tf
+
     working, failures = {}, {}
     for name, call in calls.items():
         try:
@@ -121,6 +126,8 @@ def warmed_up(calls, warm_ups):
 def xla_compiled(signature):
     """The signature call wrapped in tf.function(jit_compile=True): XLA compiles it as one cluster per input shape
     (and per value of an input it needs as a constant, such as sample's num)."""
+    import tensorflow as tf
+
     return tf.function(lambda **inputs: signature(**inputs), jit_compile=True)
 
 
@@ -192,11 +199,13 @@ def main(argv=None):
     """Times the artifact's endpoints in plain TensorFlow (with and without XLA) and the eager Keras model, prints a
     table and writes the results to --out."""
     settings = flags.parse(ServingSpeedConfig, argv, prog=PROG, description=__doc__)
+    import tensorflow as tf  # only once the flags are known to be good
+
+    from zoo import data, speed
+
     model_dir = Path(settings.model_dir)
-    if not (model_dir / "saved_model.pb").is_file():
-        raise ZooError(f"{model_dir} holds no saved_model.pb: --model-dir takes an exported artifact")
     images = data.binarize_once(data.load_mnist_arrays(settings.data_dir)["test"][0])
-    loaded = tf.saved_model.load(str(model_dir))
+    loaded = zoo.load_artifact(model_dir, ENDPOINTS)
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]
     if missing:
         raise ZooError(f"{model_dir} has no {', '.join(missing)} signature(s); it has {sorted(loaded.signatures)}")

@@ -16,17 +16,12 @@ from zoo.errors import ZooError
 from zoo.flags import flag
 
 
-def existing_keras_file(name, value):
-    if not Path(value).is_file():
-        return f"{name} file does not exist: {value}"
-
-
 @dataclasses.dataclass
 class AEMixtureMnistConfig:
     """Flags of `python -m recipes.ae_mixture_mnist`."""
 
     autoencoder: str = flag("saved_models/ae_mnist/model.keras", "model.keras of a trained `ae` autoencoder",
-                            existing_keras_file)
+                            flags.keras_archive("zoo.models.ae.AE"))
     components: int = flag(10, "Gaussians in the mixture (full covariance)", flags.count(1, 1000))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     seed: int = flag(0, "seed of the mixture's initialization and of the figures", flags.SEED)

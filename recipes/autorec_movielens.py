@@ -16,10 +16,12 @@ same u.data continues (other settings are refused; a changed u.data is fit afres
 
 import dataclasses
 import itertools
+import math
 import shutil
 from pathlib import Path
 
 from zoo import cli, config, flags
+from zoo.errors import TrainingDiverged
 from zoo.flags import flag
 
 PROG = "python -m recipes.autorec_movielens"
@@ -64,6 +66,11 @@ def candidate_name(values):
     return ",".join(str(value) for value in values) or "None"
 
 
+def candidate_text(keywords, values):
+    """A candidate's settings as a reader sees them, e.g. "l2=0.1, input_dropout=0.5" ("-" for the global mean's)."""
+    return ", ".join(f"{keyword}={value}" for keyword, value in zip(keywords, values)) or "-"
+
+
 def make(settings, name, values):
     from zoo import recommenders
 
@@ -104,8 +111,8 @@ def run(settings, argv):
     from zoo.files import ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
-    ratings = movielens.load_ratings(settings.data_dir)
-    shape = (int(ratings[:, 0].max()), int(ratings[:, 1].max()))
+    ratings = movielens.splittable(movielens.load_ratings(settings.data_dir), settings.data_dir)
+    shape = movielens.matrix_shape(ratings)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),
@@ -118,16 +125,19 @@ def run(settings, argv):
                 key = f"{seed}/{name}/{candidate_name(values)}"
                 if key not in fits:
                     predictor = make(settings, name, values).fit(train, validation, shape, seed)
+                    fit = {"validation": movielens.rmse(predictor.predict(validation), validation),
+                           "test": movielens.rmse(predictor.predict(test), test)}
+                    if not all(map(math.isfinite, fit.values())):  # never recorded, nor chosen
+                        raise TrainingDiverged(f"split {seed}, {name} ({candidate_text(keywords, values)}): validation "
+                                               f"RMSE {fit['validation']}, test RMSE {fit['test']}; nothing was recorded")
                     if name == "i_autorec" and seed == 0:  # exported before it is recorded, so never skipped
-                        export_autorec(predictor, argv, {"validation_rmse": movielens.rmse(
-                            predictor.predict(validation), validation), "split_seed": 0},
-                            out / f"saved_model_{candidate_name(values)}")
-                    fits.put(key, {"validation": movielens.rmse(predictor.predict(validation), validation),
-                                   "test": movielens.rmse(predictor.predict(test), test)})
+                        export_autorec(predictor, argv, {"validation_rmse": fit["validation"], "split_seed": 0},
+                                       out / f"saved_model_{candidate_name(values)}")
+                    fits.put(key, fit)
             best = min(candidates, key=lambda v: fits[f"{seed}/{name}/{candidate_name(v)}"]["validation"])
             chosen[f"{seed}/{name}"] = best
             fit = fits[f"{seed}/{name}/{candidate_name(best)}"]
-            print(f"split {seed}, {name} ({', '.join(f'{k}={v}' for k, v in zip(keywords, best)) or '-'}): "
+            print(f"split {seed}, {name} ({candidate_text(keywords, best)}): "
                   f"validation RMSE {fit['validation']:.4f}, test RMSE {fit['test']:.4f}", flush=True)
     best_export = out / f"saved_model_{candidate_name(chosen['0/i_autorec'])}"
     if best_export.exists():

@@ -14,7 +14,6 @@ images held out from GAN training is measured on the classifier artifact's featu
 """
 
 import dataclasses
-from pathlib import Path
 
 from zoo import cli, config, flags
 from zoo.flags import flag
@@ -57,8 +56,10 @@ class GANMnistConfig(config.TrainConfig):
             return ("--frechet-every chooses the checkpoint on training images held out from GAN training: pass "
                     f"--validation-size > 0 too; received --frechet-every={self.frechet_every} "
                     f"--validation-size={self.validation_size}")
-        if self.frechet_every and not Path(self.frechet_classifier).is_dir():
-            return f"--frechet-classifier directory does not exist: {self.frechet_classifier}"
+        if self.frechet_every:
+            problem = flags.artifact_dir({"classify"})("--frechet-classifier", self.frechet_classifier)
+            if problem:
+                return problem
         return super().check()
 
 

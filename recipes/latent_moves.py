@@ -15,11 +15,13 @@ from zoo.flags import flag
 
 PROG = "python -m recipes.latent_moves"
 OUT_DIR = f"the output dir of {PROG}"
+ENDPOINTS = ({"encode", "decode"}, {"generate"})  # what an artifact needs: an encoder and a decoder, or a generator
 
 
 @dataclasses.dataclass
 class LatentMovesConfig:
-    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact", flags.existing_dir)
+    artifact: str = flag("saved_models/vae_mnist", "SavedModel directory of a zoo artifact (with encode and decode "
+                                                   "endpoints, or generate)", flags.artifact_dir(*ENDPOINTS))
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     out_dir: str = flag("runs/latent_moves", "where to write the PNGs", flags.owned_dir(OUT_DIR))
     seed: int = flag(0, "seed of the digits and codes picked", flags.SEED)
@@ -30,10 +32,11 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
+    import zoo
     from zoo import data, plots
     from zoo.files import owned_dir
 
-    artifact = tf.saved_model.load(settings.artifact)
+    artifact = zoo.load_artifact(settings.artifact, *ENDPOINTS)
     out_dir = owned_dir(settings.out_dir, OUT_DIR)
     name = Path(settings.artifact).name
     rng = np.random.default_rng(settings.seed)

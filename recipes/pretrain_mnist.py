@@ -55,7 +55,8 @@ class PretrainMnistConfig(config.DistributeFlags):
                                          flags.unit_interval_right_open)
     batch_size: int = flag(100, "batch size (a smaller budget uses all its images per batch)", flags.BATCH_SIZE)
     feature_vae: str = flag("saved_models/vae_mnist", "VAE artifact whose codes (its encode endpoint's mean and "
-                            "stddev) M1 and M1+M2 learn from", flags.existing_dir)
+                            "stddev) M1 and M1+M2 learn from",
+                            flags.artifact_dir({"encode"}, models=("vae", "two_layer_vae")))
     vae_budgets: tuple = flag((100,), "the label budgets (of --budgets) that vae_m1 and vae_m1_m2 run on",
                               flags.count(1, ALL_LABELS - 1))
     m2_epochs: int = flag(200, "epochs of M2 (passes over the 60000 unlabelled codes; 200: chosen with "
@@ -70,6 +71,19 @@ class PretrainMnistConfig(config.DistributeFlags):
                                 "(0: score on the test set)", flags.count(0, 50_000))
     out_dir: str = flag("runs/pretrain_mnist", "where the stack, results.json and results.md go; rerunning resumes",
                          flags.owned_dir(OUT_DIR))
+
+    def check(self):
+        """The VAE methods run on --vae-budgets only: a value there that is not among --budgets would run nothing."""
+        vae_methods = [method for method in self.methods if method in VAE_METHODS]
+        outside = [budget for budget in self.vae_budgets if budget not in self.budgets]
+        if vae_methods and outside:
+            shown = {name: " ".join(map(str, values)) for name, values in (
+                ("allowed", [budget for budget in self.budgets if budget < ALL_LABELS]), ("vae", self.vae_budgets),
+                ("budgets", self.budgets))}
+            return (f"--vae-budgets takes values of --budgets below {ALL_LABELS}: {shown['allowed'] or 'none'} (or "
+                    f"leave {' and '.join(vae_methods)} out of --methods); received --vae-budgets={shown['vae']} "
+                    f"--budgets={shown['budgets']}")
+        return super().check()
 
 
 class Experiment:
@@ -119,12 +133,11 @@ class Experiment:
         code dimensions the VAE uses: those whose mean varies over the training images by a standard deviation above
         ACTIVE_CODE_STDDEV (the others carry the prior, N(0, 1), whatever the image; Kingma et al.'s code drops
         them the same way)."""
-        import tensorflow as tf
-
+        import zoo
         from zoo.batching import apply_in_batches
 
         if self._codes is None:
-            vae = tf.saved_model.load(self.settings.feature_vae)
+            vae = zoo.load_artifact(self.settings.feature_vae, {"encode"})
             outputs = {part: apply_in_batches(vae.encode, images, 1000)
                        for part, images in (("train", self.images), ("test", self.test_images))}
             active = outputs["train"]["mean"].std(axis=0) > ACTIVE_CODE_STDDEV

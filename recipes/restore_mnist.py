@@ -23,6 +23,7 @@ from zoo.flags import flag
 
 PROG = "python -m recipes.restore_mnist"
 OUT_DIR = f"the output dir of {PROG}"
+RESTORES = flags.artifact_dir({"restore"})  # the check of a denoising artifact's flag
 
 
 @dataclasses.dataclass
@@ -31,12 +32,12 @@ class RestoreMnistConfig:
 
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
     denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder trained on masking "
-                                                             "noise", flags.existing_dir)
+                                                             "noise", RESTORES)
     gaussian_denoiser: str = flag("saved_models/denoising_ae_gaussian_mnist", "artifact of the denoising autoencoder "
-                                  "trained on Gaussian noise", flags.existing_dir)
+                                  "trained on Gaussian noise", RESTORES)
     blind_denoiser: str = flag("saved_models/denoising_ae_blind_mnist", "artifact of the denoising autoencoder trained "
-                               "on a mix of corruptions (`--corruption mixed`), told none", flags.existing_dir)
-    vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.existing_dir)
+                               "on a mix of corruptions (`--corruption mixed`), told none", RESTORES)
+    vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.artifact_dir({"reconstruct"}))
     images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.count(1, 10_000))
     iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.count(1, 10_000))
     seed: int = flag(0, "seed of the corruptions", flags.SEED)
@@ -52,13 +53,13 @@ DENOISERS = {"denoising_ae": ("denoiser", True), "denoising_ae_gaussian": ("gaus
 
 def restorers(settings, mean_image):
     """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts)."""
-    import tensorflow as tf
-
+    import zoo
     from zoo import restore
     from zoo.batching import apply_in_batches
 
-    artifacts = {name: tf.saved_model.load(getattr(settings, flag_name)) for name, (flag_name, _) in DENOISERS.items()}
-    artifacts["vae"] = tf.saved_model.load(settings.vae)
+    artifacts = {name: zoo.load_artifact(getattr(settings, flag_name), {"restore"})
+                 for name, (flag_name, _) in DENOISERS.items()}
+    artifacts["vae"] = zoo.load_artifact(settings.vae, {"reconstruct"})
 
     def denoising(name):
         def restore_with(corrupted, known):

@@ -108,3 +108,67 @@ def test_any_flag_value_parses_within_its_checks_or_exits_2_with_one_line(name, 
             assert all(v in field.metadata["choices"] for v in (value if isinstance(value, tuple) else (value,)))
 
     check()
+
+
+ENTRY_POINTS = sorted(f"{path.parent.name}.{path.stem}" for package in ("recipes", "benchmarks", "tuning", "zoo")
+                      for path in (ROOT / package).glob("*.py") if 'if __name__ == "__main__"' in path.read_text())
+
+# Runs each entry point as `python -m NAME ARGS` would, in a child forked from a process that has not imported
+# TensorFlow; prints, per entry point, its exit status, its stderr and whether TensorFlow was imported.
+FORKED_ENTRY_POINTS = """
+import json, os, runpy, signal, sys, tempfile
+names, args = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+import zoo.flags, numpy  # what every entry point imports anyway
+outcomes = {}
+for name in names:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(err.fileno(), 2)
+            os.dup2(out.fileno(), 1)
+            sys.argv = [name, *args]
+            code = 0
+            try:
+                signal.alarm(60)  # an entry point that ignores its flags and starts working is stopped
+                runpy.run_module(name, run_name="__main__", alter_sys=True)
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:
+                code = 99
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.write(1, ("\\n" + json.dumps("tensorflow" in sys.modules)).encode())
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        err.seek(0)
+        out.seek(0)
+        outcomes[name] = {"status": os.waitstatus_to_exitcode(status), "stderr": err.read().decode(errors="replace"),
+                          "tensorflow": out.read().decode(errors="replace").rstrip().endswith("true")}
+print(json.dumps(outcomes))
+"""
+
+
+def entry_point_outcomes(args):
+    import json
+
+    from tests.conftest import run_python
+
+    result = run_python(["-c", FORKED_ENTRY_POINTS, json.dumps(ENTRY_POINTS), json.dumps(args)], timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_every_entry_point_refuses_an_unknown_flag_in_one_line_before_tensorflow_starts():
+    assert {"recipes.vae_mnist", "benchmarks.training_speed", "benchmarks.semi_supervised_speed", "zoo.serve",
+            "zoo.refresh", "tuning.search"} <= set(ENTRY_POINTS)
+    outcomes = entry_point_outcomes(["--no-such-flag"])
+    wrong = {name: outcome for name, outcome in outcomes.items()
+             if outcome["status"] != 2 or outcome["stderr"].count("\n") != 1 or outcome["tensorflow"]
+             or "--no-such-flag" not in outcome["stderr"]}
+    assert wrong == {}
+
+
+def test_every_entry_point_answers_help_before_tensorflow_starts():
+    outcomes = entry_point_outcomes(["--help"])
+    wrong = {name: outcome for name, outcome in outcomes.items() if outcome["status"] != 0 or outcome["tensorflow"]}
+    assert wrong == {}

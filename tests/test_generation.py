@@ -187,9 +187,10 @@ def test_classifier_artifact_meets_its_bar(mnist_dir):
     ("cvae_mnist", ["--beta", "-1"], "--beta must be >= 0; received --beta=-1.0"),
     ("ae_mixture_mnist", ["--components", "0"], "--components must be in 1..1000; received --components=0"),
     ("ae_mixture_mnist", ["--autoencoder", "/no/such/model.keras"],
-     "--autoencoder file does not exist: /no/such/model.keras"),
+     "--autoencoder takes a .keras model archive of a zoo.models.ae.AE; '/no/such/model.keras' does not exist"),
     ("mnist_classifier", ["--dropout", "1"], "--dropout must be in [0, 1); received --dropout=1.0"),
-    ("latent_moves", ["--artifact", "/no/such/dir"], "--artifact directory does not exist: /no/such/dir"),
+    ("latent_moves", ["--artifact", "/no/such/dir"], "--artifact takes an artifact directory (card.json, saved_model.pb); "
+                                                     "'/no/such/dir' does not exist"),
 ])
 def test_bad_flags_exit_2_with_one_line(module, argv, message):
     result = run_python(["-m", f"recipes.{module}", *argv])

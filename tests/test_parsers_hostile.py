@@ -6,6 +6,7 @@ import math
 import struct
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,61 @@ def test_any_u_data_lines_parse_into_checked_rows_or_raise_a_data_error_naming_t
         assert sorted(set(ratings[:, column])) == list(range(1, len(set(ratings[:, column])) + 1))
     pairs = {tuple(row) for row in ratings[:, :2]}
     assert len(pairs) == len(ratings)
+
+
+def bomb(path, header, payload_bytes):
+    """A gzipped IDX file: `header`, then `payload_bytes` zeros (a few hundred kB on disk for 100 MB inside)."""
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(header)
+        for start in range(0, payload_bytes, 2**20):
+            handle.write(bytes(min(2**20, payload_bytes - start)))
+    return path
+
+
+def peak_bytes_of(function, *args):
+    """(what `function(*args)` raised, the most memory Python held at once while it ran, beyond what it held before)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        function(*args)
+        raised = None
+    except Exception as error:  # noqa: BLE001  (the caller checks what it is)
+        raised = error
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return raised, peak
+
+
+@pytest.mark.parametrize("header, expected_shape, says", [
+    (bytes([0, 0, 8, 1]) + struct.pack(">I", 10), None, "holds more than"),  # 10 bytes promised, 100 MB inside
+    (bytes([0, 0, 8, 3]) + struct.pack(">3I", 3_000_000, 28, 28), (60_000, 28, 28), "expected shape"),
+    (bytes([0, 0, 8, 2]) + struct.pack(">2I", 2**32 - 1, 2**32 - 1), None, "more than the largest MNIST file"),
+], ids=["more than promised", "more than MNIST's training images", "a promise beyond any MNIST file"])
+def test_a_gzip_bomb_is_refused_before_it_is_decompressed(tmp_path, header, expected_shape, says):
+    path = bomb(tmp_path / "train-images-idx3-ubyte.gz", header, 100_000_000)
+    error, peak = peak_bytes_of(read_idx, path, expected_shape)
+    assert peak < 2_000_000, f"{peak:,} bytes held at once"
+    assert isinstance(error, DataError) and str(path) in str(error) and says in str(error), error
+
+
+def test_an_mnist_directory_with_a_bomb_is_one_data_error_naming_the_file(tmp_path):
+    from zoo.data import read_mnist_dir
+
+    path = bomb(tmp_path / "train-images-idx3-ubyte.gz", bytes([0, 0, 8, 3]) + struct.pack(">3I", 60_000, 28, 28),
+                200_000_000)
+    error, peak = peak_bytes_of(read_mnist_dir, tmp_path)
+    assert peak < 60_000_000, f"{peak:,} bytes held at once"  # the 47 MB MNIST promises, not the 200 MB inside
+    assert isinstance(error, DataError) and str(path) in str(error) and "holds more than" in str(error), error
+
+
+def test_an_mnist_file_larger_than_any_mnist_file_is_refused_before_it_is_read_or_hashed(tmp_path):
+    from zoo.data import mnist_fingerprint
+
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / name).write_bytes(b"")
+    path = tmp_path / "train-images-idx3-ubyte"
+    with open(path, "wb") as handle:
+        handle.truncate(2**31)  # 2 GiB, sparse: nothing is written
+    error, _ = peak_bytes_of(mnist_fingerprint, tmp_path)
+    assert isinstance(error, DataError) and str(path) in str(error) and "larger than any MNIST file" in str(error), error

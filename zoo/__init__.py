@@ -8,7 +8,8 @@ Importing `zoo` does not import TensorFlow (so that command lines parse and fail
 are imported on first use.
 """
 
-from zoo import registry
+from zoo import flags, registry
+from zoo.errors import ZooError
 
 
 def _models():
@@ -28,11 +29,51 @@ def names():
 
 
 def load(path):
-    """Loads a `.keras` file written by this zoo (a registered model with its weights)."""
+    """Loads a `.keras` file written by this zoo (a registered model with its weights); ZooError naming the file if it
+    cannot be loaded."""
     _models()
     import keras
 
-    return keras.models.load_model(path)
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:  # whatever Keras raises for a file it cannot read is one line naming the file
+        raise ZooError(f"{path}: cannot be loaded as a model of this zoo ({_first_line(error)})") from None
 
 
-__all__ = ["get", "names", "load"]
+def card(directory):
+    """The card.json of an artifact directory as a dict; ZooError naming the file if it is missing or not a JSON
+    object (at most flags.CARD_BYTES are read)."""
+    found, problem = flags.read_card(directory)
+    if problem:
+        raise ZooError(problem)
+    return found
+
+
+def load_saved_model(directory):
+    """`tf.saved_model.load(directory)`; ZooError naming the directory if it holds no SavedModel TensorFlow can load."""
+    import tensorflow as tf
+
+    try:
+        return tf.saved_model.load(str(directory))
+    except Exception as error:  # a missing, corrupt or foreign saved_model.pb: one line naming the directory
+        raise ZooError(f"{directory}: cannot be loaded as a SavedModel ({_first_line(error)})") from None
+
+
+def load_artifact(directory, *endpoint_sets):
+    """An exported artifact of this zoo, loaded (`load_saved_model`), once `flags.artifact_problem` finds nothing
+    wrong with its directory and card; with `endpoint_sets`, the loaded object must have every endpoint of one of
+    them, as its card says. ZooError naming the directory otherwise."""
+    problem = flags.artifact_problem(directory, endpoint_sets)
+    if problem:
+        raise ZooError(problem)
+    loaded = load_saved_model(directory)
+    if endpoint_sets and not any(all(hasattr(loaded, name) for name in wanted) for wanted in endpoint_sets):
+        raise ZooError(f"{directory}: its card.json lists endpoints that its SavedModel does not have")
+    return loaded
+
+
+def _first_line(error):
+    return f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[0][:300]
+
+
+__all__ = ["get", "names", "load", "card", "load_saved_model", "load_artifact"]

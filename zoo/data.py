@@ -31,49 +31,71 @@ EVAL_BINARIZATION_SEED = 1234
 _IDX_DTYPES = {0x08: np.uint8}
 
 
+MAX_IDX_BYTES = 60000 * 28 * 28  # the largest MNIST file's payload (the training images): no IDX file read is larger
+
+
 def read_idx(path, expected_shape=None):
     """Reads one IDX file (gzipped or not) into a uint8 array, checking its header against its size.
+
+    The header is read and checked first (magic number, element type, the shape against `expected_shape` and
+    against MAX_IDX_BYTES); then at most the bytes it promises, and one more to tell a larger file, are
+    decompressed: a compression bomb costs no more memory than the MNIST file it pretends to be.
 
     Args:
       path: the file.
       expected_shape: if given, the array must have exactly this shape.
     Raises:
-      DataError naming the file if it is corrupt, truncated, of another type or of another shape.
+      DataError naming the file if it is corrupt, truncated, larger than its header says, of another type or of
+      another shape.
     """
     path = Path(path)
+    compressed = path.suffix == ".gz"
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as handle:
-            raw = handle.read()
+        with (gzip.open if compressed else open)(path, "rb") as handle:
+            head = handle.read(4)
+            shape = _idx_shape(path, head, handle.read(4 * head[3]) if len(head) == 4 else b"", expected_shape)
+            expected_bytes = math.prod(shape)
+            raw = handle.read(expected_bytes + 1)
     except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: cannot be read as {'gzip' if path.suffix == '.gz' else 'IDX'} ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    type_code, ndim = raw[2], raw[3]
+        raise DataError(f"{path}: cannot be read as {'gzip' if compressed else 'IDX'} ({error})") from None
+    if len(raw) != expected_bytes:
+        found = f"more than {expected_bytes}" if len(raw) > expected_bytes else f"{len(raw)}"
+        raise DataError(f"{path}: header promises shape {shape} ({expected_bytes} bytes) but the file holds {found} "
+                        "bytes" + (" (truncated)" if len(raw) < expected_bytes else ""))
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+
+
+def _idx_shape(path, head, dims, expected_shape):
+    """The shape an IDX header (4 bytes `head`, then `dims`) promises, checked; DataError naming `path` otherwise."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number {head.hex() or 'empty'})")
+    type_code, ndim = head[2], head[3]
     if type_code not in _IDX_DTYPES:
         raise DataError(f"{path}: IDX element type 0x{type_code:02x} is not supported; MNIST uses unsigned bytes (0x08)")
-    header_size = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header_size:
+    if ndim == 0 or len(dims) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    shape = struct.unpack(f">{ndim}I", dims)
     if 0 in shape:
         raise DataError(f"{path}: header promises shape {shape}, which holds nothing")
-    expected_bytes = math.prod(shape)  # exact: np.prod wraps around in int64
-    payload = len(raw) - header_size
-    if payload != expected_bytes:
-        raise DataError(
-            f"{path}: header promises shape {shape} ({expected_bytes} bytes) but the file holds {payload} bytes"
-            + (" (truncated)" if payload < expected_bytes else "")
-        )
-    array = np.frombuffer(raw, dtype=_IDX_DTYPES[type_code], offset=header_size).reshape(shape)
     if expected_shape is not None and tuple(shape) != tuple(expected_shape):
         raise DataError(f"{path}: expected shape {tuple(expected_shape)}, found {tuple(shape)}")
-    return array
+    if math.prod(shape) > MAX_IDX_BYTES:  # exact: np.prod wraps around in int64
+        raise DataError(f"{path}: header promises shape {shape} ({math.prod(shape)} bytes), more than the largest "
+                        f"MNIST file ({MAX_IDX_BYTES} bytes)")
+    return shape
+
+
+MAX_FILE_BYTES = MAX_IDX_BYTES + 2**16  # an MNIST file on disk, gzipped or not: its payload, header and gzip's framing
 
 
 def _find(directory, stem):
     for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.exists() and not candidate.is_file():
+            raise DataError(f"{candidate}: not a regular file (an MNIST IDX file, gzipped or not, belongs here)")
         if candidate.is_file():
+            size = candidate.stat().st_size
+            if size > MAX_FILE_BYTES:  # before it is hashed (mnist_fingerprint) or read
+                raise DataError(f"{candidate}: {size} bytes, larger than any MNIST file (at most {MAX_FILE_BYTES})")
             return candidate
     raise DataError(
         f"{directory}: no {stem} or {stem}.gz; the directory must hold the four standard MNIST IDX files "

@@ -9,10 +9,13 @@ values exit with status 2 and one line.
 import argparse
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import shlex
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 from zoo import files
@@ -31,6 +34,11 @@ def positive(name, value):
     values = value if isinstance(value, tuple) else (value,)
     if not all(math.isfinite(v) and v > 0 for v in values):
         return f"{name} must be positive; received {name}={_show(value)}"
+
+
+def optional(check):
+    """`check`, passing None (a flag whose default is None: not given)."""
+    return lambda name, value: None if value is None else check(name, value)
 
 
 def count(low, high):
@@ -92,6 +100,8 @@ digits.bounds = (0, 9)
 
 
 def existing_dir(name, value):
+    if value == "":  # Path("") is the working directory
+        return f"{name} takes a directory; received an empty path"
     if value is not None and not Path(value).is_dir():
         return f"{name} directory does not exist: {value}"
 
@@ -112,14 +122,129 @@ def owned_dir(purpose):
     return check
 
 
-def existing_dirs(name, value):
-    missing = [path for path in value if not Path(path).is_dir()]
-    if not value or missing:
-        return f"{name} takes existing directories; received {name}={_show(value) or '(none)'}"
+def shell_words(name, value):
+    """A check that a flag holds more flags as one shell-quoted string (what shlex.split reads)."""
+    try:
+        shlex.split(value)
+    except ValueError as error:
+        return f"{name} takes flags as one shell-quoted string; received {name}={value!r} ({error})"
+
+
+CARD_BYTES = 1_000_000  # the most of a card.json (or a .keras archive's config.json) a flag check reads
+
+
+def _json_object(read):
+    """(the JSON object in the bytes `read(limit)` returns, None) or (None, what is wrong with them)."""
+    raw = read(CARD_BYTES + 1)
+    if len(raw) > CARD_BYTES:
+        return None, f"is larger than {CARD_BYTES:,} bytes"
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return None, f"is not JSON ({str(error)[:100]})"
+    return (value, None) if isinstance(value, dict) else (None, f"holds a JSON {type(value).__name__}, not an object")
+
+
+def read_card(directory):
+    """(the card.json of an artifact directory, a dict; None) or (None, what keeps it from being one, naming the
+    file): missing, not a regular file, larger than CARD_BYTES (no more is read), not JSON, not a JSON object."""
+    path = Path(directory) / "card.json"
+    if not path.is_file():
+        return None, f"{path} is not a regular file" if path.exists() else f"{path} does not exist"
+    try:
+        with open(path, "rb") as card_file:
+            card, problem = _json_object(card_file.read)
+    except OSError as error:
+        card, problem = None, f"cannot be read ({error.strerror})"
+    return card, problem and f"{path} {problem}"
+
+
+def artifact_problem(path, endpoint_sets=(), models=(), files=()):
+    """Why `path` is not an exported artifact of this zoo, or None: a directory holding saved_model.pb and card.json
+    (a JSON object), each of `files`, a card whose "model" is one of `models` (where given) and whose "endpoints" hold
+    all of at least one of `endpoint_sets` (where given). Reads the card only (at most CARD_BYTES), no TensorFlow."""
+    if not path:
+        return "the path is empty"
+    path = Path(path)
+    if not path.is_dir():
+        return f"{str(path)!r} is not a directory" if path.exists() else f"{str(path)!r} does not exist"
+    missing = [name for name in ("card.json", "saved_model.pb", *files) if not (path / name).is_file()]
+    if missing:
+        return f"{path} holds no {' and no '.join(missing)}"
+    card, problem = read_card(path)
+    if problem:
+        return problem
+    if "model.keras" in files and keras_archive_problem(path / "model.keras"):
+        return keras_archive_problem(path / "model.keras")
+    if models and card.get("model") not in models:
+        return f"{path} holds a {card.get('model')!r} model (card.json), not {' or '.join(map(repr, models))}"
+    listed = card.get("endpoints")
+    if endpoint_sets and not (isinstance(listed, list) and any(set(wanted) <= set(listed) for wanted in endpoint_sets)):
+        shown = ", ".join(map(str, listed)) if isinstance(listed, list) else "none"
+        return f"{path} has no {' or '.join(' and '.join(sorted(wanted)) for wanted in endpoint_sets)} endpoint " \
+               f"(its card.json lists {shown or 'none'})"
+    return None
+
+
+def artifact_dir(*endpoint_sets, models=(), files=()):
+    """A check that a flag (or each value of a list flag) names an exported artifact (see `artifact_problem`): e.g.
+    `artifact_dir({"restore"})`, or `artifact_dir({"encode", "decode"}, {"generate"})` for either pair."""
+    def check(name, value):
+        values = value if isinstance(value, tuple) else (value,)
+        if not values:
+            return f"{name} takes at least one artifact directory; received none"
+        for path in values:
+            problem = artifact_problem(path, endpoint_sets, models, files)
+            if problem:
+                return f"{name} takes an artifact directory (card.json, saved_model.pb{''.join(', ' + f for f in files)}" \
+                       f"); {problem}"
+    return check
+
+
+MAX_ARCHIVE_BYTES = 2**30  # what a .keras archive may declare its members hold, uncompressed (the zoo's: a few MB)
+
+
+def keras_archive_problem(path, class_name=None):
+    """Why `path` is not a `.keras` model archive (of the Keras class `class_name`, e.g. "zoo.models.ae.AE", where
+    given), or None: a regular file, a zip whose members declare at most MAX_ARCHIVE_BYTES uncompressed (a zip bomb
+    is refused before Keras inflates it), holding config.json, a JSON object (at most CARD_BYTES are read)."""
+    problem = None
+    try:
+        if not Path(path).is_file():  # a device or a FIFO would be read without end
+            raise FileNotFoundError(path)
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+            if declared > MAX_ARCHIVE_BYTES:
+                return f"{str(path)!r} declares {declared} bytes uncompressed, more than {MAX_ARCHIVE_BYTES}"
+            with archive.open("config.json") as config_file:
+                config, problem = _json_object(config_file.read)
+    except KeyError:
+        problem = "is a zip without config.json"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+        problem = ("does not exist" if not Path(path).exists() else "is not a regular file"
+                   if not Path(path).is_file() else f"is not a zip ({str(error)[:100]})")
+    if problem is None and class_name and f"{config.get('module')}.{config.get('class_name')}" != class_name:
+        problem = f"holds a {config.get('module')}.{config.get('class_name')}, not a {class_name}"
+    return problem and f"{str(path)!r} {problem}"
+
+
+def keras_archive(class_name=None):
+    """A check that a flag names a `.keras` model archive (see `keras_archive_problem`)."""
+    def check(name, value):
+        problem = keras_archive_problem(value, class_name)
+        if problem:
+            return f"{name} takes a .keras model archive{f' of a {class_name}' if class_name else ''}; {problem}"
+    return check
 
 
 def _show(value):
     return " ".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+@dataclasses.dataclass
+class NoFlags:
+    """The settings of a command that takes no flags: `parse(NoFlags, ...)` answers --help and refuses anything else
+    in one line, as every command does."""
 
 
 class _OneLineParser(argparse.ArgumentParser):

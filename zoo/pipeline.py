@@ -108,7 +108,7 @@ class FrechetCheckpoint(keras.callbacks.Callback):
     def __init__(self, run_dir, classifier_dir, held_out_images, every, epochs, samples=5000):
         super().__init__()
         self.run_dir, self.every, self.epochs, self.samples = Path(run_dir), every, epochs, samples
-        self.classifier = tf.saved_model.load(str(classifier_dir))  # keep the object: its functions use its variables
+        self.classifier = zoo.load_artifact(classifier_dir, {"classify"})  # kept: its functions use its variables
         self.reference, _ = metrics.classifier_outputs(self.classifier.classify, held_out_images)
         self.curve_path, self.best_path = self.run_dir / "frechet.json", self.run_dir / "best.weights.h5"
         self.curve = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else []
@@ -227,7 +227,10 @@ def refresh(artifact_dir, data_dir=None, command=None):
     lacks them, are measured on the test set with `command`; the figures the current code draws are drawn again,
     the others kept. The weights are unchanged: nothing is retrained."""
     artifact_dir = Path(artifact_dir)
-    artifact_card = json.loads((artifact_dir / "card.json").read_text())
+    artifact_card = zoo.card(artifact_dir)
+    if not all(isinstance(artifact_card.get(entry), dict) for entry in ("flags", "metrics")):
+        raise ZooError(f"{artifact_dir / 'card.json'}: no \"flags\" and \"metrics\" objects; only an artifact this zoo "
+                       "exported can be re-exported")
     model = zoo.load(artifact_dir / "model.keras")
     saved = artifact_card["flags"]
     train_digits = tuple(saved.get("train_digits", ()))

@@ -18,7 +18,7 @@ class RefreshConfig:
     """Flags of `python -m zoo.refresh`."""
 
     artifacts: tuple = flag((), "artifact directories to re-export (each with card.json and model.keras)",
-                            flags.existing_dirs, type=str)
+                            flags.artifact_dir(files=("model.keras",)), type=str)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
 
 

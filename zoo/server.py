@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import gc
 import itertools
-import json
 import multiprocessing
 import os
 import re
@@ -42,6 +41,7 @@ from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+import zoo
 from zoo import data, request_parsing
 from zoo.cluster import is_loopback
 from zoo.errors import DataError, ZooError
@@ -183,14 +183,13 @@ def warm_up(signature):
 
 
 def load_servable(path):
-    loaded = tf.saved_model.load(str(path))
+    loaded = zoo.load_saved_model(path)
     signatures = {}
     for name, function in loaded.signatures.items():
         _, specs = function.structured_input_signature
         signatures[name] = Signature(function, dict(specs), tuple(sorted(function.structured_outputs)))
         warm_up(signatures[name])
-    card_path = path / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = zoo.card(path) if (path / "card.json").exists() else {}  # a SavedModel from elsewhere may have none
     figures = {figure.name: figure for figure in sorted(path.glob("*.png"))}
     return Servable(path.name, path, loaded, signatures, signature_defs(path), card, figures)
 
