@@ -45,7 +45,7 @@ class AutoRecSettingsConfig:
     data_dir: str = flag(None, "directory holding MovieLens 100K's u.data (default: $ZOO_MOVIELENS_DIR)",
                          flags.existing_dir)
     split: int = flag(0, "the random 90/10 split (its seed)", flags.count(0, 99))
-    out: str = flag(str(RESULTS), "where to write the results (JSON); finished fits there are kept")
+    out: str = flag(str(RESULTS), "where to write the results (JSON); finished fits there are kept", flags.file_path)
 
 
 def main(argv=None):

@@ -48,7 +48,7 @@ class DefaultRecipeConfig:
     extra_flags: str = flag("", "extra recipe flags for both sides (e.g. a small budget for a quick look)",
                             flags.shell_words)
     repeats: int = flag(2, "runs of each side (alternating)", flags.count(1, 20))
-    out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")
+    out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it", flags.file_path)
 
     def check(self):
         if self.before is None:

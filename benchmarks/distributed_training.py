@@ -50,7 +50,7 @@ class DistributedTrainingConfig:
                                     "runs' final ones)", flags.optional(flags.positive), type=float)
     lost_worker_epoch: int = flag(2, "the epoch in which the run with a lost worker loses it (0: no such run)",
                                   flags.count(0, 10_000))
-    out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it")
+    out: str = flag(str(RESULTS), "results JSON; the curves' PNG goes beside it", flags.file_path)
 
     def check(self):
         if self.lost_worker_epoch > self.epochs:

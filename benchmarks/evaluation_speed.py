@@ -49,7 +49,7 @@ class EvaluationSpeedConfig:
     samples: int = flag(500, "importance samples k", flags.count(1, 100_000))
     images: int = flag(10_000, "test images to evaluate", flags.count(1, 10_000))
     repeats: int = flag(1, "timed passes of each (alternating)", flags.count(1, 20))
-    out: str = flag(str(RESULTS), "results JSON")
+    out: str = flag(str(RESULTS), "results JSON", flags.file_path)
 
 
 def main(argv=None):

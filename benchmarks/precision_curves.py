@@ -31,7 +31,7 @@ class PrecisionCurvesConfig:
     hidden_units: tuple = flag((256,), "widths of the hidden dense layers (conv: one)", flags.WIDTHS)
     epochs: int = flag(4, "epochs of each run", flags.count(1, 100))
     train_limit: int = flag(20000, "training images (0 = all)", flags.IMAGE_COUNT)
-    out_dir: str = flag(str(RESULTS), "where the JSON and PNG go")
+    out_dir: str = flag(str(RESULTS), "where the JSON and PNG go", flags.files_dir)
 
 
 def main(argv=None):

@@ -36,7 +36,7 @@ class RecipeSpeedConfig:
     epochs: tuple = flag((1, 4), "the two epoch counts whose difference is timed", flags.count(1, 1000))
     repeats: int = flag(2, "timed pairs of each (alternating)", flags.count(1, 20))
     plain_script: bool = flag(False, "run the plain Keras script once for the first --epochs value, and nothing else")
-    out: str = flag(str(RESULTS), "results JSON")
+    out: str = flag(str(RESULTS), "results JSON", flags.file_path)
 
     def check(self):
         if not self.plain_script and (len(self.epochs) != 2 or self.epochs[0] >= self.epochs[1]):

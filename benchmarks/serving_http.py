@@ -55,7 +55,7 @@ class ServingHttpConfig:
                          flags.count(1, 1_000_000))
     min_seconds: float = flag(5.0, "least seconds per cell", flags.positive)
     seconds: float = flag(20.0, "most seconds per cell", flags.positive)
-    out: str = flag(str(RESULTS), "where to write the results (JSON)")
+    out: str = flag(str(RESULTS), "where to write the results (JSON)", flags.file_path)
 
     def check(self):
         problem = flags.artifact_dir({self.signature})("--model", str(Path(self.models) / self.model))

@@ -51,7 +51,7 @@ class ServingSpeedConfig:
     requests: int = flag(200, "timed batch-1 calls per callable, for p50 and p99 latency", flags.count(1, 100_000))
     batches: int = flag(20, f"calls at batch {THROUGHPUT_BATCH} per throughput pass", flags.count(1, 10_000))
     repeats: int = flag(3, "timed throughput passes per callable (alternating)", flags.count(1, 100))
-    out: str = flag(str(RESULTS), "where to write the results (JSON)")
+    out: str = flag(str(RESULTS), "where to write the results (JSON)", flags.file_path)
 
 
 def keras_model(model_dir):

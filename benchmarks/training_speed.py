@@ -56,7 +56,7 @@ class TrainingSpeedConfig:
     batch_sizes: tuple = flag((64, 128, 256, 512, 1024), "batch sizes at which to time the MLP VAE, zoo and plain "
                               "Keras", flags.BATCH_SIZE)
     sweep: bool = flag(True, "time the batch sizes (--no-sweep: the families only)")
-    out: str = flag(str(RESULTS), "results JSON; the batch-size plot goes beside it")
+    out: str = flag(str(RESULTS), "results JSON; the batch-size plot goes beside it", flags.file_path)
 
 
 def matmul_rate(dtype, size=2048, repeats=10):

@@ -227,3 +227,36 @@ def test_every_owned_directory_flag_refuses_an_empty_path_a_file_and_a_users_dir
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and err.count("\n") == 1 and flag in err and words in err, err
     assert (tmp_path / "file").read_text() == "mine" and (tmp_path / "users" / "notes.txt").read_text() == "mine"
+
+
+def test_a_device_or_fifo_is_never_replaced_by_a_file(tmp_path):
+    import stat
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (fifo, "/dev/null"):
+        with pytest.raises(ZooError, match="not a regular file"):
+            files.atomic_write_text(target, "results")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+FILE_FLAGS = [(name, config_cls, field) for name, config_cls in CONFIGS for field in flag_fields(config_cls)
+              if field.metadata["check"] is not None and getattr(field.metadata["check"], "__name__", "") == "file_path"]
+
+
+def test_every_results_file_flag_is_checked():
+    assert {("benchmarks.serving_http", "out"), ("benchmarks.training_speed", "out")} <= {
+        (name, field.name) for name, _, field in FILE_FLAGS}
+
+
+@pytest.mark.parametrize("name, config_cls, field", FILE_FLAGS, ids=[f"{name}--{field.name}" for name, _, field in FILE_FLAGS])
+def test_every_results_file_flag_refuses_a_device_a_directory_and_an_empty_path(name, config_cls, field, tmp_path,
+                                                                               capsys):
+    from zoo import flags
+
+    flag = "--" + field.name.replace("_", "-")
+    for value, words in [("/dev/null", "not a regular file"), (str(tmp_path), "is a directory"), ("", "empty path")]:
+        with pytest.raises(SystemExit) as exit_info:
+            flags.parse(config_cls, [flag, value], prog=name)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1 and flag in err and words in err, err

@@ -43,12 +43,35 @@ def temporary_sibling(path):
     return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
 
 
+def writable_file_problem(path):
+    """Why a file may not be written at `path` by a rename over it, or None: a rename would put a regular file in
+    the place of a directory, a device (as root, /dev/null itself) or a FIFO."""
+    if path is None or str(path) == "":
+        return "an empty path names no file"
+    if "\0" in str(path):
+        return f"{str(path)!r} holds a NUL byte, which no path can"
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot use {path}: {error.strerror}"
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
+        return f"{path} is {kind}"
+    return None
+
+
 @contextlib.contextmanager
 def replaced_atomically(path, kept):
     """Yields a temporary path beside `path` for the block to write; renames it to `path` once the block succeeds.
 
     On any failure the temporary file is removed and `path` is untouched; a full disk is raised as DiskFull, one
-    line saying what was being written and `kept` (what is still intact)."""
+    line saying what was being written and `kept` (what is still intact). A `path` that is a directory, a device or
+    a FIFO is refused (a ZooError): renaming a file over it would replace it."""
+    problem = writable_file_problem(path)
+    if problem:
+        raise ZooError(f"cannot write {path}: {problem}")
     tmp = temporary_sibling(path)
     try:
         yield tmp

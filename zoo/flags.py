@@ -107,9 +107,15 @@ def existing_dir(name, value):
 
 
 def file_path(name, value):
-    """A path to write a file to: not an existing directory."""
-    if not value or Path(value).is_dir():
-        return f"{name} takes a file to write, not a directory; received {name}={value!r}"
+    """A path to write a file to (zoo.files.writable_file_problem: not a directory, a device or a FIFO)."""
+    problem = files.writable_file_problem(value)
+    return problem and f"{name} takes a file to write: {problem}"
+
+
+def files_dir(name, value):
+    """A directory to write named files into (not a file; made if missing)."""
+    if not value or Path(value).exists() and not Path(value).is_dir():
+        return f"{name} takes a directory to write files into; received {name}={value!r}"
 
 
 def owned_dir(purpose):
