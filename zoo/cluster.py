@@ -10,6 +10,7 @@ helpers of the servers and tests: `free_port` and `is_loopback`.
 import ipaddress
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass
 
@@ -50,11 +51,17 @@ class ClusterError(ValueError):
     """TF_CONFIG is missing or does not describe a cluster this process can train in."""
 
 
+# A port in ASCII digits: str.isdigit and int() also take other scripts' digits ("١٢٣٤٥") and superscripts ("²"),
+# which TensorFlow's gRPC server then fails on.
+PORT = re.compile(r"[0-9]{1,5}")
+
+
 def _check_address(kind, index, address):
     host, _, port = str(address).rpartition(":")
-    if not (isinstance(address, str) and host and port.isdigit() and 0 < int(port) < 65536):
-        raise ClusterError(f"TF_CONFIG's cluster.{kind}[{index}] must be \"host:port\" with a port in 1..65535; "
-                           f"received {address!r}")
+    if not (isinstance(address, str) and host.isascii() and host.isprintable() and " " not in host
+            and PORT.fullmatch(port) and 0 < int(port) < 65536):
+        raise ClusterError(f"TF_CONFIG's cluster.{kind}[{index}] must be \"host:port\" (ASCII, the port in digits "
+                           f"0-9, 1..65535); received {address!r}")
 
 
 def read(environ=None):
