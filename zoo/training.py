@@ -14,7 +14,6 @@ import math
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -231,7 +230,8 @@ def make_strategy(config):
     """The tf.distribute strategy of `config.strategy` (zoo.config.STRATEGIES). auto is mirrored with several
     GPUs, else the default one-device strategy; mirrored uses every GPU, or without GPUs every logical CPU device
     (`--cpu-devices`); multi_worker is MultiWorkerMirroredStrategy over the cluster in TF_CONFIG, its collectives
-    bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it."""
+    bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it, made once every other
+    worker has started (within `config.worker_timeout` seconds, else a ZooError naming those that did not)."""
     gpus = tf.config.list_physical_devices("GPU")
     if getattr(config, "cpu_devices", 1) > 1 and not gpus:
         split_cpu(config.cpu_devices)
@@ -242,9 +242,16 @@ def make_strategy(config):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")])
-    cluster.read()  # checked when the flags were parsed; this raises if TF_CONFIG changed since
+    task = cluster.read()  # checked when the flags were parsed; this raises if TF_CONFIG changed since
+    cluster.remove_orphaned_worker_dirs()  # what workers killed outright on this machine left
+    # The constructor waits for every task of the cluster in C++, holding the GIL, with no working bound of
+    # TensorFlow's (zoo.cluster says more): it starts once every other task has started, within --worker-timeout,
+    # and is ended should one die before it joins.
+    cluster.await_peers(task, config.worker_timeout)
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    with cluster.bounded(config.worker_timeout):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    return strategy
 
 
 def is_multi_worker(strategy):
@@ -258,6 +265,12 @@ def is_chief(strategy):
 
 def worker_number():
     return cluster.read().number
+
+
+def worker_dir():
+    """A new scratch directory of this worker, named for its process and removed when it ends
+    (zoo.cluster.make_worker_dir)."""
+    return Path(cluster.make_worker_dir(worker_number()))
 
 
 def sharded(dataset, strategy):
@@ -288,7 +301,7 @@ def recipe_strategy(settings, output_field):
     strategy = make_strategy(settings)
     own = None
     if not is_chief(strategy):
-        own = Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
+        own = worker_dir()
         chiefs = Path(getattr(settings, output_field))
         if chiefs.is_dir():
             shutil.copytree(chiefs, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock"))
@@ -398,7 +411,7 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     run_dir = Path(config.run_dir)
     # Only the chief writes the run dir; other workers write their checkpoints and logs to a directory of their
     # own that is removed afterwards (TensorFlow's multi-worker guide), and resume from the chief's checkpoint.
-    writes_to = run_dir if is_chief(strategy) else Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
+    writes_to = run_dir if is_chief(strategy) else worker_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     hold_lock(writes_to / ".lock", f"the run dir {writes_to}")
     if writes_to == run_dir:
