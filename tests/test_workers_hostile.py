@@ -1,5 +1,5 @@
 """A multi-worker run (--strategy multi_worker) used as a hostile user would: a worker whose peers never come, SIGTERM
-and Ctrl-C while it waits or trains, a worker started late, the scratch
+and Ctrl-C while it waits or trains, a worker started late, workers started with different flags, the scratch
 directories of killed workers, and TF_CONFIG ports and flag values in digits other than ASCII's."""
 
 import contextlib
@@ -176,6 +176,34 @@ def test_a_signal_ends_a_waiting_worker_at_once(stop, code, line, mnist_dir, tmp
 
 
 # --- workers that do meet --------------------------------------------------------------------------------------------
+
+def differing_workers(args_of, tmp_path):
+    """Starts worker i with `args_of[i]`; their (return code, stdout, stderr)."""
+    workers = [start_worker(args, config, tmp_path) for args, config in zip(args_of, cluster.local_cluster(2))]
+    return [finished(worker) for worker in workers]
+
+
+def test_workers_started_with_other_flags_refuse_to_train_together(mnist_dir, tmp_path):
+    common = [*TINY, "--data-dir", mnist_dir, "--run-dir", str(tmp_path / "run")]
+    results = differing_workers([[*common, "--learning-rate", "0.003", "--worker-timeout", "100"],
+                                 [*common, "--learning-rate", "0.5", "--worker-timeout", "150"]], tmp_path)
+    for index, ((code, _, err), rate) in enumerate(zip(results, ("0.003", "0.5"))):
+        assert code == 1 and err.count("\n") == 1, err[-3000:]
+        last = err.strip()
+        assert ("the workers' settings differ in --learning-rate " in last  # not in --worker-timeout
+                and f"(worker {index}, this one, has --learning-rate={rate})" in last
+                and "settings hash of each: worker 0 " in last), last
+    assert not (tmp_path / "run" / "checkpoint.json").exists()
+
+
+def test_a_recipe_with_its_own_flags_refuses_other_flags_too(tmp_path):
+    """zoo.cli.run_distributed (zoo.training.recipe_strategy) compares the settings before the recipe runs."""
+    common = ["-m", "recipes.pretrain_mnist", "--strategy", "multi_worker", "--out-dir", str(tmp_path / "out")]
+    results = differing_workers([[*common, "--pretrain-epochs", "1"], [*common, "--pretrain-epochs", "2"]], tmp_path)
+    for code, _, err in results:
+        assert code == 1 and err.count("\n") == 1, err[-3000:]
+        assert "the workers' settings differ in --pretrain-epochs " in err, err
+
 
 def test_a_late_worker_joins_and_sigterm_mid_run_removes_its_scratch_dir(mnist_dir, tmp_path):
     """Worker 1 starts while worker 0 waits for it; they train together; SIGTERM ends worker 1 in one line, its scratch

@@ -67,6 +67,16 @@ class DistributeFlags:
             return cluster.problem()
         return None
 
+    def shared_settings(self):
+        """The settings every worker of a multi-worker run must have alike (zoo.training compares them when the workers
+        meet): every field but PER_WORKER_FLAGS and the paths on each worker's machine (the flags ending in _dir)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                if field.name not in PER_WORKER_FLAGS and not field.name.endswith("_dir")}
+
+
+# Flags that the workers of one run may set apart: how long each waits for the others.
+PER_WORKER_FLAGS = ("worker_timeout",)
+
 
 # How a run is spread, not what it computes: never part of the settings a stored result is reused under.
 DISTRIBUTE_FLAGS = tuple(field.name for field in dataclasses.fields(DistributeFlags))

@@ -8,6 +8,7 @@ Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipelin
 
 import contextlib
 import dataclasses
+import hashlib
 import inspect
 import json
 import math
@@ -231,7 +232,8 @@ def make_strategy(config):
     GPUs, else the default one-device strategy; mirrored uses every GPU, or without GPUs every logical CPU device
     (`--cpu-devices`); multi_worker is MultiWorkerMirroredStrategy over the cluster in TF_CONFIG, its collectives
     bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it, made once every other
-    worker has started (within `config.worker_timeout` seconds, else a ZooError naming those that did not)."""
+    worker has started (within `config.worker_timeout` seconds, else a ZooError naming those that did not), and
+    refused unless every worker runs with the same settings (`check_settings_agree`)."""
     gpus = tf.config.list_physical_devices("GPU")
     if getattr(config, "cpu_devices", 1) > 1 and not gpus:
         split_cpu(config.cpu_devices)
@@ -251,6 +253,7 @@ def make_strategy(config):
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
     with cluster.bounded(config.worker_timeout):
         strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    check_settings_agree(strategy, config)
     return strategy
 
 
@@ -332,10 +335,56 @@ def worker_loss_reported(fit, checkpoint):
     return guarded
 
 
+def settings_digest(value):
+    """A 48-bit hash of a JSON-able value (exact in a float64 and an int64)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def constant_function(value, dtype=None):
+    """A tf.function returning `value`, for `strategy.run` (which warns of its overhead on a plain function, a line
+    on every worker's terminal)."""
+    return tf.function(lambda: tf.constant(value, dtype))
+
+
+def workers_values(strategy, values):
+    """The list of int64 `values` of every worker of a multi-worker run, in the order of their task numbers."""
+    gathered = strategy.gather(strategy.run(constant_function([values], tf.int64)), axis=0).numpy()
+    per_worker = strategy.num_replicas_in_sync // cluster.read().workers
+    return [[int(v) for v in row] for row in gathered[::per_worker]]
+
+
+def check_settings_agree(strategy, settings):
+    """Every worker of a multi-worker run must run the same recipe with the same settings (all of
+    `settings.shared_settings()`: the paths on each machine and --worker-timeout may differ). A ZooError on every
+    worker otherwise, naming the flags that differ and each worker's hash, instead of training together on different
+    settings. The run's first collective."""
+    task, shared = cluster.read(), settings.shared_settings()
+    names = sorted(shared)
+    recipe = settings_digest([type(settings).__module__, type(settings).__qualname__, names])
+    try:
+        seen = workers_values(strategy, [recipe, settings_digest(shared)])
+        if all(row == seen[0] for row in seen):
+            return
+        if all(row[0] == recipe for row in seen):
+            each = workers_values(strategy, [settings_digest(shared[name]) for name in names])
+            differ = [name for i, name in enumerate(names) if len({row[i] for row in each}) > 1]
+            own = "; ".join(f"--{name.replace('_', '-')}={shared[name]}" for name in differ)
+            what = (f"settings differ in {', '.join('--' + name.replace('_', '-') for name in differ)} ({task.name}, "
+                    f"this one, has {own})")
+        else:
+            what = "recipes differ (another recipe, or another version of its flags)"
+    except LOST_WORKER_ERRORS as error:
+        raise ZooError(f"lost another worker while comparing the workers' settings ({type(error).__name__}); start "
+                       "every worker again with the same command") from None
+    hashes = ", ".join(f"{peer} {row[1]:012x}" for peer, row in zip(task.names, seen))
+    raise ZooError(f"the workers' {what}: start every worker with the same command (settings hash of each: {hashes})")
+
+
 def check_workers_agree(strategy, epochs_done, run_dir):
     """Every worker must resume from the same epoch: they do when all see the chief's run dir (one machine, or a
     shared file system). A ZooError on every worker otherwise, instead of training from different weights."""
-    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(float(epochs_done))), axis=None)
+    total = strategy.reduce("SUM", strategy.run(constant_function(float(epochs_done))), axis=None)
     if float(total) != epochs_done * strategy.num_replicas_in_sync:
         raise ZooError(f"the workers resumed from different epochs (this one from {epochs_done}): every worker must "
                        f"see the chief's run dir {run_dir} (the same machine or a shared file system) to resume")
