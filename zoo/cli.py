@@ -6,10 +6,9 @@ import contextlib
 import os
 import re
 import sys
-import threading
 from pathlib import Path
 
-from zoo import flags
+from zoo import cluster, flags
 from zoo.errors import ZooError
 from zoo.files import is_disk_full
 
@@ -34,6 +33,7 @@ def recipe_main(config_cls, prog, description):
 
     def main(argv=None):
         settings = flags.parse(config_cls, argv, prog=prog, description=description)
+        before_tensorflow(settings)
         from zoo import pipeline  # imports TensorFlow: only once the flags are known to be good
 
         return pipeline.publish(settings, command=flags.command_line(prog, argv))
@@ -46,10 +46,18 @@ def run_distributed(run, settings, argv, output_field):
     """`run(settings, argv)` of a recipe with its own flags (zoo.config.DistributeFlags among them), in the scope
     of its --strategy; on a non-chief worker of a multi-worker run, `settings.<output_field>` is a copy of the
     chief's (zoo.training.recipe_strategy)."""
+    before_tensorflow(settings)
     from zoo import training  # imports TensorFlow: only once the flags are known to be good
 
     with training.recipe_strategy(settings, output_field) as settings:
         return run(settings, argv)
+
+
+def before_tensorflow(settings):
+    """What must happen before TensorFlow starts a thread: a multi-worker process's SIGTERM and Ctrl-C go to
+    zoo.cluster's watcher, so that they end it in one line even while TensorFlow waits for the other workers."""
+    if getattr(settings, "strategy", None) == "multi_worker":
+        cluster.watch_signals()
 
 
 def _has_nvidia_device():
@@ -74,11 +82,12 @@ def start_up_noise_filtered():
                 if not noise.match(line.decode(errors="replace")):
                     os.write(terminal, line)
 
-    forwarder = threading.Thread(target=forward, daemon=True)
-    forwarder.start()
+    forwarder = cluster.thread_without_stop_signals(forward)  # signals go to the main thread or zoo.cluster's watcher
+    cluster.set_terminal(terminal)  # its last line, which no Python thread may be free to forward
     try:
         yield
     finally:
+        cluster.set_terminal(2)
         sys.stderr.flush()
         os.dup2(terminal, 2)  # closes the pipe's last write end here: the forwarder reads to its end and stops
         forwarder.join(timeout=5)

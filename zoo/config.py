@@ -50,8 +50,8 @@ def binarization_flag(default):
 
 @dataclasses.dataclass
 class DistributeFlags:
-    """--strategy and --cpu-devices: how a recipe spreads its training over devices and machines (zoo.training's
-    `make_strategy`). Every training recipe's flags include these."""
+    """--strategy, --cpu-devices and --worker-timeout: how a recipe spreads its training over devices and machines
+    (zoo.training's `make_strategy`). Every training recipe's flags include these."""
 
     strategy: str = flag("auto", "tf.distribute strategy: auto = mirrored with several GPUs, else one device; "
                                  "mirrored = every local GPU (or every --cpu-devices); multi_worker = "
@@ -59,12 +59,24 @@ class DistributeFlags:
                                  "every worker)", choices=STRATEGIES)
     cpu_devices: int = flag(1, "split the CPU into this many logical devices (without GPUs, --strategy mirrored "
                                "then trains one replica on each)", flags.count(1, 64))
+    worker_timeout: int = flag(180, "multi_worker: seconds a worker waits for the other workers of TF_CONFIG to start "
+                                    "before it stops with a line naming them", flags.count(1, 86_400))
 
     def check(self):
         """A message if the strategy's environment is wrong (TF_CONFIG for multi_worker: zoo.cluster), or None."""
         if self.strategy == "multi_worker":
             return cluster.problem()
         return None
+
+    def shared_settings(self):
+        """The settings every worker of a multi-worker run must have alike (zoo.training compares them when the workers
+        meet): every field but PER_WORKER_FLAGS and the paths on each worker's machine (the flags ending in _dir)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                if field.name not in PER_WORKER_FLAGS and not field.name.endswith("_dir")}
+
+
+# Flags that the workers of one run may set apart: how long each waits for the others.
+PER_WORKER_FLAGS = ("worker_timeout",)
 
 
 # How a run is spread, not what it computes: never part of the settings a stored result is reused under.

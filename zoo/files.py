@@ -86,12 +86,13 @@ def replaced_atomically(path, kept):
 
 
 def process_alive(pid):
-    """Whether a process `pid` exists (perhaps under another user)."""
+    """Whether a process `pid` exists (perhaps under another user); True where that cannot be told (a number no pid
+    can be), so that nothing is removed on a guess."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (OSError, OverflowError, ValueError):  # another user's process, or no pid at all
         return True
     return True
 

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import sys
 import zipfile
@@ -59,6 +60,11 @@ IMAGE_COUNT = count(0, 60_000)  # 0 = all, for train limits
 WIDTHS = count(1, 10_000)  # layer widths and code sizes
 
 
+# A whole number in ASCII digits: str.isdigit also takes superscripts ("²", which int() refuses) and int() other
+# scripts' digits ("٣").
+NATURAL = re.compile(r" *[0-9]{1,7} *")
+
+
 def steps_of(value):
     """(A, B) of a step range "A,B" that `step_range` accepted; () for ""."""
     return tuple(int(part) for part in value.split(",")) if value else ()
@@ -69,7 +75,7 @@ def step_range(name, value):
     if value == "":
         return None
     parts = value.split(",")
-    if not (len(parts) == 2 and all(p.strip().isdigit() for p in parts)
+    if not (len(parts) == 2 and all(NATURAL.fullmatch(p) for p in parts)
             and 1 <= int(parts[0]) <= int(parts[1]) <= 1_000_000):
         return f"{name} takes two steps A,B with 1 <= A <= B <= 1000000 (or nothing); received {name}={value!r}"
 

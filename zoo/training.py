@@ -8,13 +8,13 @@ Evaluation, figures, cards and export are the publishing pipeline's (zoo.pipelin
 
 import contextlib
 import dataclasses
+import hashlib
 import inspect
 import json
 import math
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -231,7 +231,9 @@ def make_strategy(config):
     """The tf.distribute strategy of `config.strategy` (zoo.config.STRATEGIES). auto is mirrored with several
     GPUs, else the default one-device strategy; mirrored uses every GPU, or without GPUs every logical CPU device
     (`--cpu-devices`); multi_worker is MultiWorkerMirroredStrategy over the cluster in TF_CONFIG, its collectives
-    bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it."""
+    bounded by COLLECTIVE_TIMEOUT_S so that a lost worker ends the run instead of hanging it, made once every other
+    worker has started (within `config.worker_timeout` seconds, else a ZooError naming those that did not), and
+    refused unless every worker runs with the same settings (`check_settings_agree`)."""
     gpus = tf.config.list_physical_devices("GPU")
     if getattr(config, "cpu_devices", 1) > 1 and not gpus:
         split_cpu(config.cpu_devices)
@@ -242,9 +244,17 @@ def make_strategy(config):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")])
-    cluster.read()  # checked when the flags were parsed; this raises if TF_CONFIG changed since
+    task = cluster.read()  # checked when the flags were parsed; this raises if TF_CONFIG changed since
+    cluster.remove_orphaned_worker_dirs()  # what workers killed outright on this machine left
+    # The constructor waits for every task of the cluster in C++, holding the GIL, with no working bound of
+    # TensorFlow's (zoo.cluster says more): it starts once every other task has started, within --worker-timeout,
+    # and is ended should one die before it joins.
+    cluster.await_peers(task, config.worker_timeout)
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    with cluster.bounded(config.worker_timeout):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    check_settings_agree(strategy, config)
+    return strategy
 
 
 def is_multi_worker(strategy):
@@ -258,6 +268,12 @@ def is_chief(strategy):
 
 def worker_number():
     return cluster.read().number
+
+
+def worker_dir():
+    """A new scratch directory of this worker, named for its process and removed when it ends
+    (zoo.cluster.make_worker_dir)."""
+    return Path(cluster.make_worker_dir(worker_number()))
 
 
 def sharded(dataset, strategy):
@@ -288,7 +304,7 @@ def recipe_strategy(settings, output_field):
     strategy = make_strategy(settings)
     own = None
     if not is_chief(strategy):
-        own = Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
+        own = worker_dir()
         chiefs = Path(getattr(settings, output_field))
         if chiefs.is_dir():
             shutil.copytree(chiefs, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock"))
@@ -319,10 +335,56 @@ def worker_loss_reported(fit, checkpoint):
     return guarded
 
 
+def settings_digest(value):
+    """A 48-bit hash of a JSON-able value (exact in a float64 and an int64)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def constant_function(value, dtype=None):
+    """A tf.function returning `value`, for `strategy.run` (which warns of its overhead on a plain function, a line
+    on every worker's terminal)."""
+    return tf.function(lambda: tf.constant(value, dtype))
+
+
+def workers_values(strategy, values):
+    """The list of int64 `values` of every worker of a multi-worker run, in the order of their task numbers."""
+    gathered = strategy.gather(strategy.run(constant_function([values], tf.int64)), axis=0).numpy()
+    per_worker = strategy.num_replicas_in_sync // cluster.read().workers
+    return [[int(v) for v in row] for row in gathered[::per_worker]]
+
+
+def check_settings_agree(strategy, settings):
+    """Every worker of a multi-worker run must run the same recipe with the same settings (all of
+    `settings.shared_settings()`: the paths on each machine and --worker-timeout may differ). A ZooError on every
+    worker otherwise, naming the flags that differ and each worker's hash, instead of training together on different
+    settings. The run's first collective."""
+    task, shared = cluster.read(), settings.shared_settings()
+    names = sorted(shared)
+    recipe = settings_digest([type(settings).__module__, type(settings).__qualname__, names])
+    try:
+        seen = workers_values(strategy, [recipe, settings_digest(shared)])
+        if all(row == seen[0] for row in seen):
+            return
+        if all(row[0] == recipe for row in seen):
+            each = workers_values(strategy, [settings_digest(shared[name]) for name in names])
+            differ = [name for i, name in enumerate(names) if len({row[i] for row in each}) > 1]
+            own = "; ".join(f"--{name.replace('_', '-')}={shared[name]}" for name in differ)
+            what = (f"settings differ in {', '.join('--' + name.replace('_', '-') for name in differ)} ({task.name}, "
+                    f"this one, has {own})")
+        else:
+            what = "recipes differ (another recipe, or another version of its flags)"
+    except LOST_WORKER_ERRORS as error:
+        raise ZooError(f"lost another worker while comparing the workers' settings ({type(error).__name__}); start "
+                       "every worker again with the same command") from None
+    hashes = ", ".join(f"{peer} {row[1]:012x}" for peer, row in zip(task.names, seen))
+    raise ZooError(f"the workers' {what}: start every worker with the same command (settings hash of each: {hashes})")
+
+
 def check_workers_agree(strategy, epochs_done, run_dir):
     """Every worker must resume from the same epoch: they do when all see the chief's run dir (one machine, or a
     shared file system). A ZooError on every worker otherwise, instead of training from different weights."""
-    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(float(epochs_done))), axis=None)
+    total = strategy.reduce("SUM", strategy.run(constant_function(float(epochs_done))), axis=None)
     if float(total) != epochs_done * strategy.num_replicas_in_sync:
         raise ZooError(f"the workers resumed from different epochs (this one from {epochs_done}): every worker must "
                        f"see the chief's run dir {run_dir} (the same machine or a shared file system) to resume")
@@ -398,7 +460,7 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     run_dir = Path(config.run_dir)
     # Only the chief writes the run dir; other workers write their checkpoints and logs to a directory of their
     # own that is removed afterwards (TensorFlow's multi-worker guide), and resume from the chief's checkpoint.
-    writes_to = run_dir if is_chief(strategy) else Path(tempfile.mkdtemp(prefix=f"zoo-worker-{worker_number()}-"))
+    writes_to = run_dir if is_chief(strategy) else worker_dir()
     owned_dir(writes_to, RUN_DIR)  # new, empty or the zoo's; locked for this process
     remove_temporaries(writes_to)  # what writes interrupted by kill -9 left
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
