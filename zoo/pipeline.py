@@ -21,7 +21,7 @@ import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
-from zoo.files import ResultStore, atomic_write_text, git_commit
+from zoo.files import MapOf, Number, ResultStore, atomic_write_text, fingerprint, git_commit
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -41,6 +41,46 @@ def evaluate(model, dataset, checkpoint, config):
         parameters=int(model.count_params()),
     )
     return results
+
+
+# What each test measure may be, by its name (any other: a finite number): counts are integers >= 0, errors,
+# distances, times and -log p(x) of images in [0, 1] are >= 0, accuracies and sigmoid activations in [0, 1].
+COUNT_MEASURES = ("parameters", "epochs", "nll_importance_samples", "best_epoch", "jacobian_norm_images",
+                  "test_active_units_")
+NON_NEGATIVE_MEASURES = ("_seconds", "_per_s", "_nll_nats", "_squared_error", "_bce_nats", "_norm",
+                         "frechet_distance")
+
+
+def measure_schema(name):
+    """The schema (zoo.files.fault) of the test measure `name`."""
+    if name.startswith(COUNT_MEASURES):
+        return Number(0, integer=True)
+    if name.endswith(("accuracy", "_mean_activation")):
+        return Number(0, 1)
+    return Number(0) if name.endswith(NON_NEGATIVE_MEASURES) else Number()
+
+
+def evaluation_store(run_dir, model, config, checkpoint, weights_path, best):
+    """The ResultStore of the run's test evaluation (<run dir>/evaluation.json): reused only for the run's whole
+    definition (`training.run_config`: model arguments, run-defining flags, data), the evaluation's settings, the
+    library versions and the bytes of the weights evaluated, and only if its measures have their types and ranges
+    (`measure_schema`) and agree with the model and the checkpoint; recomputed otherwise, with a line saying why."""
+    state = checkpoint.state
+    own = {"parameters": int(model.count_params()), "epochs": state["epochs_done"],
+           "nll_importance_samples": config.eval_samples}
+
+    def fault(key, measured):
+        why = MapOf(schema_of=measure_schema).fault(measured)
+        disagree = [f"{name}={measured[name]} there, {value} now" for name, value in own.items()
+                    if not why and name in measured and measured[name] != value]
+        return why or ("; ".join(disagree) or None)
+
+    settings = {**state["run_config"], "epochs_done": state["epochs_done"], "eval_samples": config.eval_samples,
+                "best": list(best) if best else None, "weights": fingerprint([weights_path]),
+                "tensorflow": tf.__version__, "keras": keras.__version__,
+                "tensorflow_probability": tfp.__version__}
+    return ResultStore(Path(run_dir) / "evaluation.json", settings, state["run_config"]["data"],
+                       other_settings="recompute", validate=fault)
 
 
 def normal_training_images(dataset, train_digits=()):
@@ -169,7 +209,7 @@ def publish(config, command=None, card_extra=None):
     """Trains (or resumes), evaluates, writes metrics.json and figures into the run dir, and exports: the whole
     recipe. Returns the test metrics. A run with `--lr-schedule constant` may be continued with a larger --epochs.
 
-    The evaluation is reused by a rerun that holds the same epochs, the same k and the same data.
+    The evaluation is reused by a rerun of the same run definition, weights, k and data (`evaluation_store`).
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
@@ -189,9 +229,8 @@ def publish(config, command=None, card_extra=None):
         model = export.float32_copy(model)
         model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
-    store = ResultStore(run_dir / "evaluation.json", {"epochs": checkpoint.state["epochs_done"],
-                                                      "eval_samples": config.eval_samples, "best": list(best) if best else None},
-                        dataset.fingerprint, other_settings="recompute")
+    weights = run_dir / "best.weights.h5" if best else checkpoint.weights_path
+    store = evaluation_store(run_dir, model, config, checkpoint, weights, best)
     if "test" in store:
         print(f"reusing the evaluation in {store.path}")
     else:

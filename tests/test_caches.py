@@ -1,0 +1,175 @@
+"""Caches and reused results: each is keyed by everything that determines it and checked when read back; a cache of
+other settings, or a damaged one, is recomputed with one line saying why (or refused in one line where nothing can
+be recomputed, e.g. a checkpoint's weights). Each test failed before its fix."""
+
+import contextlib
+import io
+import json
+import re
+import shutil
+
+import pytest
+
+from zoo import files
+from zoo.errors import ZooError
+
+
+def printed_by(function, *args, **kwargs):
+    """(what `function` returns, what it printed)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        returned = function(*args, **kwargs)
+    return returned, out.getvalue()
+
+
+# The evaluation a finished run reuses (zoo.pipeline.publish, <run dir>/evaluation.json).
+
+def small_vae_config(mnist_dir, run_dir, **changes):
+    from recipes.vae_mnist import VAEMnistConfig
+
+    settings = dict(data_dir=mnist_dir, train_limit=500, batch_size=100, epochs=1, hidden_units=(16,), latent_dim=2,
+                    eval_samples=2, xla="off", precision="float32", run_dir=str(run_dir), export_dir="")
+    return VAEMnistConfig(**{**settings, **changes})
+
+
+@pytest.fixture(scope="module")
+def published_run(mnist_dir, tmp_path_factory):
+    """A finished, evaluated run of the small VAE and its measures."""
+    from zoo import pipeline
+
+    run_dir = tmp_path_factory.mktemp("published") / "run"
+    measured = pipeline.publish(small_vae_config(mnist_dir, run_dir))
+    return run_dir, measured
+
+
+@pytest.fixture
+def run_copy(published_run, tmp_path):
+    run_dir, measured = published_run
+    shutil.copytree(run_dir, tmp_path / "run")
+    return tmp_path / "run", measured
+
+
+def test_the_evaluation_of_another_run_definition_in_the_same_run_dir_is_not_reused(mnist_dir, run_copy):
+    from zoo import pipeline
+
+    run_dir, first = run_copy
+    (run_dir / "checkpoint.json").unlink()
+    (run_dir / "epoch-0001.keras").unlink()
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir, latent_dim=3))
+    assert "reusing the evaluation" not in out, out
+    assert re.search(r"holds results of other settings \(latent_dim=2, .* there, latent_dim=3, .* now\)", out)
+    assert measured["parameters"] != first["parameters"] and measured["test_nll_nats"] != first["test_nll_nats"]
+    assert json.loads((run_dir / "metrics.json").read_text()) == measured
+
+
+def test_the_evaluation_of_other_weights_under_the_same_checkpoint_is_not_reused(mnist_dir, run_copy, tmp_path):
+    from zoo import pipeline, training
+
+    run_dir, first = run_copy
+    training.train(small_vae_config(mnist_dir, tmp_path / "other", seed=1), verbose=0)
+    shutil.copy(tmp_path / "other" / "epoch-0001.keras", run_dir / "epoch-0001.keras")  # checkpoint.json unchanged
+
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir))
+    assert "reusing the evaluation" not in out and "weights=" in out
+    assert measured["test_nll_nats"] != first["test_nll_nats"]
+
+
+@pytest.mark.parametrize("planted", [{"test_nll_nats": -5.0}, {"test_nll_nats": "garbage"},
+                                     {"test_nll_nats": float("nan")}, {"parameters": 7}, {"parameters": 2.5},
+                                     {"epochs": 3}, "garbage", None, [1, 2]])
+def test_damaged_evaluation_values_are_recomputed_with_a_line(mnist_dir, run_copy, planted):
+    from zoo import pipeline
+
+    run_dir, first = run_copy
+    path = run_dir / "evaluation.json"
+    stored = json.loads(path.read_text())
+    test = stored["results"]["test"]
+    stored["results"]["test"] = {**test, **planted} if isinstance(planted, dict) else planted
+    path.write_text(json.dumps(stored))
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir))
+    assert "the result 'test' is damaged" in out and "reusing the evaluation" not in out
+    assert measured["parameters"] == first["parameters"]
+    assert measured["test_nll_nats"] == pytest.approx(first["test_nll_nats"], rel=1e-4)
+    assert json.loads(path.read_text())["results"]["test"] == measured
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"settings": [], "data": "x", "results": {}}', ""])
+def test_an_evaluation_file_that_cannot_be_read_is_moved_aside_and_recomputed(mnist_dir, run_copy, content):
+    from zoo import pipeline
+
+    run_dir, first = run_copy
+    (run_dir / "evaluation.json").write_text(content)
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir))
+    assert "not a results file of this zoo" in out and "evaluating on the test set" in out
+    assert (run_dir / "evaluation.json.damaged").read_text() == content
+    assert measured["parameters"] == first["parameters"]
+
+
+def test_an_evaluation_file_linked_to_another_runs_is_not_reused_nor_written_through(mnist_dir, run_copy, tmp_path):
+    from zoo import pipeline
+
+    run_dir, first = run_copy
+    other = tmp_path / "other.json"
+    stored = json.loads((run_dir / "evaluation.json").read_text())
+    stored["settings"]["latent_dim"] = 5
+    other.write_text(json.dumps(stored))
+    (run_dir / "evaluation.json").unlink()
+    (run_dir / "evaluation.json").symlink_to(other)
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir))
+    assert re.search(r"\(latent_dim=5 there, latent_dim=2 now\)", out)
+    assert json.loads(other.read_text()) == stored  # the link's target is left alone
+    assert not (run_dir / "evaluation.json").is_symlink()
+
+
+def test_the_same_run_reuses_its_evaluation(mnist_dir, run_copy):
+    from zoo import pipeline
+
+    run_dir, first = run_copy
+    measured, out = printed_by(pipeline.publish, small_vae_config(mnist_dir, run_dir))
+    assert "reusing the evaluation" in out and measured == first
+
+
+# The shared store (zoo.files.ResultStore) and the schemas its callers state.
+
+@pytest.mark.parametrize("value, why", [(0.5, None), (1, None), (-0.1, "outside [0, 1]"), (float("nan"), "not finite"),
+                                        ("0.5", "is not a number"), (True, "is not a number"), (None, "not a number")])
+def test_a_store_reuses_only_the_values_its_caller_calls_good(tmp_path, capsys, value, why):
+    files.ResultStore(tmp_path / "r.json", {"k": 1}, "data").put("a", value)
+    store = files.ResultStore(tmp_path / "r.json", {"k": 1}, "data", validate=files.Number(0, 1))
+    assert ("a" in store) == (why is None)
+    assert why is None or why in files.fault(value, files.Number(0, 1))
+    if why:
+        assert f"the result 'a' is damaged ({value!r} " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "directory", "fifo", "huge"])
+def test_a_results_file_that_is_no_regular_file_or_too_large_is_never_read_whole(tmp_path, capsys, target):
+    import os
+
+    path = tmp_path / "r.json"
+    if target == "directory":
+        path.mkdir()
+    elif target == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    elif target == "huge":
+        with open(path, "wb") as handle:
+            handle.truncate(files.MAX_JSON_BYTES + 1)
+    else:
+        path.symlink_to(target)
+    store = files.ResultStore(path, {"k": 1}, "data")
+    assert store.results == {} and "not a results file of this zoo" in capsys.readouterr().out
+    store.put("a", 1)
+    assert json.loads(path.read_text())["results"] == {"a": 1} and not path.is_symlink()
+
+
+def test_schemas_name_the_first_fault():
+    schema = files.Record({"xla": bool, "precision": {"float32"}, "rates": files.MapOf(files.Number(0))},
+                          optional=("rates",))
+    assert files.fault({"xla": False, "precision": "float32"}, schema) is None
+    assert files.fault({"xla": 1, "precision": "float32"}, schema) == "xla: 1 is not bool"
+    assert files.fault({"xla": True, "precision": "f"}, schema) == "precision: 'f' is not one of ['float32']"
+    assert files.fault({"xla": True, "precision": "float32", "rates": {"a": "x"}}, schema) == "rates: a: 'x' is not a number"
+    assert files.fault({"xla": True}, schema) == "precision is missing"
+    assert files.fault({"xla": True, "precision": "float32", "more": 1}, schema) == "'more' is not a field of it"
+    assert files.fault([1, 2, 3], files.ListOf(files.Number(integer=True), most=2)) == "a list of 3 values (at most 2)"
+    assert files.fault(10 ** 400, files.Number(0, 1e308)) is not None
