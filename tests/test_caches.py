@@ -171,5 +171,69 @@ def test_schemas_name_the_first_fault():
     assert files.fault({"xla": True, "precision": "float32", "rates": {"a": "x"}}, schema) == "rates: a: 'x' is not a number"
     assert files.fault({"xla": True}, schema) == "precision is missing"
     assert files.fault({"xla": True, "precision": "float32", "more": 1}, schema) == "'more' is not a field of it"
-    assert files.fault([1, 2, 3], files.ListOf(files.Number(integer=True), most=2)) == "a list of 3 values (at most 2)"
+    assert files.fault([1, 2, 3], files.ListOf(files.Number(integer=True), most=2)) == "a list of 3 values (from 0 to 2)"
     assert files.fault(10 ** 400, files.Number(0, 1e308)) is not None
+
+
+# A run dir's checkpoint (zoo.training.EpochCheckpoint): nothing to recompute, so a fault is refused in one line.
+
+GOOD_STATE = {"epochs_done": 2, "weights_file": "epoch-0002.keras", "train_seconds": 3.0, "epoch_seconds": [2.0, 1.0],
+              "steady_epoch_seconds": [1.0], "history": [{"epoch": 1, "loss": 3.5}, {"epoch": 2, "loss": -1.0}],
+              "run_config": {}, "speed_settings": {"xla": False, "precision": "float32", "how": "flags"}}
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epoch_seconds", ["x", 1.0]), ("epoch_seconds", [1e308, 1.0]), ("epoch_seconds", [-1.0, 1.0]),
+    ("epoch_seconds", [0, 0]), ("epoch_seconds", [1.0]), ("epoch_seconds", [None, 1.0]),
+    ("steady_epoch_seconds", [float("inf")]), ("steady_epoch_seconds", [1.0, 1.0, 1.0]),
+    ("steady_epoch_seconds", [[1.0]]), ("history", ["x", {"epoch": 2}]), ("history", [{"epoch": 1}, {"epoch": "2"}]),
+    ("history", [{"epoch": 1, "loss": "nan"}, {"epoch": 2}]), ("history", [{"epoch": 2}, {"epoch": 1}]),
+    ("history", [{"loss": 1.0}, {"epoch": 2}]), ("train_seconds", 1e308), ("epochs_done", True),
+    ("speed_settings", "fast"), ("speed_settings", {"xla": "no", "precision": "float32", "how": "flags"}),
+    ("speed_settings", {"xla": False, "precision": "float64", "how": "flags"})])
+def test_checkpoint_lists_and_records_of_the_wrong_type_or_range_are_refused_in_one_line(tmp_path, field, value):
+    from zoo import training
+
+    (tmp_path / "checkpoint.json").write_text(json.dumps({**GOOD_STATE, field: value}))
+    with pytest.raises(ZooError, match=f"checkpoint.json: {field} must be") as error:
+        training.EpochCheckpoint.read_state(tmp_path)
+    assert "\n" not in str(error.value) and "start afresh" in str(error.value)
+
+
+def test_a_good_checkpoint_state_is_read(tmp_path):
+    from zoo import training
+
+    (tmp_path / "checkpoint.json").write_text(json.dumps(GOOD_STATE))
+    assert training.EpochCheckpoint.read_state(tmp_path) == GOOD_STATE
+
+
+@pytest.fixture(scope="module")
+def trained_run(mnist_dir, tmp_path_factory):
+    from zoo import training
+
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
+    training.train(small_vae_config(mnist_dir, run_dir), verbose=0)
+    return run_dir
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "directory", "not a zip"])
+def test_a_missing_or_damaged_checkpoint_weights_file_is_named_in_one_line(mnist_dir, trained_run, tmp_path, damage):
+    from zoo import training
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    weights = run_dir / "epoch-0001.keras"
+    content = weights.read_bytes()
+    weights.unlink()
+    if damage == "truncated":
+        weights.write_bytes(content[: len(content) // 2])
+    elif damage == "empty":
+        weights.write_bytes(b"")
+    elif damage == "directory":
+        weights.mkdir()
+    elif damage == "not a zip":
+        weights.write_bytes(b"PK\x03\x04" + b"x" * 1000)
+    with pytest.raises(ZooError, match=r"epoch-0001.keras: (the weights of epoch 1 .* are missing|cannot be loaded "
+                                       r"as the weights of epoch 1)") as error:
+        training.train(small_vae_config(mnist_dir, run_dir), verbose=0)
+    assert "\n" not in str(error.value) and "to start afresh" in str(error.value)

@@ -172,16 +172,16 @@ class Number:
 
 
 class ListOf:
-    """A list of at most `most` values of `schema`."""
+    """A list of `least` to `most` values of `schema`."""
 
-    def __init__(self, schema, most=math.inf):
-        self.schema, self.most = schema, most
+    def __init__(self, schema, least=0, most=math.inf):
+        self.schema, self.least, self.most = schema, least, most
 
     def fault(self, value):
         if not isinstance(value, list):
             return f"{value!r:.60} is not a list"
-        if len(value) > self.most:
-            return f"a list of {len(value)} values (at most {self.most})"
+        if not self.least <= len(value) <= self.most:
+            return f"a list of {len(value)} values (from {self.least} to {self.most})"
         return next((f"[{i}]: {why}" for i, item in enumerate(value) if (why := fault(item, self.schema))), None)
 
 
