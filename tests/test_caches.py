@@ -237,3 +237,84 @@ def test_a_missing_or_damaged_checkpoint_weights_file_is_named_in_one_line(mnist
                                        r"as the weights of epoch 1)") as error:
         training.train(small_vae_config(mnist_dir, run_dir), verbose=0)
     assert "\n" not in str(error.value) and "to start afresh" in str(error.value)
+
+
+# The speed settings cache (zoo.speed): keyed by machine, versions, model, batch size and replicas; each entry checked.
+
+@pytest.fixture
+def speed_cache(monkeypatch, tmp_path):
+    """Measurement on, with a cache of this test's own and a measurement that counts its calls instead of timing."""
+    from zoo import speed
+
+    monkeypatch.delenv(speed.AUTO_ENV, raising=False)
+    monkeypatch.setenv(speed.CACHE_ENV, str(tmp_path / "speed.json"))
+    calls = []
+
+    def measure(build, batches, options):
+        calls.append(options)
+        return {option: 1000.0 + 500 * option[0] for option in options}  # XLA on the faster
+
+    monkeypatch.setattr(speed, "measure", measure)
+    monkeypatch.setattr(speed, "_cpu_has_bfloat16", lambda: False)
+    return tmp_path / "speed.json", calls
+
+
+def choose_auto(replicas=1, batch_size=100, model=None):
+    from zoo import speed
+
+    return speed.choose("auto", "auto", has_gpu=False, replicas=replicas, model_config=model or {"model": "vae"},
+                        batch_size=batch_size, build=None, batches=None)
+
+
+@pytest.mark.parametrize("planted", [
+    "fast", None, [1], {"xla": True, "precision": "float64", "cpu": "c", "images_per_s": {}},
+    {"xla": True, "precision": "float32", "cpu": "c", "images_per_s": "x"},
+    {"xla": True, "precision": "float32", "cpu": "c", "images_per_s": {"xla=off,float32": "x", "xla=on,float32": 1}},
+    {"xla": "yes", "precision": "float32", "cpu": "c", "images_per_s": {"xla=off,float32": 1, "xla=on,float32": 2}},
+    {"xla": True, "precision": "float32", "cpu": "c", "images_per_s": {"xla=off,float32": 1}},
+    {"xla": True, "precision": "float32", "cpu": "c",
+     "images_per_s": {"xla=off,float32": 1000, "xla=on,float32": float("nan")}},
+    {"xla": True, "precision": "float32", "cpu": "c", "images_per_s": {"xla=off,float32": 1000, "xla=on,float32": 10}},
+])
+def test_a_damaged_speed_cache_entry_is_measured_again_with_a_line(speed_cache, capsys, planted):
+    path, calls = speed_cache
+    first = choose_auto()
+    assert first["how"] == "measured now" and len(calls) == 1
+    (key,) = json.loads(path.read_text())
+    path.write_text(json.dumps({key: planted, "other": "left alone"}))
+    again = choose_auto()
+    assert again["how"] == "measured now" and len(calls) == 2
+    assert "for this model are damaged" in capsys.readouterr().out
+    assert json.loads(path.read_text()) == {key: {k: v for k, v in first.items() if k != "how"}, "other": "left alone"}
+    assert choose_auto()["how"].startswith("measured before") and len(calls) == 2
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", "\"x\"", ""])
+def test_a_speed_cache_that_cannot_be_read_is_written_afresh_with_a_line(speed_cache, capsys, content):
+    path, calls = speed_cache
+    path.write_text(content)
+    assert choose_auto()["how"] == "measured now"
+    assert "cannot be read" in capsys.readouterr().out
+    assert choose_auto()["how"].startswith("measured before") and len(calls) == 1
+
+
+def test_the_speed_cache_is_keyed_by_replicas_batch_size_model_and_versions(speed_cache, monkeypatch):
+    from zoo import speed
+
+    path, calls = speed_cache
+    choose_auto()
+    choose_auto(batch_size=200)
+    choose_auto(model={"model": "vae", "latent_dim": 3})
+    choose_auto(replicas=2)  # XLA stays off with several replicas: one option, nothing measured
+    monkeypatch.setattr(speed.keras, "__version__", "0.0.1")
+    choose_auto()
+    monkeypatch.setattr(speed.os, "sched_getaffinity", lambda pid: {0})
+    choose_auto()
+    assert len(calls) == 5 and len(json.loads(path.read_text())) == 5
+
+
+def test_a_speed_cache_linked_to_a_device_is_not_read_and_the_link_replaced(speed_cache, capsys):
+    path, calls = speed_cache
+    path.symlink_to("/dev/zero")
+    assert choose_auto()["how"] == "measured now" and "not a regular file" in capsys.readouterr().out
+    assert not path.is_symlink() and len(json.loads(path.read_text())) == 1
