@@ -318,3 +318,69 @@ def test_a_speed_cache_linked_to_a_device_is_not_read_and_the_link_replaced(spee
     path.symlink_to("/dev/zero")
     assert choose_auto()["how"] == "measured now" and "not a regular file" in capsys.readouterr().out
     assert not path.is_symlink() and len(json.loads(path.read_text())) == 1
+
+
+# The pretrained stack (zoo.pretraining.stored_stack, recipes.pretrain_mnist): keyed by every argument that makes it.
+
+@pytest.fixture(scope="module")
+def stack_images(mnist_dir):
+    from zoo import data
+
+    return data.mnist_grayscale(mnist_dir)["train"][0][:300]
+
+
+def stored_stack(directory, images, **changes):
+    from zoo import pretraining
+
+    arguments = dict(hidden_units=(8,), noise_level=0.25, epochs=1, batch_size=100, learning_rate=1e-3)
+    return printed_by(pretraining.stored_stack, directory, images, **{**arguments, **changes})
+
+
+@pytest.mark.parametrize("change", [{"noise_level": 0.5}, {"epochs": 2}, {"learning_rate": 2e-3}, {"batch_size": 50},
+                                    {"hidden_units": (9,)}, {"seed": 1}, {"images": "fewer"}, {"images": "other"}])
+def test_a_pretrained_stack_is_reused_only_with_the_settings_and_images_it_was_made_with(tmp_path, stack_images,
+                                                                                         change):
+    stack, out = stored_stack(tmp_path, stack_images)
+    assert "reusing" not in out
+    again, out = stored_stack(tmp_path, stack_images)
+    assert "reusing the pretrained stack" in out
+    images = {"fewer": stack_images[:200], "other": 1 - stack_images}.get(change.pop("images", None), stack_images)
+    changed, out = stored_stack(tmp_path, images, **change)
+    assert "reusing" not in out and "pretrained layer 1" in out
+    if "noise_level" in change:
+        assert changed[0].noise_level == 0.5
+
+
+@pytest.mark.parametrize("damage", ["truncated layer", "missing layer", "other settings in stack.json",
+                                    "stack.json not json", "a layer of other weights' shape"])
+def test_a_damaged_pretrained_stack_is_pretrained_again_with_a_line(tmp_path, stack_images, damage):
+    stored_stack(tmp_path, stack_images)
+    (where,) = [path.parent for path in tmp_path.glob("*/stack.json")]
+    layer = where / "layer1.keras"
+    if damage == "truncated layer":
+        layer.write_bytes(layer.read_bytes()[:1000])
+    elif damage == "missing layer":
+        layer.unlink()
+    elif damage == "other settings in stack.json":
+        saved = json.loads((where / "stack.json").read_text())
+        (where / "stack.json").write_text(json.dumps({"settings": {**saved["settings"], "noise_level": 0.9}}))
+    elif damage == "stack.json not json":
+        (where / "stack.json").write_text("[")
+    else:
+        stored_stack(tmp_path / "other", stack_images, hidden_units=(9,))
+        shutil.copy(next((tmp_path / "other").glob("*/layer1.keras")), layer)
+    stack, out = stored_stack(tmp_path, stack_images)
+    assert "is not reused" in out and "pretraining again" in out and stack[0].latent_dim == 8
+    assert "reusing the pretrained stack" in stored_stack(tmp_path, stack_images)[1]
+
+
+def test_the_pretraining_recipe_pretrains_again_after_noise_level_changes(mnist_dir, tmp_path):
+    from recipes import pretrain_mnist
+
+    argv = ["--data-dir", mnist_dir, "--methods", "pretrained", "--hidden-units", "8", "--pretrain-epochs", "1",
+            "--budgets", "100", "--seeds", "1", "--finetune-steps", "10", "--out-dir", str(tmp_path)]
+    printed_by(pretrain_mnist.main, argv)
+    (tmp_path / "results.json").unlink()  # the results of the first noise level: the store would refuse the second
+    _, out = printed_by(pretrain_mnist.main, [*argv, "--noise-level", "0.5"])
+    assert "reusing the pretrained stack" not in out and "pretrained layer 1" in out
+    assert len(list((tmp_path / "stack").glob("*/stack.json"))) == 2
