@@ -384,3 +384,56 @@ def test_the_pretraining_recipe_pretrains_again_after_noise_level_changes(mnist_
     _, out = printed_by(pretrain_mnist.main, [*argv, "--noise-level", "0.5"])
     assert "reusing the pretrained stack" not in out and "pretrained layer 1" in out
     assert len(list((tmp_path / "stack").glob("*/stack.json"))) == 2
+
+
+# A search's files (tuning): search.json is what the directory holds, so it is refused; a trial's result.json is
+# left out of the table; Keras Tuner's own state is refused in one line.
+
+TINY_SEARCH = ["--model", "vae", "--space", "latent_dim", "--epochs", "1", "--train-limit", "200", "--validation-size",
+               "100", "--final-epochs", "0", "--max-trials", "1"]
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", "\"vae\"", "", "/dev/zero"])
+def test_a_search_record_that_cannot_be_read_is_refused_in_one_line(mnist_dir, tmp_path, content):
+    from tuning import search
+
+    out = tmp_path / "search"
+    out.mkdir()
+    if content.startswith("/"):
+        (out / "search.json").symlink_to(content)
+    else:
+        (out / "search.json").write_text(content)
+    with pytest.raises(ZooError, match="search.json: cannot be read as the record of a search") as error:
+        search.main([*TINY_SEARCH, "--data-dir", mnist_dir, "--out", str(out)])
+    assert "\n" not in str(error.value) and "start the search afresh" in str(error.value)
+
+
+GOOD_RESULT = {"trial": "0", "tuner": "tuner0", "hyperparameters": {"latent_dim": 4}, "epochs": 2,
+               "continued_from": None, "seconds": 3.5, "metrics": {"val_loss": 150.0}}
+
+
+@pytest.mark.parametrize("planted", ["{not json", [1], {**GOOD_RESULT, "seconds": "x"}, {**GOOD_RESULT, "seconds": -1},
+                                     {**GOOD_RESULT, "epochs": 1e308}, {**GOOD_RESULT, "trial": "7"},
+                                     {**GOOD_RESULT, "metrics": {"val_loss": "nan"}}, {"trial": "0"}])
+def test_a_damaged_trial_result_is_left_out_of_the_table_with_a_line(tmp_path, capsys, planted):
+    from tuning import report
+
+    path = tmp_path / "result.json"
+    path.write_text(planted if isinstance(planted, str) else json.dumps(planted))
+    assert report.trial_result(path, "0") == {}
+    assert "not the result of trial 0" in capsys.readouterr().out
+    path.write_text(json.dumps(GOOD_RESULT))
+    assert report.trial_result(path, "0") == GOOD_RESULT
+
+
+@pytest.mark.parametrize("damage", ["oracle.json", "tuner0.json"])
+def test_keras_tuners_damaged_state_is_refused_in_one_line(tmp_path, damage):
+    from tuning import search, tuner
+
+    settings = search.SearchConfig(out=str(tmp_path / "search"), epochs=1, max_trials=1)
+    tuner.build_tuner(settings).save()
+    (damaged,) = (tmp_path / "search" / "oracle").glob(damage)
+    damaged.write_text("{")
+    with pytest.raises(ZooError, match="Keras Tuner's saved state of the search cannot be reloaded") as error:
+        tuner.run_search(settings)
+    assert "\n" not in str(error.value)

@@ -42,7 +42,7 @@ def continue_trial(search, previous, run_dir, initial_epoch):
     tmp = run_dir.with_name(f"{run_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("logs", "result.json", "figures", "*.tmp-*"))
-    epochs_done = json.loads((tmp / "checkpoint.json").read_text())["epochs_done"]
+    epochs_done = training.EpochCheckpoint.epochs_done(tmp)  # checked: a ZooError naming a damaged field
     if epochs_done != initial_epoch:
         raise ZooError(f"Hyperband continues trial {previous} from epoch {initial_epoch}, but it holds {epochs_done}")
     shutil.rmtree(run_dir, ignore_errors=True)

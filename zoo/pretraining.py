@@ -15,6 +15,7 @@ import numpy as np
 import zoo
 from zoo import training
 from zoo.batching import apply_in_batches
+from zoo.errors import in_one_line
 from zoo.files import atomic_write_text, read_json, replaced_atomically, settings_mismatch
 
 
@@ -78,7 +79,7 @@ def stack_fault(where, settings, input_size):
         try:
             layer = zoo.load(path)
         except Exception as error:  # a missing, truncated or foreign file: whatever Keras, zipfile or h5py raise
-            return None, f"{path.name} cannot be loaded: {type(error).__name__}: {str(error).strip()[:120]}"
+            return None, f"{path.name} cannot be loaded: {in_one_line(error, 120)}"
         expected = ("denoising_ae", (input_size,), units, "masking", settings["noise_level"])
         found = tuple(getattr(layer, name, None) for name in ("registry_name", "image_shape", "latent_dim",
                                                              "corruption", "noise_level"))

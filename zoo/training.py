@@ -24,7 +24,7 @@ import tensorflow as tf
 import zoo
 from zoo import cluster, data, flags, speed
 from zoo.config import PRECISIONS
-from zoo.errors import TrainingDiverged, ZooError
+from zoo.errors import TrainingDiverged, ZooError, in_one_line
 from zoo.files import ListOf, Number, Record, atomic_write_text, hold_lock, read_json, remove_temporaries
 from zoo.files import fault as files_fault
 from zoo.files import replaced_atomically, settings_mismatch
@@ -197,9 +197,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         try:
             model.load_weights(weights)
         except Exception as error:  # a truncated or foreign file: whatever Keras, zipfile or h5py raise
-            reason = (str(error).strip().splitlines() or [""])[0][:200]
             raise ZooError(f"{weights}: cannot be loaded as the weights of epoch {state['epochs_done']} "
-                           f"({type(error).__name__}: {reason}); {afresh}") from None
+                           f"({in_one_line(error)}); {afresh}") from None
         return state["epochs_done"]
 
     def on_train_begin(self, logs=None):
