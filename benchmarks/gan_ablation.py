@@ -82,7 +82,7 @@ def markdown(rows, epochs):
 def main(argv=None):
     settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
     from recipes import gan_mnist
-    from zoo import speed
+    from zoo import pipeline, speed
 
     results = Path(f"{settings.results}.json")
     measured = {}
@@ -91,7 +91,7 @@ def main(argv=None):
         print(f"{variant}: {VARIANTS[variant][0]}", flush=True)
         recipe_flags = recipe_argv(settings, variant)
         gan_mnist.main(recipe_flags)
-        curve = json.loads((Path(settings.run_dir) / variant / "frechet.json").read_text())
+        _, curve = pipeline.read_frechet(Path(settings.run_dir) / variant)  # the recipe just wrote and checked it
         best = min(curve, key=lambda point: point["frechet_distance"])
         measured[variant] = {"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best["frechet_distance"],
                              "best_epoch": best["epoch"], "last_distance": curve[-1]["frechet_distance"],

@@ -437,3 +437,91 @@ def test_keras_tuners_damaged_state_is_refused_in_one_line(tmp_path, damage):
     with pytest.raises(ZooError, match="Keras Tuner's saved state of the search cannot be reloaded") as error:
         tuner.run_search(settings)
     assert "\n" not in str(error.value)
+
+
+# A GAN run's Fréchet curve (zoo.pipeline.FrechetCheckpoint, best_by_frechet): the run's, or not used.
+
+@pytest.fixture
+def frechet_run(tmp_path):
+    """A run dir with a checkpoint of 2 epochs, a Fréchet curve measured under its settings and the best weights;
+    and (config, checkpoint) as publish passes them."""
+    import types
+
+    from tests.conftest import ROOT
+    from zoo import pipeline
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    state = {**GOOD_STATE, "run_config": {"latent_dim": 8, "epochs": 2, "seed": 0, "data": "d"}}
+    (run_dir / "checkpoint.json").write_text(json.dumps(state))
+    config = types.SimpleNamespace(run_dir=str(run_dir), frechet_classifier=str(ROOT / "saved_models" / "mnist_classifier"),
+                                   frechet_samples=500)
+    settings = pipeline.frechet_settings(state["run_config"], config.frechet_classifier, 500)
+    curve = [{"epoch": 1, "minutes": 0.5, "frechet_distance": 30.0, "best": True},
+             {"epoch": 2, "minutes": 1.0, "frechet_distance": 20.0, "best": True}]
+    (run_dir / "frechet.json").write_text(json.dumps({"settings": settings, "curve": curve}))
+    (run_dir / "best.weights.h5").write_bytes(b"weights")
+    return run_dir, config, types.SimpleNamespace(state=state)
+
+
+def test_the_best_checkpoint_of_the_runs_own_curve_is_chosen(frechet_run):
+    from zoo import pipeline
+
+    _, config, checkpoint = frechet_run
+    assert pipeline.best_by_frechet(config, checkpoint) == (2, 20.0)
+
+
+def damage_curve(run_dir, damage):
+    path = run_dir / "frechet.json"
+    saved = json.loads(path.read_text())
+    curve = saved["curve"]
+    if damage == "other run":
+        saved["settings"]["latent_dim"] = 4
+    elif damage == "other samples":
+        saved["settings"]["frechet_samples"] = 5000
+    elif damage == "old format":
+        saved = curve
+    elif damage == "distance not a number":
+        curve[1]["frechet_distance"] = "x"
+    elif damage == "negative distance":
+        curve[1]["frechet_distance"] = -5.0
+    elif damage == "beyond the checkpoint":
+        curve.append({"epoch": 3, "minutes": 2.0, "frechet_distance": 1.0, "best": True})
+    elif damage == "best weights missing":
+        (run_dir / "best.weights.h5").unlink()
+    elif damage == "best unmarked":
+        del curve[1]["best"]
+    path.write_text(json.dumps(saved))
+
+
+CURVE_DAMAGES = ["other run", "other samples", "old format", "distance not a number", "negative distance",
+                 "beyond the checkpoint", "best weights missing", "best unmarked"]
+
+
+@pytest.mark.parametrize("damage", CURVE_DAMAGES)
+def test_a_curve_that_is_not_the_runs_is_refused_in_one_line_when_publishing(frechet_run, damage):
+    from zoo import pipeline
+
+    run_dir, config, checkpoint = frechet_run
+    damage_curve(run_dir, damage)
+    with pytest.raises(ZooError, match="frechet.json: .*the best checkpoint by Fréchet distance cannot be chosen") as error:
+        pipeline.best_by_frechet(config, checkpoint)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("damage", ["other run", "distance not a number", "beyond the checkpoint", "fresh run"])
+def test_a_resumed_run_does_not_continue_a_curve_that_is_not_its_own(frechet_run, damage, capsys):
+    import numpy as np
+
+    from zoo import pipeline
+
+    run_dir, config, _ = frechet_run
+    if damage == "fresh run":
+        (run_dir / "checkpoint.json").unlink()
+    else:
+        damage_curve(run_dir, damage)
+    callback = pipeline.FrechetCheckpoint(run_dir, config.frechet_classifier, np.zeros((20, 28, 28, 1), np.float32),
+                                          every=1, epochs=4, samples=500)
+    callback.on_train_begin()
+    assert callback.curve == [] and "not continued" in capsys.readouterr().out
+    assert not (run_dir / "frechet.json").exists() and not (run_dir / "best.weights.h5").exists()

@@ -258,7 +258,7 @@ def test_gan_recipe_keeps_the_best_checkpoint_by_frechet_distance(mnist_dir, tmp
                     "--frechet-every", "1", "--frechet-samples", "500", "--eval-samples", "10",
                     "--frechet-classifier", str(ROOT / "saved_models" / "mnist_classifier"),
                     "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
-    curve = json.loads((tmp_path / "run" / "frechet.json").read_text())
+    curve = json.loads((tmp_path / "run" / "frechet.json").read_text())["curve"]
     assert [point["epoch"] for point in curve] == [1, 2] and all(point["frechet_distance"] > 0 for point in curve)
     best = min(curve, key=lambda point: point["frechet_distance"])
     card = json.loads((tmp_path / "export" / "card.json").read_text())

@@ -4,7 +4,7 @@ import csv
 import math
 from pathlib import Path
 
-from zoo.files import MapOf, Number, Record, fault, read_json
+from zoo.files import MapOf, Number, Record, fault, present, read_json
 
 def trial_rows(search, oracle):
     """One dict per trial of the oracle, in trial order, joined with the result.json its run wrote."""
@@ -32,7 +32,7 @@ RESULT_SCHEMA = Record({"trial": str, "tuner": str, "hyperparameters": dict, "ep
 def trial_result(path, trial_id):
     """The result.json of trial `trial_id` ({} if there is none); one that is not a result of that trial (damaged,
     of the wrong shape, of another trial) is left out of the table with a line saying why."""
-    if not (path.exists() or path.is_symlink()):
+    if not present(path):
         return {}
     try:
         result = read_json(path)

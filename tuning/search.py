@@ -29,7 +29,7 @@ from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
 from zoo.config import DATA_DIR_ENV, STRATEGIES
 from zoo.errors import ZooError
-from zoo.files import atomic_write_text, hold_lock, read_json, settings_mismatch
+from zoo.files import atomic_write_text, hold_lock, present, read_json, settings_mismatch
 from zoo.flags import flag
 
 PROG = "python -m tuning.search"
@@ -121,7 +121,7 @@ def check_search_dir(search):
     if "KERASTUNER_ORACLE_IP" not in os.environ:  # chief and workers share --out by design
         hold_lock(out / ".lock", f"the search dir {out}")
     path = out / "search.json"
-    if path.exists() or path.is_symlink():
+    if present(path):
         try:
             saved = read_json(path)
             why = None if isinstance(saved, dict) else "not a JSON object"

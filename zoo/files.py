@@ -131,6 +131,11 @@ def hold_lock(lock_file, what):
     _HELD_LOCKS[lock_file] = handle
 
 
+def present(path):
+    """Whether anything is at `path`, a dangling symbolic link too (which `Path.exists` calls absent)."""
+    return os.path.lexists(path)
+
+
 # The largest JSON file a cache or checkpoint may be (anomaly.json, the largest the zoo writes, holds a few MB).
 MAX_JSON_BYTES = 64 << 20
 
@@ -271,7 +276,7 @@ class ResultStore:
         self.extra = _json_ready(extra or {})
         self.validate = validate if callable(validate) else (lambda key, value: validate and fault(value, validate))
         self.results = {}
-        saved = self._read() if self.path.exists() or self.path.is_symlink() else None
+        saved = self._read() if present(self.path) else None
         if saved is None:
             return
         mismatch = settings_mismatch(saved["settings"], self.settings)

@@ -21,7 +21,9 @@ import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
-from zoo.files import MapOf, Number, ResultStore, atomic_write_text, fingerprint, git_commit
+from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
+from zoo.files import fault as files_fault
+from zoo.files import git_commit, present, read_json, settings_mismatch
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -139,21 +141,81 @@ def code_entry(model):
     return {"code": {"size": model.code_size, "what": description}} if description else {}
 
 
+# <run dir>/frechet.json: the settings the curve was measured under and its points.
+FRECHET_POINT = Record({"epoch": Number(1, integer=True), "minutes": Number(0), "frechet_distance": Number(0),
+                        "best": {True}}, optional=("best",))
+FRECHET_FILE = Record({"settings": dict, "curve": ListOf(FRECHET_POINT)})
+
+
+def frechet_settings(run_config, classifier_dir, samples):
+    """What a run's Fréchet curve depends on: the run's definition (but its epochs, which an extended run changes),
+    the classifier's files and the number of samples."""
+    classifier = sorted(path for path in Path(classifier_dir).rglob("*") if path.is_file())
+    return {**{k: v for k, v in run_config.items() if k != "epochs"}, "frechet_samples": samples,
+            "frechet_classifier": fingerprint(classifier)}
+
+
+def read_frechet(run_dir):
+    """(settings, curve) of <run dir>/frechet.json, checked (FRECHET_FILE); a ValueError says why it is not one."""
+    saved = read_json(Path(run_dir) / "frechet.json")
+    why = files_fault(saved, FRECHET_FILE)
+    if why:
+        raise ValueError(why)
+    return saved["settings"], saved["curve"]
+
+
+def kept_curve(run_dir, settings, epochs_done):
+    """(curve, why not) for the Fréchet curve in `run_dir` of a run with `settings` (frechet_settings) whose checkpoint
+    holds `epochs_done` epochs: ([], None) without one; ([], why) if it is damaged, of other settings, beyond the
+    checkpoint, or its best point's weights (best.weights.h5) are missing; else (its points, None)."""
+    if not present(Path(run_dir) / "frechet.json"):
+        return [], None
+    try:
+        saved, curve = read_frechet(run_dir)
+    except ValueError as error:
+        return [], str(error)
+    mismatch = settings_mismatch(saved, settings)
+    if mismatch:
+        return [], f"measured under other settings {mismatch}"
+    if [point["epoch"] for point in curve] != sorted({point["epoch"] for point in curve}) or any(
+            point["epoch"] > epochs_done for point in curve):
+        return [], f"its epochs are not increasing up to the checkpoint's {epochs_done}"
+    if curve and not (min(curve, key=lambda point: point["frechet_distance"]).get("best")
+                      and (Path(run_dir) / "best.weights.h5").is_file()):
+        return [], "the weights of its best point (best.weights.h5) are missing"
+    return curve, None
+
+
 class FrechetCheckpoint(keras.callbacks.Callback):
     """Every `every` epochs (and after the last): the Fréchet distance of `samples` generated images to held-out
     training images on the features of a classifier artifact; the curve goes to <run dir>/frechet.json (kept across
-    resumed runs) and figures/frechet_curve.png, and the weights of the best point so far to best.weights.h5
-    (written through a temporary file). Selection never looks at the test split."""
+    resumed runs, with the settings it was measured under) and figures/frechet_curve.png, and the weights of the best
+    point so far to best.weights.h5 (written through a temporary file). A kept curve that a resumed run cannot
+    continue (`kept_curve`: of other settings, of a run whose checkpoint is gone, damaged) is discarded with its best
+    weights, with a line saying why. Selection never looks at the test split."""
 
     def __init__(self, run_dir, classifier_dir, held_out_images, every, epochs, samples=5000):
         super().__init__()
         self.run_dir, self.every, self.epochs, self.samples = Path(run_dir), every, epochs, samples
+        self.classifier_dir = classifier_dir
         self.classifier = tf.saved_model.load(str(classifier_dir))  # keep the object: its functions use its variables
         self.reference, _ = metrics.classifier_outputs(self.classifier.classify, held_out_images)
         self.curve_path, self.best_path = self.run_dir / "frechet.json", self.run_dir / "best.weights.h5"
-        self.curve = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else []
+        self.curve = []
+
+    def settings(self):
+        """The curve's settings (frechet_settings) of the run whose checkpoint is in the run dir, and its epochs."""
+        state = training.EpochCheckpoint.read_state(self.run_dir) or {"run_config": {}, "epochs_done": 0}
+        return frechet_settings(state["run_config"], self.classifier_dir, self.samples), state["epochs_done"]
 
     def on_train_begin(self, logs=None):
+        settings, done = self.settings()
+        self.curve, why = kept_curve(self.run_dir, settings, done) if done else ([], "a fresh run")
+        if why and present(self.curve_path):
+            print(f"{self.curve_path}: not continued ({why}); the best checkpoint is chosen among this run's epochs "
+                  "from now on", flush=True)
+            self.curve_path.unlink()
+            self.best_path.unlink(missing_ok=True)
         self.started, self.minutes_before = time.monotonic(), self.curve[-1]["minutes"] if self.curve else 0.0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -166,24 +228,31 @@ class FrechetCheckpoint(keras.callbacks.Callback):
         distance = metrics.frechet_distance(features, self.reference)
         point = {"epoch": done, "minutes": round(self.minutes_before + (time.monotonic() - self.started) / 60, 2),
                  "frechet_distance": distance}
+        self.curve = [p for p in self.curve if p["epoch"] < done]
         if not self.curve or distance < min(p["frechet_distance"] for p in self.curve):
             staging = self.best_path.with_suffix(".tmp.weights.h5")
             self.model.save_weights(staging)
             os.replace(staging, self.best_path)
             point["best"] = True
-        self.curve = [p for p in self.curve if p["epoch"] < done] + [point]
-        atomic_write_text(self.curve_path, json.dumps(self.curve, indent=1))
+        self.curve.append(point)
+        atomic_write_text(self.curve_path, json.dumps({"settings": self.settings()[0], "curve": self.curve}, indent=1))
         plots.frechet_curve(self.curve, self.run_dir / "figures" / "frechet_curve.png",
                             "distance of generated to held-out training images")
         print(f"\nepoch {done}: Fréchet distance to held-out training images {distance:.2f}", flush=True)
 
 
-def best_by_frechet(run_dir):
-    """(epoch, distance) of the best point of a run's Fréchet curve, or None."""
-    path = Path(run_dir) / "frechet.json"
-    if not path.exists():
+def best_by_frechet(config, checkpoint):
+    """(epoch, distance) of the best point of the run's Fréchet curve, or None without one. A curve that is not the
+    run's (`kept_curve`) is refused in one line: the weights it chose among are gone, so it cannot be measured again."""
+    settings = frechet_settings(checkpoint.state["run_config"], config.frechet_classifier, config.frechet_samples)
+    curve, why = kept_curve(config.run_dir, settings, checkpoint.state["epochs_done"])
+    if why:
+        raise ZooError(f"{Path(config.run_dir) / 'frechet.json'}: {why}, so the best checkpoint by Fréchet distance "
+                       "cannot be chosen; rerun with --frechet-every 0 to publish the last epoch, or in a fresh "
+                       "--run-dir")
+    if not curve:
         return None
-    best = min(json.loads(path.read_text()), key=lambda point: point["frechet_distance"])
+    best = min(curve, key=lambda point: point["frechet_distance"])
     return best["epoch"], best["frechet_distance"]
 
 
@@ -218,7 +287,7 @@ def publish(config, command=None, card_extra=None):
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
-    best = best_by_frechet(config.run_dir) if getattr(config, "frechet_every", 0) else None
+    best = best_by_frechet(config, checkpoint) if getattr(config, "frechet_every", 0) else None
     if best:
         model.load_weights(Path(config.run_dir) / "best.weights.h5")
         print(f"the best checkpoint by Fréchet distance to held-out training images: epoch {best[0]} ({best[1]:.2f})")

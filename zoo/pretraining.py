@@ -16,7 +16,7 @@ import zoo
 from zoo import training
 from zoo.batching import apply_in_batches
 from zoo.errors import in_one_line
-from zoo.files import atomic_write_text, read_json, replaced_atomically, settings_mismatch
+from zoo.files import atomic_write_text, present, read_json, replaced_atomically, settings_mismatch
 
 
 def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size=100, learning_rate=1e-3, seed=0,
@@ -47,7 +47,7 @@ def stored_stack(directory, images, hidden_units, noise_level=0.25, epochs=10, b
                 "hidden_units": [int(units) for units in hidden_units], "noise_level": float(noise_level),
                 "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate), "seed": seed}
     where = Path(directory) / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    if (where / "stack.json").exists() or (where / "stack.json").is_symlink():
+    if present(where / "stack.json"):
         stack, why = stack_fault(where, settings, images.reshape(len(images), -1).shape[1])
         if not why:
             print(f"reusing the pretrained stack in {where}", flush=True)

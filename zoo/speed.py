@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from zoo.files import MapOf, Number, Record, atomic_write_text, read_json
+from zoo.files import MapOf, Number, Record, atomic_write_text, present, read_json
 
 CACHE_ENV = "ZOO_SPEED_CACHE"
 AUTO_ENV = "ZOO_SPEED_AUTO"
@@ -121,7 +121,7 @@ def chosen(rates, options):
 def _read_cache(path, quiet=False):
     """The cache's entries ({} if there is no cache), after a line saying why if it cannot be read (unless
     `quiet`)."""
-    if not (path.exists() or path.is_symlink()):
+    if not present(path):
         return {}
     try:
         cache = read_json(path)

@@ -25,7 +25,7 @@ import zoo
 from zoo import cluster, data, flags, speed
 from zoo.config import PRECISIONS
 from zoo.errors import TrainingDiverged, ZooError, in_one_line
-from zoo.files import ListOf, Number, Record, atomic_write_text, hold_lock, read_json, remove_temporaries
+from zoo.files import ListOf, Number, Record, atomic_write_text, hold_lock, present, read_json, remove_temporaries
 from zoo.files import fault as files_fault
 from zoo.files import replaced_atomically, settings_mismatch
 
@@ -125,7 +125,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         every field must have its type and range (`checkpoint_fields`: no time of an epoch a string, negative or
         1e308 s); a ZooError naming the file and the field otherwise."""
         path = Path(run_dir) / "checkpoint.json"
-        if not (path.exists() or path.is_symlink()):
+        if not present(path):
             return None
         try:
             state = read_json(path)
