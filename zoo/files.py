@@ -154,7 +154,10 @@ def read_json(path, limit=MAX_JSON_BYTES):
         text = handle.read(limit + 1)
     if len(text) > limit:
         raise ValueError(f"larger than {limit} bytes")
-    return json.loads(text)  # a JSONDecodeError or UnicodeDecodeError is a ValueError
+    try:
+        return json.loads(text)  # a JSONDecodeError or UnicodeDecodeError is a ValueError
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 # What a value read back must be: `fault(value, schema)` says why it is not, or None. A schema is one of these classes,

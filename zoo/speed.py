@@ -142,6 +142,8 @@ def entry_fault(entry, options):
                   "images_per_s": MapOf(Number(0, 1e12))}).fault(entry)
     if why:
         return why
+    if entry["cpu"] != cpu_model():
+        return f"measured on {entry['cpu']!r:.80}, not on this machine's CPU"
     if (entry["xla"], entry["precision"]) not in options:
         return f"{option_name(entry['xla'], entry['precision'])} is not one of the options measured"
     if set(entry["images_per_s"]) != names:

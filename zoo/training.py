@@ -80,6 +80,7 @@ def _stream_seed(seed, epochs_done):
 WEIGHTS_FILE = re.compile(r"epoch-\d{4,}\.(keras|weights\.h5)")
 # The longest a checkpointed epoch may have taken: a checkpoint saying more is not one this zoo wrote.
 MAX_EPOCH_SECONDS = 1e6
+MAX_CHECKPOINT_EPOCHS = 1_000_000  # far above --epochs' bound (zoo.flags.EPOCHS), which an extended run may pass
 
 
 def checkpoint_fields(done):
@@ -139,8 +140,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
         if not isinstance(state, dict):
             raise fault("the file", "a JSON object")
-        if files_fault(state.get("epochs_done"), Number(0, integer=True)):
-            raise fault("epochs_done", "an integer >= 0")
+        if files_fault(state.get("epochs_done"), Number(0, MAX_CHECKPOINT_EPOCHS, integer=True)):
+            raise fault("epochs_done", f"an integer in [0, {MAX_CHECKPOINT_EPOCHS}]")
         weights_file = state.get("weights_file")
         if not (weights_file is None or (isinstance(weights_file, str) and WEIGHTS_FILE.fullmatch(weights_file))):
             raise fault("weights_file", "a file name of the form epoch-NNNN.keras (no directory)")
