@@ -3,16 +3,31 @@
 Imports TensorFlow and Keras Tuner: `tuning.search` imports this module only once its flags are parsed.
 """
 
+import json
 import time
 from pathlib import Path
 
 import keras_tuner as kt
+from keras_tuner.src import utils as kt_utils
 
 from tuning import trials
 from tuning.cluster import tuner_id
 from zoo.errors import ZooError, in_one_line
+from zoo.files import atomic_write_text
 
 IDLE_WAIT_SECONDS = 2  # a worker waiting for Hyperband's next round asks the chief again after this
+
+
+def _save_json_atomically(path, obj):
+    """Keras Tuner's `save_json` (its every state file: oracle.json, tuner0.json, each trial.json), through a temporary
+    file and a rename: its own writes in place, so a search killed while saving left an empty trial.json that no
+    rerun could reload."""
+    text = json.dumps(obj)
+    atomic_write_text(path, text)
+    return text
+
+
+kt_utils.save_json = _save_json_atomically  # keras_tuner.src.engine.stateful and tuner call it through the module
 
 
 def build_oracle(search):
