@@ -99,7 +99,7 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import movielens
-    from zoo.files import ResultStore
+    from zoo.files import Number, Record, ResultStore
 
     ratings = movielens.load_ratings(settings.data_dir)
     shape = (int(ratings[:, 0].max()), int(ratings[:, 1].max()))
@@ -107,8 +107,10 @@ def run(settings, argv):
     out.mkdir(parents=True, exist_ok=True)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
+    rmse = Number(0, 4)  # predictions and ratings are both in [1, 5]
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),
-                       extra={"command": flags.command_line(PROG, argv)})
+                       extra={"command": flags.command_line(PROG, argv)},
+                       validate=Record({"validation": rmse, "test": rmse}))
     chosen = {}
     for seed in range(settings.splits):
         train, validation, test = movielens.split(ratings, seed)

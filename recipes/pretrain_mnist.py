@@ -203,7 +203,7 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import data, pretraining
-    from zoo.files import ResultStore
+    from zoo.files import Number, ResultStore
 
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,7 +211,8 @@ def run(settings, argv):
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
                              *config.DISTRIBUTE_FLAGS)}
     fingerprint = data.mnist_fingerprint(settings.data_dir)
-    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)})
+    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)},
+                       validate=Number(0, 1))  # an accuracy
     experiment = Experiment(settings, fingerprint)
 
     def methods_of(budget):

@@ -142,7 +142,7 @@ def test_a_store_reuses_only_the_values_its_caller_calls_good(tmp_path, capsys, 
         assert f"the result 'a' is damaged ({value!r} " in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("target", ["/dev/zero", "directory", "fifo", "huge"])
+@pytest.mark.parametrize("target", ["/dev/zero", "directory", "fifo", "huge", "nested"])
 def test_a_results_file_that_is_no_regular_file_or_too_large_is_never_read_whole(tmp_path, capsys, target):
     import os
 
@@ -151,6 +151,8 @@ def test_a_results_file_that_is_no_regular_file_or_too_large_is_never_read_whole
         path.mkdir()
     elif target == "fifo":
         os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    elif target == "nested":
+        path.write_text("[" * 100_000 + "]" * 100_000)
     elif target == "huge":
         with open(path, "wb") as handle:
             handle.truncate(files.MAX_JSON_BYTES + 1)
@@ -189,6 +191,7 @@ GOOD_STATE = {"epochs_done": 2, "weights_file": "epoch-0002.keras", "train_secon
     ("steady_epoch_seconds", [[1.0]]), ("history", ["x", {"epoch": 2}]), ("history", [{"epoch": 1}, {"epoch": "2"}]),
     ("history", [{"epoch": 1, "loss": "nan"}, {"epoch": 2}]), ("history", [{"epoch": 2}, {"epoch": 1}]),
     ("history", [{"loss": 1.0}, {"epoch": 2}]), ("train_seconds", 1e308), ("epochs_done", True),
+    ("epochs_done", 10 ** 400),
     ("speed_settings", "fast"), ("speed_settings", {"xla": "no", "precision": "float32", "how": "flags"}),
     ("speed_settings", {"xla": False, "precision": "float64", "how": "flags"})])
 def test_checkpoint_lists_and_records_of_the_wrong_type_or_range_are_refused_in_one_line(tmp_path, field, value):
@@ -275,16 +278,20 @@ def choose_auto(replicas=1, batch_size=100, model=None):
     {"xla": True, "precision": "float32", "cpu": "c",
      "images_per_s": {"xla=off,float32": 1000, "xla=on,float32": float("nan")}},
     {"xla": True, "precision": "float32", "cpu": "c", "images_per_s": {"xla=off,float32": 1000, "xla=on,float32": 10}},
+    {"xla": True, "precision": "float32", "cpu": "another CPU",
+     "images_per_s": {"xla=off,float32": 1000, "xla=on,float32": 1500}},
 ])
 def test_a_damaged_speed_cache_entry_is_measured_again_with_a_line(speed_cache, capsys, planted):
     path, calls = speed_cache
     first = choose_auto()
     assert first["how"] == "measured now" and len(calls) == 1
     (key,) = json.loads(path.read_text())
+    if isinstance(planted, dict) and planted["cpu"] == "c":  # each entry damaged in one way only
+        planted = {**planted, "cpu": first["cpu"]}
     path.write_text(json.dumps({key: planted, "other": "left alone"}))
     again = choose_auto()
     assert again["how"] == "measured now" and len(calls) == 2
-    assert "for this model are damaged" in capsys.readouterr().out
+    assert "for this model are damaged" in capsys.readouterr().out, planted
     assert json.loads(path.read_text()) == {key: {k: v for k, v in first.items() if k != "how"}, "other": "left alone"}
     assert choose_auto()["how"].startswith("measured before") and len(calls) == 2
 
@@ -525,3 +532,68 @@ def test_a_resumed_run_does_not_continue_a_curve_that_is_not_its_own(frechet_run
     callback.on_train_begin()
     assert callback.curve == [] and "not continued" in capsys.readouterr().out
     assert not (run_dir / "frechet.json").exists() and not (run_dir / "best.weights.h5").exists()
+
+
+# The GAN ablation's earlier rows (benchmarks.gan_ablation): kept only for the same data and the same recipe flags.
+
+@pytest.mark.parametrize("change", ["frechet_every", "variant flags", "data", "distance", "not a row", "rows"])
+def test_gan_ablation_rows_of_other_flags_or_data_or_damaged_are_not_kept(change, capsys):
+    import dataclasses
+
+    from benchmarks import gan_ablation
+    from tests.test_generation import ablation_row
+
+    settings = gan_ablation.GANAblationConfig(epochs=8)
+    row = ablation_row(dataclasses.replace(settings, frechet_every=4) if change == "frechet_every" else settings,
+                       "hinge", 187.1)
+    earlier = {"cpu": "AMD EPYC", "epochs": 8, "data": "other" if change == "data" else "d", "rows": [row]}
+    if change == "variant flags":
+        row["command"] = row["command"].replace("--hinge", "--hinge --spectral-norm")
+    elif change == "distance":
+        row["best_distance"] = "x"
+    elif change == "not a row":
+        earlier["rows"] = ["hinge"]
+    elif change == "rows":
+        earlier["rows"] = "hinge"
+    assert gan_ablation.merged_rows(earlier, {}, settings, "d") == []
+    assert change == "rows" or "is not kept" in capsys.readouterr().out
+    row = ablation_row(settings, "hinge", 187.1)
+    assert gan_ablation.merged_rows({**earlier, "data": "d", "rows": [row]}, {}, settings, "d") == [
+        {"cpu": "AMD EPYC", **row}]
+
+
+# The one-class scores a finished detector reuses (recipes.anomaly_mnist, <run dir>/anomaly.json).
+
+def test_stored_anomaly_scores_are_reused_only_whole_and_in_range():
+    from recipes.anomaly_mnist import stored_scores_schema
+
+    names = ("reconstruction",)
+    measures = {"auroc": 0.9, "complexity_correlation": -0.2, "threshold": 12.0, "held_out_normal_images": 500,
+                "precision": 0.8, "recall": 0.7, "false_positive_rate": 0.05}
+    good = {"results": {"reconstruction": measures, "chosen": "reconstruction"},
+            "test_scores": {"reconstruction": [1.0, 2.0, 3.0]}}
+    schema = stored_scores_schema(names, 3)
+    assert files.fault(good, schema) is None
+    damaged = [{**good, "test_scores": {"reconstruction": [1.0, 2.0]}},
+               {**good, "test_scores": {"reconstruction": [1.0, "x", 3.0]}},
+               {**good, "test_scores": {}},
+               {**good, "results": {"reconstruction": {**measures, "auroc": 1.5}, "chosen": "reconstruction"}},
+               {**good, "results": {"reconstruction": measures, "chosen": "neg_elbo"}},
+               {**good, "results": {"chosen": "reconstruction"}}, {"results": good["results"]}, "garbage"]
+    assert all(files.fault(entry, schema) for entry in damaged)
+
+
+def test_keras_tuners_state_files_are_written_atomically(tmp_path, monkeypatch):
+    """A search killed while Keras Tuner saved a trial left an empty trial.json that no rerun could reload (seen in
+    tests/test_tuning.py's interrupted search): every state file Keras Tuner writes goes through a rename now."""
+    import keras_tuner as kt
+
+    from tuning import tuner  # routes Keras Tuner's saves
+
+    written = []
+    monkeypatch.setattr(tuner, "atomic_write_text", lambda path, text: (written.append(path),
+                                                                         files.atomic_write_text(path, text)))
+    trial = kt.engine.trial.Trial(kt.HyperParameters(), trial_id="0")
+    trial.save(str(tmp_path / "trial.json"))
+    assert written == [str(tmp_path / "trial.json")]
+    assert kt.engine.trial.Trial.load(str(tmp_path / "trial.json")).trial_id == "0"

@@ -62,13 +62,20 @@ def measure_schema(name):
     return Number(0) if name.endswith(NON_NEGATIVE_MEASURES) else Number()
 
 
+def trained_settings(checkpoint, weights_path):
+    """What a result computed from a trained run depends on besides its own settings: the run's whole definition
+    (`training.run_config`: model arguments, run-defining flags, data), its epochs, the bytes of the weights it was
+    computed from and the versions of the libraries that compute it. Key a stored result by these and its settings."""
+    return {**checkpoint.state["run_config"], "epochs_done": checkpoint.state["epochs_done"],
+            "weights": fingerprint([weights_path]), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "tensorflow_probability": tfp.__version__}
+
+
 def evaluation_store(run_dir, model, config, checkpoint, weights_path, best):
-    """The ResultStore of the run's test evaluation (<run dir>/evaluation.json): reused only for the run's whole
-    definition (`training.run_config`: model arguments, run-defining flags, data), the evaluation's settings, the
-    library versions and the bytes of the weights evaluated, and only if its measures have their types and ranges
+    """The ResultStore of the run's test evaluation (<run dir>/evaluation.json): reused only for the same
+    `trained_settings` and evaluation settings, and only if its measures have their types and ranges
     (`measure_schema`) and agree with the model and the checkpoint; recomputed otherwise, with a line saying why."""
-    state = checkpoint.state
-    own = {"parameters": int(model.count_params()), "epochs": state["epochs_done"],
+    own = {"parameters": int(model.count_params()), "epochs": checkpoint.state["epochs_done"],
            "nll_importance_samples": config.eval_samples}
 
     def fault(key, measured):
@@ -77,12 +84,10 @@ def evaluation_store(run_dir, model, config, checkpoint, weights_path, best):
                     if not why and name in measured and measured[name] != value]
         return why or ("; ".join(disagree) or None)
 
-    settings = {**state["run_config"], "epochs_done": state["epochs_done"], "eval_samples": config.eval_samples,
-                "best": list(best) if best else None, "weights": fingerprint([weights_path]),
-                "tensorflow": tf.__version__, "keras": keras.__version__,
-                "tensorflow_probability": tfp.__version__}
-    return ResultStore(Path(run_dir) / "evaluation.json", settings, state["run_config"]["data"],
-                       other_settings="recompute", validate=fault)
+    settings = {**trained_settings(checkpoint, weights_path), "eval_samples": config.eval_samples,
+                "best": list(best) if best else None}
+    return ResultStore(Path(run_dir) / "evaluation.json", settings, settings["data"], other_settings="recompute",
+                       validate=fault)
 
 
 def normal_training_images(dataset, train_digits=()):
