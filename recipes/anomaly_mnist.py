@@ -112,7 +112,7 @@ def evaluate_detector(settings, detector, digit):
     config = detector_config(settings, detector, digit)
     model, dataset, checkpoint = training.train(config, verbose=0)
     store = ResultStore(Path(config.run_dir) / "anomaly.json",
-                        {**pipeline.trained_settings(checkpoint, checkpoint.weights_path),
+                        {**pipeline.trained_settings(checkpoint, model),
                          "false_positive_rate": settings.false_positive_rate,
                          "likelihood_samples": settings.likelihood_samples, "scores": DETECTORS[detector][1]},
                         dataset.fingerprint, other_settings="recompute",

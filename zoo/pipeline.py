@@ -4,6 +4,7 @@ evaluate on the test split, draw the figures, compute the anomaly threshold, wri
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -62,17 +63,28 @@ def measure_schema(name):
     return Number(0) if name.endswith(NON_NEGATIVE_MEASURES) else Number()
 
 
-def trained_settings(checkpoint, weights_path):
-    """What a result computed from a trained run depends on besides its own settings: the run's whole definition
-    (`training.run_config`: model arguments, run-defining flags, data), its epochs, the bytes of the weights it was
-    computed from and the versions of the libraries that compute it. Key a stored result by these and its settings."""
+def weights_fingerprint(model):
+    """A short SHA-256 of the model's weights (their shapes, dtypes and values): the same on every worker of a run and
+    on every rerun that restores the same checkpoint, whatever file they came from."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode() + array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def trained_settings(checkpoint, model):
+    """What a result computed from a trained `model` depends on besides its own settings: the run's whole definition
+    (`training.run_config`: model arguments, run-defining flags, data), its epochs, the model's weights
+    (`weights_fingerprint`) and the versions of the libraries that compute it. Key a stored result by these and its
+    own settings."""
     return {**checkpoint.state["run_config"], "epochs_done": checkpoint.state["epochs_done"],
-            "weights": fingerprint([weights_path]), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "weights": weights_fingerprint(model), "tensorflow": tf.__version__, "keras": keras.__version__,
             "tensorflow_probability": tfp.__version__}
 
 
-def evaluation_store(run_dir, model, config, checkpoint, weights_path, best):
-    """The ResultStore of the run's test evaluation (<run dir>/evaluation.json): reused only for the same
+def evaluation_store(run_dir, model, config, checkpoint, best):
+    """The ResultStore of the test evaluation of `model` (<run dir>/evaluation.json): reused only for the same
     `trained_settings` and evaluation settings, and only if its measures have their types and ranges
     (`measure_schema`) and agree with the model and the checkpoint; recomputed otherwise, with a line saying why."""
     own = {"parameters": int(model.count_params()), "epochs": checkpoint.state["epochs_done"],
@@ -84,7 +96,7 @@ def evaluation_store(run_dir, model, config, checkpoint, weights_path, best):
                     if not why and name in measured and measured[name] != value]
         return why or ("; ".join(disagree) or None)
 
-    settings = {**trained_settings(checkpoint, weights_path), "eval_samples": config.eval_samples,
+    settings = {**trained_settings(checkpoint, model), "eval_samples": config.eval_samples,
                 "best": list(best) if best else None}
     return ResultStore(Path(run_dir) / "evaluation.json", settings, settings["data"], other_settings="recompute",
                        validate=fault)
@@ -303,8 +315,7 @@ def publish(config, command=None, card_extra=None):
         model = export.float32_copy(model)
         model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
-    weights = run_dir / "best.weights.h5" if best else checkpoint.weights_path
-    store = evaluation_store(run_dir, model, config, checkpoint, weights, best)
+    store = evaluation_store(run_dir, model, config, checkpoint, best)
     if "test" in store:
         print(f"reusing the evaluation in {store.path}")
     else:
