@@ -89,10 +89,11 @@ def checkpoint_fields(done):
     seconds = Number(1e-9, MAX_EPOCH_SECONDS)
     each = f"each in (0, {MAX_EPOCH_SECONDS:g}] seconds"
     speed_choice = Record({"xla": bool, "precision": set(PRECISIONS), "how": str}, others=object)
-    return {"epoch_seconds": (ListOf(seconds, done, done), f"{done} epoch times, {each}"),
-            "steady_epoch_seconds": (ListOf(seconds, 0, done), f"at most {done} epoch times, {each}"),
+    return {"epoch_seconds": (ListOf(seconds, done, done), f"a list of one time per epoch done ({done}), {each}"),
+            "steady_epoch_seconds": (ListOf(seconds, 0, done),
+                                     f"a list of at most one time per epoch done ({done}), {each}"),
             "history": (ListOf(Record({"epoch": Number(1, done, integer=True)}, others=Number()), done, done),
-                        f"{done} objects of an epoch in 1..{done} and finite numbers"),
+                        f"a list of one object per epoch done ({done}): its epoch and finite numbers"),
             "speed_settings": (speed_choice, "an object of xla (true or false), precision (one of "
                                              f"{', '.join(PRECISIONS)}) and how")}
 
