@@ -6,7 +6,8 @@ Each setting changes the paper's model as trained before (500 hidden units, l2 0
 of 64 item vectors, no input dropout, up to 300 epochs, early stopping with patience 30) in one or two ways. Every
 fit is on the split's training part and stopped on its validation part; the test RMSE is recorded beside it but
 chooses nothing. The recipe then chooses among its grid on each split's validation part, as for every predictor.
-Results: benchmarks/results/autorec_movielens/settings.json (finished fits are kept: a rerun continues).
+Results: benchmarks/results/autorec_movielens/settings.json, a zoo.files.ResultStore (finished fits are kept while the
+split, the old settings and the ratings are the same: a rerun continues).
 """
 
 import dataclasses
@@ -51,31 +52,32 @@ class AutoRecSettingsConfig:
 def main(argv=None):
     settings = flags.parse(AutoRecSettingsConfig, argv, prog=PROG, description=__doc__)
     from zoo import movielens, recommenders, speed
+    from zoo.files import Number, Record, ResultStore
 
     ratings = movielens.splittable(movielens.load_ratings(settings.data_dir), settings.data_dir)
     shape = movielens.matrix_shape(ratings)
     train, validation, test = movielens.split(ratings, settings.split)
     out = Path(settings.out)
-    results = json.loads(out.read_text()) if out.exists() else {}
-    if results.get("split") not in (None, settings.split) or results.get("before") not in (None, BEFORE):
-        results = {}
-    results.update(cpu=speed.cpu_model(), command=flags.command_line(PROG, argv), split=settings.split, before=BEFORE)
-    fits = results.setdefault("fits", {})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rmse = Number(0, 4)  # predictions and ratings are both in [1, 5]
+    fits = ResultStore(out, {"split": settings.split, "before": BEFORE}, movielens.ratings_fingerprint(settings.data_dir),
+                       other_settings="recompute",
+                       extra={"cpu": speed.cpu_model(), "command": flags.command_line(PROG, argv)},
+                       validate=Record({"validation_rmse": rmse, "test_rmse": rmse, "best_epoch": Number(1, integer=True),
+                                        "seconds": Number(0)}))
     for change in SETTINGS:
         key = json.dumps(change, sort_keys=True)
         if key not in fits:
             start = time.perf_counter()
             predictor = recommenders.AutoRecPredictor("item", **{**BEFORE, **change}).fit(
                 train, validation, shape, settings.split)
-            fits[key] = {"validation_rmse": round(movielens.rmse(predictor.predict(validation), validation), 4),
-                         "test_rmse": round(movielens.rmse(predictor.predict(test), test), 4),
-                         "best_epoch": predictor.best_epoch, "seconds": round(time.perf_counter() - start, 1)}
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(results, indent=1) + "\n")
+            fits.put(key, {"validation_rmse": round(movielens.rmse(predictor.predict(validation), validation), 4),
+                           "test_rmse": round(movielens.rmse(predictor.predict(test), test), 4),
+                           "best_epoch": predictor.best_epoch, "seconds": round(time.perf_counter() - start, 1)})
         fit = fits[key]
         print(f"{key}: validation RMSE {fit['validation_rmse']:.4f} (test {fit['test_rmse']:.4f}, best epoch "
               f"{fit['best_epoch']}, {fit['seconds']:.0f} s)", flush=True)
-    return results
+    return fits.results
 
 
 if __name__ == "__main__":

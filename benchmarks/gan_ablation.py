@@ -7,14 +7,16 @@ out, and measures the Fréchet distance of 5,000 samples to those held-out image
 features every --frechet-every epochs (the recipe's --frechet-every). The table gives each variant's best and last
 distance, the epoch of the best and the training minutes; the command of each run is in the json. Runs go to
 <run-dir>/<variant> and resume; results: benchmarks/results/gan_ablation.{json,md}, where the rows of variants not
-run this time are kept (if they trained as many epochs).
+run this time are kept if they were measured on the same data with the flags the variant runs with now.
 """
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 from zoo import cli, config, flags
+from zoo.files import Number, Record, atomic_write_text, fault, present, read_json
 from zoo.flags import flag
 
 PROG = "python -m benchmarks.gan_ablation"
@@ -57,11 +59,36 @@ def recipe_argv(settings, variant):
     return (["--data-dir", settings.data_dir] if settings.data_dir else []) + argv
 
 
-def merged_rows(earlier, measured, epochs):
+def comparable_flags(command):
+    """The recipe flags of a row's command but the paths (--data-dir, --run-dir), which differ between machines."""
+    words = shlex.split(command)
+    return [word for index, word in enumerate(words)
+            if word not in ("--data-dir", "--run-dir") and words[index - 1] not in ("--data-dir", "--run-dir")]
+
+
+ROW_SCHEMA = Record({"cpu": (str, type(None)), "variant": set(VARIANTS), "adds": str, "best_distance": Number(0),
+                     "best_epoch": Number(1, integer=True), "last_distance": Number(0), "minutes": Number(0),
+                     "curve": list, "command": str})
+
+
+def merged_rows(earlier, measured, settings, data):
     """The rows of `measured` ({variant: row}) and, for variants not measured now, those of the `earlier` results
-    if they trained as many epochs; in the order of VARIANTS, each with the CPU it was measured on."""
-    rows = {row["variant"]: {"cpu": earlier.get("cpu"), **row} for row in earlier.get("rows", [])
-            if earlier.get("epochs") == epochs and row["variant"] in VARIANTS}
+    measured on the same `data` (a fingerprint) with the recipe flags the variant runs with now (epochs, Fréchet
+    interval, the variant's own) whose fields check; in the order of VARIANTS, each with the CPU it was measured on.
+    An earlier row left out is named in a line saying why."""
+    rows = {}
+    for row in earlier.get("rows", []) if isinstance(earlier.get("rows"), list) else []:
+        row = {"cpu": earlier.get("cpu"), **row} if isinstance(row, dict) else row
+        why = fault(row, ROW_SCHEMA)
+        if not why and earlier.get("data") != data:
+            why = f"measured on other data ({earlier.get('data')} there, {data} now)"
+        if not why and comparable_flags(row["command"]) != comparable_flags(
+                flags.command_line("python -m recipes.gan_mnist", recipe_argv(settings, row["variant"]))):
+            why = "measured with other recipe flags than the variant runs with now"
+        if why:
+            print(f"an earlier row ({str(row.get('variant') if isinstance(row, dict) else row)[:40]}) is not kept: {why}")
+        else:
+            rows[row["variant"]] = row
     rows.update(measured)
     return [rows[variant] for variant in VARIANTS if variant in rows]
 
@@ -83,7 +110,7 @@ def markdown(rows, epochs):
 def main(argv=None):
     settings = flags.parse(GANAblationConfig, argv, prog=PROG, description=__doc__)
     from recipes import gan_mnist
-    from zoo import speed
+    from zoo import data, pipeline, speed
     from zoo.files import owned_dir
 
     owned_dir(settings.run_dir, RUNS_DIR)
@@ -94,16 +121,24 @@ def main(argv=None):
         print(f"{variant}: {VARIANTS[variant][0]}", flush=True)
         recipe_flags = recipe_argv(settings, variant)
         gan_mnist.main(recipe_flags)
-        curve = json.loads((Path(settings.run_dir) / variant / "frechet.json").read_text())
+        _, curve = pipeline.read_frechet(Path(settings.run_dir) / variant)  # the recipe just wrote and checked it
         best = min(curve, key=lambda point: point["frechet_distance"])
         measured[variant] = {"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best["frechet_distance"],
                              "best_epoch": best["epoch"], "last_distance": curve[-1]["frechet_distance"],
                              "minutes": curve[-1]["minutes"], "cpu": cpu, "curve": curve,
                              "command": flags.command_line("python -m recipes.gan_mnist", recipe_flags)}
-    earlier = json.loads(results.read_text()) if results.exists() else {}
-    rows = merged_rows(earlier, measured, settings.epochs)
+    earlier = {}
+    if present(results):
+        try:
+            earlier = read_json(results)
+            earlier = earlier if isinstance(earlier, dict) else {}
+        except ValueError as error:
+            print(f"{results}: its earlier rows cannot be read ({error}); only this run's are written")
+    data_print = data.mnist_fingerprint(settings.data_dir)
+    rows = merged_rows(earlier, measured, settings, data_print)
     cpus = ", ".join(sorted({row["cpu"] for row in rows}))
-    results.write_text(json.dumps({"cpu": cpus, "epochs": settings.epochs, "rows": rows}, indent=1) + "\n")
+    atomic_write_text(results, json.dumps({"cpu": cpus, "epochs": settings.epochs, "data": data_print, "rows": rows},
+                                          indent=1) + "\n")
     table = markdown(rows, settings.epochs)
     Path(f"{settings.results}.md").write_text(table)
     print(table)

@@ -13,7 +13,6 @@ benchmarks/results/recipe_speed.json.
 """
 
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile

@@ -11,7 +11,7 @@ held-out normal training images alone: the one least rank-correlated with the im
 false-positive rate, its precision and recall on the test set are reported, and with --export-dir each
 detector is exported with that score as its `score` endpoint and the threshold in its card. Each training is a run of the
 training core in <run-dir>/<detector>/digit<d> (rerunning resumes and reuses the scores of finished runs
-while the settings and the data are the same); results.json, results.md, ROC
+while the run's definition, its weights, the settings and the data are the same, and the scores read back are whole); results.json, results.md, ROC
 curves and the most and least anomalous test digits go to <run-dir>.
 """
 
@@ -89,6 +89,20 @@ def choose_score(results, detector):
     return min(ENDPOINT_SCORES[detector], key=lambda name: abs(results[name]["complexity_correlation"]))
 
 
+def stored_scores_schema(names, test_images):
+    """What anomaly.json's entry must be (zoo.files.fault): each score's measures, the chosen score, and each score of
+    every test image, finite."""
+    from zoo.files import ListOf, Number, Record
+
+    measures = Record({"auroc": Number(0, 1), "complexity_correlation": Number(-1, 1), "threshold": Number(),
+                       "held_out_normal_images": Number(1, integer=True), "precision": Number(0, 1),
+                       "recall": Number(0, 1), "false_positive_rate": Number(0, 1)})
+    results = Record({**{name: measures for name in names}, "chosen": set(names), "complexity_weight": Number()},
+                     optional=("complexity_weight",))
+    scores = Record({name: ListOf(Number(), test_images, test_images) for name in names})
+    return Record({"results": results, "test_scores": scores})
+
+
 def evaluate_detector(settings, detector, digit):
     """Trains (or resumes) one detector on one digit; returns its metrics, its scores of the test set and the
     data. Both are kept beside the run (anomaly.json) and reused by a rerun with the same settings and data."""
@@ -100,9 +114,11 @@ def evaluate_detector(settings, detector, digit):
     config = detector_config(settings, detector, digit)
     model, dataset, checkpoint = training.train(config, verbose=0)
     store = ResultStore(Path(config.run_dir) / "anomaly.json",
-                        {"epochs": config.epochs, "false_positive_rate": settings.false_positive_rate,
+                        {**pipeline.trained_settings(checkpoint, model),
+                         "false_positive_rate": settings.false_positive_rate,
                          "likelihood_samples": settings.likelihood_samples, "scores": DETECTORS[detector][1]},
-                        dataset.fingerprint, other_settings="recompute")
+                        dataset.fingerprint, other_settings="recompute",
+                        validate=stored_scores_schema(DETECTORS[detector][1], len(dataset.test_images)))
     normal_images, normal_description = pipeline.normal_training_images(dataset, config.train_digits)
     if "scores" not in store:
         is_anomaly = dataset.test_labels != digit

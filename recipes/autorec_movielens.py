@@ -18,7 +18,6 @@ import dataclasses
 import itertools
 import math
 import shutil
-from pathlib import Path
 
 from zoo import cli, config, flags
 from zoo.errors import TrainingDiverged
@@ -108,15 +107,17 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import movielens
-    from zoo.files import ResultStore, owned_dir
+    from zoo.files import Number, Record, ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
     ratings = movielens.splittable(movielens.load_ratings(settings.data_dir), settings.data_dir)
     shape = movielens.matrix_shape(ratings)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
+    rmse = Number(0, 4)  # predictions and ratings are both in [1, 5]
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),
-                       extra={"command": flags.command_line(PROG, argv)})
+                       extra={"command": flags.command_line(PROG, argv)},
+                       validate=Record({"validation": rmse, "test": rmse}))
     chosen = {}
     for seed in range(settings.splits):
         train, validation, test = movielens.split(ratings, seed)

@@ -106,26 +106,16 @@ class Experiment:
         self._stack = self._codes = None
 
     def stack(self):
-        """The pretrained stack, from <out-dir>/stack/<data fingerprint> if an earlier run saved it, else trained
-        and saved there."""
-        import zoo
+        """The pretrained stack, from <out-dir>/stack/<key of its settings and images> if an earlier run saved it,
+        else trained and saved there (zoo.pretraining.stored_stack)."""
         from zoo import pretraining
 
         if self._stack is None:
             settings = self.settings
-            trained_on = self.fingerprint + (f"-first{len(self.images)}" if settings.validation_size else "")
-            paths = [Path(settings.out_dir) / "stack" / trained_on / f"layer{depth + 1}.keras"
-                     for depth in range(len(settings.hidden_units))]
-            if all(path.exists() for path in paths):
-                print(f"reusing the pretrained stack in {paths[0].parent}")
-                self._stack = [zoo.load(path) for path in paths]
-            else:
-                self._stack = pretraining.pretrain_stack(self.images, settings.hidden_units, settings.noise_level,
-                                                         settings.pretrain_epochs, settings.batch_size,
-                                                         settings.learning_rate, verbose=2)
-                paths[0].parent.mkdir(parents=True, exist_ok=True)
-                for layer, path in zip(self._stack, paths):
-                    layer.save(path)
+            self._stack = pretraining.stored_stack(Path(settings.out_dir) / "stack", self.images,
+                                                   settings.hidden_units, settings.noise_level,
+                                                   settings.pretrain_epochs, settings.batch_size,
+                                                   settings.learning_rate, verbose=2)
         return self._stack
 
     def codes(self):
@@ -228,14 +218,15 @@ def run(settings, argv):
     import numpy as np
 
     from zoo import data, pretraining
-    from zoo.files import ResultStore, owned_dir
+    from zoo.files import Number, ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
     defining = {k: v for k, v in dataclasses.asdict(settings).items()
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
                              *config.DISTRIBUTE_FLAGS)}
     fingerprint = data.mnist_fingerprint(settings.data_dir)
-    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)})
+    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)},
+                       validate=Number(0, 1))  # an accuracy
     experiment = Experiment(settings, fingerprint)
 
     def methods_of(budget):

@@ -16,7 +16,6 @@ results.json and results.md, and draws a panel per corruption (clean, corrupted,
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 from zoo import cli, config, flags
 from zoo.flags import flag

@@ -23,18 +23,20 @@ def test_results_computed_on_other_data_are_not_reused(tmp_path, capsys):
     assert "the data changed" in capsys.readouterr().out
 
 
-def test_other_settings_are_refused_or_recomputed_as_asked(tmp_path):
+def test_other_settings_are_refused_or_recomputed_as_asked(tmp_path, capsys):
     files.ResultStore(tmp_path / "results.json", {"k": 5}, "data-a").put("run/1", 0.5)
     with pytest.raises(ZooError, match=r"other settings \(k=5 there, k=6 now\)"):
         files.ResultStore(tmp_path / "results.json", {"k": 6}, "data-a")
     assert "run/1" not in files.ResultStore(tmp_path / "results.json", {"k": 6}, "data-a", other_settings="recompute")
+    assert "holds results of other settings (k=5 there, k=6 now): they are recomputed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"settings": {}, "results": {}}'])
-def test_a_damaged_results_file_is_named(tmp_path, content):
+def test_a_damaged_results_file_is_named_moved_aside_and_recomputed(tmp_path, content, capsys):
     (tmp_path / "results.json").write_text(content)
-    with pytest.raises(ZooError, match="results.json"):
-        files.ResultStore(tmp_path / "results.json", {"k": 5}, "data-a")
+    store = files.ResultStore(tmp_path / "results.json", {"k": 5}, "data-a")
+    assert store.results == {} and (tmp_path / "results.json.damaged").read_text() == content
+    assert "results.json: not a results file of this zoo" in capsys.readouterr().out
 
 
 def test_the_fingerprint_follows_the_bytes(tmp_path):

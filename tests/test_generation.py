@@ -259,7 +259,7 @@ def test_gan_recipe_keeps_the_best_checkpoint_by_frechet_distance(mnist_dir, tmp
                     "--frechet-every", "1", "--frechet-samples", "500", "--eval-samples", "10",
                     "--frechet-classifier", str(ROOT / "saved_models" / "mnist_classifier"),
                     "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
-    curve = json.loads((tmp_path / "run" / "frechet.json").read_text())
+    curve = json.loads((tmp_path / "run" / "frechet.json").read_text())["curve"]
     assert [point["epoch"] for point in curve] == [1, 2] and all(point["frechet_distance"] > 0 for point in curve)
     best = min(curve, key=lambda point: point["frechet_distance"])
     card = json.loads((tmp_path / "export" / "card.json").read_text())
@@ -307,18 +307,31 @@ def test_gan_discriminator_batch_norm_follows_every_convolution_but_the_first(tm
     assert keras.models.load_model(tmp_path / "gan.keras").discriminator_batch_norm is True
 
 
-def test_gan_ablation_keeps_earlier_rows_of_the_same_budget_and_replaces_the_rerun_ones():
-    from benchmarks.gan_ablation import merged_rows
+def ablation_row(settings, variant, best_distance, cpu=None):
+    """A results row of the GAN ablation as `settings` would run `variant`."""
+    from benchmarks.gan_ablation import VARIANTS, recipe_argv
+    from zoo import flags
 
-    earlier = {"cpu": "AMD EPYC", "epochs": 8, "rows": [{"variant": "hinge", "best_distance": 187.1},
-                                                       {"variant": "base", "best_distance": 217.9},
-                                                       {"variant": "gone", "best_distance": 1.0}]}
-    measured = {"hinge_batch_norm": {"variant": "hinge_batch_norm", "best_distance": 99.0, "cpu": "Intel Xeon"},
-                "base": {"variant": "base", "best_distance": 200.0, "cpu": "Intel Xeon"}}
-    rows = merged_rows(earlier, measured, epochs=8)
+    return {"variant": variant, "adds": VARIANTS[variant][0], "best_distance": best_distance, "best_epoch": 8,
+            "last_distance": best_distance, "minutes": 6.0, "curve": [], **({"cpu": cpu} if cpu else {}),
+            "command": flags.command_line("python -m recipes.gan_mnist", recipe_argv(settings, variant))}
+
+
+def test_gan_ablation_keeps_earlier_rows_of_the_same_budget_and_replaces_the_rerun_ones():
+    import dataclasses
+
+    from benchmarks.gan_ablation import GANAblationConfig, merged_rows
+
+    settings = GANAblationConfig(data_dir="../shared/data/mnist", epochs=8)
+    earlier = {"cpu": "AMD EPYC", "epochs": 8, "data": "d", "rows": [
+        ablation_row(settings, "hinge", 187.1), ablation_row(settings, "base", 217.9), {"variant": "gone"}]}
+    measured = {"hinge_batch_norm": ablation_row(settings, "hinge_batch_norm", 99.0, "Intel Xeon"),
+                "base": ablation_row(settings, "base", 200.0, "Intel Xeon")}
+    rows = merged_rows(earlier, measured, dataclasses.replace(settings, data_dir="/elsewhere/mnist"), "d")
     assert [(row["variant"], row["best_distance"], row["cpu"]) for row in rows] == [
         ("base", 200.0, "Intel Xeon"), ("hinge", 187.1, "AMD EPYC"), ("hinge_batch_norm", 99.0, "Intel Xeon")]
-    assert [row["variant"] for row in merged_rows(earlier, measured, epochs=4)] == ["base", "hinge_batch_norm"]
+    assert [row["variant"] for row in merged_rows(earlier, measured, dataclasses.replace(settings, epochs=4), "d")] == [
+        "base", "hinge_batch_norm"]
 
 
 def test_gan_ablation_table_names_each_rows_cpu_only_when_they_differ():

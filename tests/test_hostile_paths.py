@@ -2,7 +2,6 @@
 dirs are new, empty or marked as the zoo's; an export replaces only an artifact the zoo exported; symbolic links
 inside them are refused; locks are taken before any work. Each test failed before its fix."""
 
-import json
 import os
 import subprocess
 import sys

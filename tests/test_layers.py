@@ -2,7 +2,6 @@
 entry point stay free of TensorFlow so that command lines parse and fail fast."""
 
 import ast
-from pathlib import Path
 
 import pytest
 

@@ -1,17 +1,17 @@
 """What a person reads after a search: the trial table (CSV and markdown), a plot, and a summary."""
 
 import csv
-import json
 import math
 from pathlib import Path
+
+from zoo.files import MapOf, Number, Record, fault, present, read_json
 
 def trial_rows(search, oracle):
     """One dict per trial of the oracle, in trial order, joined with the result.json its run wrote."""
     rows = []
     for trial_id in sorted(oracle.trials, key=int):
         trial = oracle.trials[trial_id]
-        result_path = Path(search.out) / "trials" / trial_id / "result.json"
-        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+        result = trial_result(Path(search.out) / "trials" / trial_id / "result.json", trial_id)
         hyperparameters = {p.name: trial.hyperparameters.values.get(p.name) for p in search.hyperparameters}
         status = trial.status if isinstance(trial.status, str) else trial.status.value
         score = trial.score if status == "COMPLETED" else None
@@ -22,6 +22,27 @@ def trial_rows(search, oracle):
                      "continued_from": result.get("continued_from") or "", "seconds": result.get("seconds", ""),
                      "hyperparameters": hyperparameters, "objective": score})
     return rows
+
+
+# What a trial's result.json (tuning.trials.train_trial) must hold to be shown.
+RESULT_SCHEMA = Record({"trial": str, "tuner": str, "hyperparameters": dict, "epochs": Number(1, integer=True),
+                        "continued_from": (str, type(None)), "seconds": Number(0), "metrics": MapOf(Number())})
+
+
+def trial_result(path, trial_id):
+    """The result.json of trial `trial_id` ({} if there is none); one that is not a result of that trial (damaged,
+    of the wrong shape, of another trial) is left out of the table with a line saying why."""
+    if not present(path):
+        return {}
+    try:
+        result = read_json(path)
+        why = fault(result, RESULT_SCHEMA) or (None if result["trial"] == trial_id else f"it is trial {result['trial']}'s")
+    except ValueError as error:
+        why = str(error)
+    if why:
+        print(f"{path}: not the result of trial {trial_id} ({why}); the table shows what the oracle holds of it")
+        return {}
+    return result
 
 
 def best_row(search, completed):

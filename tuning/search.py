@@ -29,7 +29,7 @@ from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
 from zoo.config import DATA_DIR_ENV, STRATEGIES
 from zoo.errors import ZooError
-from zoo.files import atomic_write_text, owned_dir, owned_dir_problem, settings_mismatch
+from zoo.files import atomic_write_text, owned_dir, owned_dir_problem, present, read_json, settings_mismatch
 from zoo.flags import flag
 
 PROG = "python -m tuning.search"
@@ -126,8 +126,16 @@ def check_search_dir(search):
             raise ZooError(problem)
         out.mkdir(parents=True, exist_ok=True)
     path = out / "search.json"
-    if path.exists():
-        mismatch = settings_mismatch(json.loads(path.read_text()), search.defining_settings())
+    if present(path):
+        try:
+            saved = read_json(path)
+            why = None if isinstance(saved, dict) else "not a JSON object"
+        except ValueError as error:
+            why = str(error)
+        if why:
+            raise ZooError(f"{path}: cannot be read as the record of a search ({why}), so what {out} holds is "
+                           "unknown; move it away to start the search afresh, or pass another --out")
+        mismatch = settings_mismatch(saved, search.defining_settings())
         if mismatch:
             raise ZooError(f"{out} holds a search with other settings {mismatch}; rerun with the same flags to "
                            "resume it, or pass another --out")

@@ -43,7 +43,7 @@ def continue_trial(search, previous, run_dir, initial_epoch):
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("logs", "result.json", "figures", "*.tmp-*",
                                                              f"{TEMPORARY_PREFIX}*", LOCK_FILE))
-    epochs_done = json.loads((tmp / "checkpoint.json").read_text())["epochs_done"]
+    epochs_done = training.EpochCheckpoint.epochs_done(tmp)  # checked: a ZooError naming a damaged field
     if epochs_done != initial_epoch:
         raise ZooError(f"Hyperband continues trial {previous} from epoch {initial_epoch}, but it holds {epochs_done}")
     shutil.rmtree(run_dir, ignore_errors=True)

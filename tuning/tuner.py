@@ -3,15 +3,31 @@
 Imports TensorFlow and Keras Tuner: `tuning.search` imports this module only once its flags are parsed.
 """
 
+import json
 import time
+from pathlib import Path
 
 import keras_tuner as kt
+from keras_tuner.src import utils as kt_utils
 
 from tuning import trials
 from tuning.cluster import tuner_id
-from zoo.errors import ZooError
+from zoo.errors import ZooError, in_one_line
+from zoo.files import atomic_write_text
 
 IDLE_WAIT_SECONDS = 2  # a worker waiting for Hyperband's next round asks the chief again after this
+
+
+def _save_json_atomically(path, obj):
+    """Keras Tuner's `save_json` (its every state file: oracle.json, tuner0.json, each trial.json), through a temporary
+    file and a rename: its own writes in place, so a search killed while saving left an empty trial.json that no
+    rerun could reload."""
+    text = json.dumps(obj)
+    atomic_write_text(path, text)
+    return text
+
+
+kt_utils.save_json = _save_json_atomically  # keras_tuner.src.engine.stateful and tuner call it through the module
 
 
 def build_oracle(search):
@@ -85,7 +101,14 @@ def run_search(search):
     has no more trials for it; returns the oracle (a worker's: a client of the chief's). Raises ZooError if a
     trial failed in a way every trial would (kt.errors.FatalError)."""
     trials.log_event(search.out, event="session", tuner=tuner_id())
-    tuner = build_tuner(search)
+    try:
+        tuner = build_tuner(search)
+    except Exception as error:  # Keras Tuner reloading its saved state: whatever a damaged file makes it raise
+        state = Path(search.out) / "oracle"
+        if not state.exists():
+            raise
+        raise ZooError(f"{state}: Keras Tuner's saved state of the search cannot be reloaded ({in_one_line(error)}); "
+                       f"move {search.out} away to start the search afresh, or pass another --out") from None
     try:
         tuner.search()
     except kt.errors.FatalError as error:

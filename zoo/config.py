@@ -15,6 +15,7 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-ent
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
 # --strategy: auto = mirrored with several GPUs, else one device; multi_worker reads TF_CONFIG (zoo.cluster)
 STRATEGIES = ("auto", "one", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras's mixed-precision policies a run may train in
 # Corruptions of zoo.models.denoising: name -> (name of its level, check of the level, what the check allows)
 CORRUPTION_LEVELS = {
     "masking": ("q", lambda level: 0 <= level < 1, "in [0, 1)"),
@@ -103,7 +104,7 @@ class TrainConfig(DistributeFlags):
                     choices=("auto", "on", "off"))
     precision: str = flag("auto", "auto = mixed_float16 with a GPU; on CPU float32, or mixed_bfloat16 where the CPU has "
                                   "bfloat16 instructions and a short measurement finds it faster (cached)",
-                          choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+                          choices=("auto", *PRECISIONS))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
                                   "numbers use 5000)", flags.count(1, 100_000))
     validation_size: int = flag(0, "training images held out for validation; 0 = validate on the test "

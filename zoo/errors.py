@@ -18,3 +18,10 @@ class TrainingDiverged(ZooError):
 class DiskFull(ZooError):
     """A write failed because the disk (or a quota, or a file-size limit) is full; the message says what was being
     written and what was kept intact."""
+
+
+def in_one_line(error, most=200):
+    """"TypeName: the first line of its message" of an unexpected exception, cut to `most` characters, for a
+    ZooError that names it."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:most] if lines else ''}"

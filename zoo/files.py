@@ -1,5 +1,7 @@
-"""Files that outlive a process (layer 1: no TensorFlow): atomic writes, fingerprints of data files, and
-`ResultStore`, the one resume-and-reuse cache of finished results that the experiment recipes share."""
+"""Files that outlive a process (layer 1: no TensorFlow): atomic writes, fingerprints of data files, checked reads
+of what a run wrote earlier (`read_json`, `Number`, `ListOf`, `MapOf`, `Record`, `fault`: a file read back is
+untrusted input), and `ResultStore`, the one resume-and-reuse cache of finished results that the experiment recipes
+share."""
 
 import contextlib
 import errno
@@ -7,6 +9,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import math
 import os
 import stat
 import subprocess
@@ -319,6 +322,121 @@ def claim_export_dir(path, keep_clear_of=()):
     return path
 
 
+def present(path):
+    """Whether anything is at `path`, a dangling symbolic link too (which `Path.exists` calls absent)."""
+    return os.path.lexists(path)
+
+
+# The largest JSON file a cache or checkpoint may be (anomaly.json, the largest the zoo writes, holds a few MB).
+MAX_JSON_BYTES = 64 << 20
+
+
+def read_json(path, limit=MAX_JSON_BYTES):
+    """The JSON value in the regular file `path` (a symbolic link is followed to one). A ValueError says why there is
+    none: the file is not a regular file (a directory, a device such as /dev/zero, a pipe: never read), is larger than
+    `limit` bytes, cannot be opened, or is not UTF-8 JSON."""
+    try:
+        handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # a pipe's open must not wait
+    except OSError as error:
+        raise ValueError(error.strerror or str(error)) from None
+    with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        text = handle.read(limit + 1)
+    if len(text) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    try:
+        return json.loads(text)  # a JSONDecodeError or UnicodeDecodeError is a ValueError
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+# What a value read back must be: `fault(value, schema)` says why it is not, or None. A schema is one of these classes,
+# a type (str, bool, dict, ...), a tuple of schemas (any one of them), or a set of the allowed values.
+
+class Number:
+    """A finite number in [low, high] (an integer if `integer`); a bool is neither."""
+
+    def __init__(self, low=-math.inf, high=math.inf, integer=False):
+        self.low, self.high, self.integer = low, high, integer
+
+    def fault(self, value):
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)):
+            return f"{value!r:.60} is not {'an integer' if self.integer else 'a number'}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{value!r} is not finite"
+        if not self.low <= value <= self.high:
+            return f"{value!r:.60} is outside [{self.low}, {self.high}]"
+        return None
+
+
+class ListOf:
+    """A list of `least` to `most` values of `schema`."""
+
+    def __init__(self, schema, least=0, most=math.inf):
+        self.schema, self.least, self.most = schema, least, most
+
+    def fault(self, value):
+        if not isinstance(value, list):
+            return f"{value!r:.60} is not a list"
+        if not self.least <= len(value) <= self.most:
+            return f"a list of {len(value)} values (from {self.least} to {self.most})"
+        return next((f"[{i}]: {why}" for i, item in enumerate(value) if (why := fault(item, self.schema))), None)
+
+
+class MapOf:
+    """A JSON object whose every value is of `schema`, or of `schema_of(key)`."""
+
+    def __init__(self, schema=None, schema_of=None):
+        self.schema_of = schema_of or (lambda key: schema)
+
+    def fault(self, value):
+        if not isinstance(value, dict):
+            return f"{value!r:.60} is not an object"
+        return next((f"{key}: {why}" for key, item in value.items() if (why := fault(item, self.schema_of(key)))),
+                    None)
+
+
+class Record:
+    """A JSON object with the `fields` {name: schema} (the `optional` ones may be missing) and no others unless
+    `others` is a schema of theirs."""
+
+    def __init__(self, fields, optional=(), others=None):
+        self.fields, self.optional, self.others = fields, set(optional), others
+
+    def fault(self, value):
+        if not isinstance(value, dict):
+            return f"{value!r:.60} is not an object"
+        missing = [name for name in self.fields if name not in value and name not in self.optional]
+        if missing:
+            return f"{missing[0]} is missing"
+        for name, item in value.items():
+            schema = self.fields.get(name, self.others)
+            if schema is None:
+                return f"{name!r:.60} is not a field of it"
+            why = fault(item, schema)
+            if why:
+                return f"{name}: {why}"
+        return None
+
+
+def fault(value, schema):
+    """Why `value` does not fit `schema` (see Number), or None."""
+    if isinstance(schema, tuple):
+        faults = [fault(value, option) for option in schema]
+        return None if None in faults else " and ".join(faults)
+    if isinstance(schema, (set, frozenset)):
+        return None if _hashable(value) and value in schema else f"{value!r:.60} is not one of {sorted(map(str, schema))}"
+    if isinstance(schema, type):
+        return None if isinstance(value, schema) and not (schema is int and isinstance(value, bool)) \
+            else f"{value!r:.60} is not {schema.__name__}"
+    return schema.fault(value)
+
+
+def _hashable(value):
+    return not isinstance(value, (list, dict))
+
+
 def _json_ready(value):
     return json.loads(json.dumps(value))
 
@@ -328,9 +446,12 @@ class ResultStore:
     continues where it stopped.
 
     Entries are reused only while the `settings` that define them and the `data` fingerprint they were
-    computed on are unchanged. Other settings in the same file are refused (`other_settings="refuse"`,
-    a ZooError naming the difference) or start the file afresh (`"recompute"`); other data always starts
-    it afresh, with a line saying so. Every `put` rewrites the file atomically.
+    computed on are unchanged, and only if `validate` accepts them. Other settings in the same file are refused
+    (`other_settings="refuse"`, a ZooError naming the difference) or start the file afresh (`"recompute"`, with a
+    line naming the difference); other data always starts it afresh, with a line saying so. A file that cannot be
+    read as a results file is moved aside (to <name>.damaged) and the results recomputed, with a line saying so; an
+    entry that `validate` refuses is recomputed, with a line saying why. Every `put` rewrites the file atomically
+    (a symbolic link in its place is replaced, its target left alone).
 
     Args:
       path: the JSON file.
@@ -338,36 +459,56 @@ class ResultStore:
       data: fingerprint of the data they are computed on (`fingerprint(...)`, or a dataset's name).
       other_settings: "refuse" or "recompute".
       extra: more JSON-able entries written beside the results (e.g. the command).
+      validate: the schema of every value (see `fault`), or a function (key, value) -> why it is not a good
+        result (None if it is): results read back are untrusted input.
     """
 
-    def __init__(self, path, settings, data, other_settings="refuse", extra=None):
+    def __init__(self, path, settings, data, other_settings="refuse", extra=None, validate=None):
         if other_settings not in ("refuse", "recompute"):
             raise ValueError(f"other_settings must be 'refuse' or 'recompute'; received {other_settings!r}")
         self.path, self.settings, self.data = Path(path), _json_ready(settings), data
         self.extra = _json_ready(extra or {})
+        self.validate = validate if callable(validate) else (lambda key, value: validate and fault(value, validate))
         self.results = {}
-        if self.path.exists():
-            saved = self._read()
-            mismatch = settings_mismatch(saved["settings"], self.settings)
-            if mismatch and other_settings == "refuse":
-                raise ZooError(f"{self.path} holds results of other settings {mismatch}; rerun with the same "
-                               "settings to reuse them, or choose another output directory")
-            if not mismatch and saved["data"] != data:
-                print(f"the data changed since {self.path} was written (fingerprint {saved['data']} there, "
-                      f"{data} now): its results are recomputed", flush=True)
-            elif not mismatch:
-                self.results = saved["results"]
+        saved = self._read() if present(self.path) else None
+        if saved is None:
+            return
+        mismatch = settings_mismatch(saved["settings"], self.settings)
+        if mismatch and other_settings == "refuse":
+            raise ZooError(f"{self.path} holds results of other settings {mismatch}; rerun with the same "
+                           "settings to reuse them, or choose another output directory")
+        if mismatch:
+            print(f"{self.path} holds results of other settings {mismatch}: they are recomputed", flush=True)
+        elif saved["data"] != data:
+            print(f"the data changed since {self.path} was written (fingerprint {saved['data']} there, "
+                  f"{data} now): its results are recomputed", flush=True)
+        else:
+            for key, value in saved["results"].items():
+                why = self.validate(key, value)
+                if why:
+                    print(f"{self.path}: the result {key!r} is damaged ({why}): it is recomputed", flush=True)
+                else:
+                    self.results[key] = value
 
     def _read(self):
+        """The file's settings, data and results, or None (after a line saying why) if it is not a results file."""
         try:
-            saved = json.loads(self.path.read_text())
-        except (OSError, ValueError) as error:
-            raise ZooError(f"{self.path}: cannot be read as a results file ({error}); move it away to start afresh")
-        if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict)
-                and isinstance(saved.get("results"), dict) and "data" in saved):
-            raise ZooError(f"{self.path}: not a results file of this zoo (it needs settings, data and results); "
-                           "move it away to start afresh")
-        return saved
+            saved = read_json(self.path)
+            why = fault(saved, Record({"settings": dict, "data": (str, type(None)), "results": dict},
+                                      others=object))
+        except ValueError as error:
+            why = str(error)
+        if not why:
+            return saved
+        aside = self.path.with_name(self.path.name + ".damaged")
+        try:
+            os.replace(self.path, aside)
+        except OSError as error:
+            raise ZooError(f"{self.path}: not a results file of this zoo ({why}), and it cannot be moved aside "
+                           f"({error.strerror}); move it away to start afresh") from None
+        print(f"{self.path}: not a results file of this zoo ({why}): moved to {aside}; its results are recomputed",
+              flush=True)
+        return None
 
     def __contains__(self, key):
         return key in self.results

@@ -4,6 +4,7 @@ evaluate on the test split, draw the figures, compute the anomaly threshold, wri
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -21,7 +22,9 @@ import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
-from zoo.files import ResultStore, atomic_write_text, claim_export_dir, git_commit
+from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
+from zoo.files import fault as files_fault
+from zoo.files import claim_export_dir, git_commit, present, read_json, settings_mismatch
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -41,6 +44,62 @@ def evaluate(model, dataset, checkpoint, config):
         parameters=int(model.count_params()),
     )
     return results
+
+
+# What each test measure may be, by its name (any other: a finite number): counts are integers >= 0, errors,
+# distances, times and -log p(x) of images in [0, 1] are >= 0, accuracies and sigmoid activations in [0, 1].
+COUNT_MEASURES = ("parameters", "epochs", "nll_importance_samples", "best_epoch", "jacobian_norm_images",
+                  "test_active_units_")
+NON_NEGATIVE_MEASURES = ("_seconds", "_per_s", "_nll_nats", "_squared_error", "_bce_nats", "_norm",
+                         "frechet_distance")
+
+
+def measure_schema(name):
+    """The schema (zoo.files.fault) of the test measure `name`."""
+    if name.startswith(COUNT_MEASURES):
+        return Number(0, integer=True)
+    if name.endswith(("accuracy", "_mean_activation")):
+        return Number(0, 1)
+    return Number(0) if name.endswith(NON_NEGATIVE_MEASURES) else Number()
+
+
+def weights_fingerprint(model):
+    """A short SHA-256 of the model's weights (their shapes, dtypes and values): the same on every worker of a run and
+    on every rerun that restores the same checkpoint, whatever file they came from."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode() + array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def trained_settings(checkpoint, model):
+    """What a result computed from a trained `model` depends on besides its own settings: the run's whole definition
+    (`training.run_config`: model arguments, run-defining flags, data), its epochs, the model's weights
+    (`weights_fingerprint`) and the versions of the libraries that compute it. Key a stored result by these and its
+    own settings."""
+    return {**checkpoint.state["run_config"], "epochs_done": checkpoint.state["epochs_done"],
+            "weights": weights_fingerprint(model), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "tensorflow_probability": tfp.__version__}
+
+
+def evaluation_store(run_dir, model, config, checkpoint, best):
+    """The ResultStore of the test evaluation of `model` (<run dir>/evaluation.json): reused only for the same
+    `trained_settings` and evaluation settings, and only if its measures have their types and ranges
+    (`measure_schema`) and agree with the model and the checkpoint; recomputed otherwise, with a line saying why."""
+    own = {"parameters": int(model.count_params()), "epochs": checkpoint.state["epochs_done"],
+           "nll_importance_samples": config.eval_samples}
+
+    def fault(key, measured):
+        why = MapOf(schema_of=measure_schema).fault(measured)
+        disagree = [f"{name}={measured[name]} there, {value} now" for name, value in own.items()
+                    if not why and name in measured and measured[name] != value]
+        return why or ("; ".join(disagree) or None)
+
+    settings = {**trained_settings(checkpoint, model), "eval_samples": config.eval_samples,
+                "best": list(best) if best else None}
+    return ResultStore(Path(run_dir) / "evaluation.json", settings, settings["data"], other_settings="recompute",
+                       validate=fault)
 
 
 def normal_training_images(dataset, train_digits=()):
@@ -99,21 +158,81 @@ def code_entry(model):
     return {"code": {"size": model.code_size, "what": description}} if description else {}
 
 
+# <run dir>/frechet.json: the settings the curve was measured under and its points.
+FRECHET_POINT = Record({"epoch": Number(1, integer=True), "minutes": Number(0), "frechet_distance": Number(0),
+                        "best": {True}}, optional=("best",))
+FRECHET_FILE = Record({"settings": dict, "curve": ListOf(FRECHET_POINT)})
+
+
+def frechet_settings(run_config, classifier_dir, samples):
+    """What a run's Fréchet curve depends on: the run's definition (but its epochs, which an extended run changes),
+    the classifier's files and the number of samples."""
+    classifier = sorted(path for path in Path(classifier_dir).rglob("*") if path.is_file())
+    return {**{k: v for k, v in run_config.items() if k != "epochs"}, "frechet_samples": samples,
+            "frechet_classifier": fingerprint(classifier)}
+
+
+def read_frechet(run_dir):
+    """(settings, curve) of <run dir>/frechet.json, checked (FRECHET_FILE); a ValueError says why it is not one."""
+    saved = read_json(Path(run_dir) / "frechet.json")
+    why = files_fault(saved, FRECHET_FILE)
+    if why:
+        raise ValueError(why)
+    return saved["settings"], saved["curve"]
+
+
+def kept_curve(run_dir, settings, epochs_done):
+    """(curve, why not) for the Fréchet curve in `run_dir` of a run with `settings` (frechet_settings) whose checkpoint
+    holds `epochs_done` epochs: ([], None) without one; ([], why) if it is damaged, of other settings, beyond the
+    checkpoint, or its best point's weights (best.weights.h5) are missing; else (its points, None)."""
+    if not present(Path(run_dir) / "frechet.json"):
+        return [], None
+    try:
+        saved, curve = read_frechet(run_dir)
+    except ValueError as error:
+        return [], str(error)
+    mismatch = settings_mismatch(saved, settings)
+    if mismatch:
+        return [], f"measured under other settings {mismatch}"
+    if [point["epoch"] for point in curve] != sorted({point["epoch"] for point in curve}) or any(
+            point["epoch"] > epochs_done for point in curve):
+        return [], f"its epochs are not increasing up to the checkpoint's {epochs_done}"
+    if curve and not (min(curve, key=lambda point: point["frechet_distance"]).get("best")
+                      and (Path(run_dir) / "best.weights.h5").is_file()):
+        return [], "the weights of its best point (best.weights.h5) are missing"
+    return curve, None
+
+
 class FrechetCheckpoint(keras.callbacks.Callback):
     """Every `every` epochs (and after the last): the Fréchet distance of `samples` generated images to held-out
     training images on the features of a classifier artifact; the curve goes to <run dir>/frechet.json (kept across
-    resumed runs) and figures/frechet_curve.png, and the weights of the best point so far to best.weights.h5
-    (written through a temporary file). Selection never looks at the test split."""
+    resumed runs, with the settings it was measured under) and figures/frechet_curve.png, and the weights of the best
+    point so far to best.weights.h5 (written through a temporary file). A kept curve that a resumed run cannot
+    continue (`kept_curve`: of other settings, of a run whose checkpoint is gone, damaged) is discarded with its best
+    weights, with a line saying why. Selection never looks at the test split."""
 
     def __init__(self, run_dir, classifier_dir, held_out_images, every, epochs, samples=5000):
         super().__init__()
         self.run_dir, self.every, self.epochs, self.samples = Path(run_dir), every, epochs, samples
+        self.classifier_dir = classifier_dir
         self.classifier = zoo.load_artifact(classifier_dir, {"classify"})  # kept: its functions use its variables
         self.reference, _ = metrics.classifier_outputs(self.classifier.classify, held_out_images)
         self.curve_path, self.best_path = self.run_dir / "frechet.json", self.run_dir / "best.weights.h5"
-        self.curve = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else []
+        self.curve = []
+
+    def settings(self):
+        """The curve's settings (frechet_settings) of the run whose checkpoint is in the run dir, and its epochs."""
+        state = training.EpochCheckpoint.read_state(self.run_dir) or {"run_config": {}, "epochs_done": 0}
+        return frechet_settings(state["run_config"], self.classifier_dir, self.samples), state["epochs_done"]
 
     def on_train_begin(self, logs=None):
+        settings, done = self.settings()
+        self.curve, why = kept_curve(self.run_dir, settings, done) if done else ([], "a fresh run")
+        if why and present(self.curve_path):
+            print(f"{self.curve_path}: not continued ({why}); the best checkpoint is chosen among this run's epochs "
+                  "from now on", flush=True)
+            self.curve_path.unlink()
+            self.best_path.unlink(missing_ok=True)
         self.started, self.minutes_before = time.monotonic(), self.curve[-1]["minutes"] if self.curve else 0.0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -126,24 +245,31 @@ class FrechetCheckpoint(keras.callbacks.Callback):
         distance = metrics.frechet_distance(features, self.reference)
         point = {"epoch": done, "minutes": round(self.minutes_before + (time.monotonic() - self.started) / 60, 2),
                  "frechet_distance": distance}
+        self.curve = [p for p in self.curve if p["epoch"] < done]
         if not self.curve or distance < min(p["frechet_distance"] for p in self.curve):
             staging = self.best_path.with_suffix(".tmp.weights.h5")
             self.model.save_weights(staging)
             os.replace(staging, self.best_path)
             point["best"] = True
-        self.curve = [p for p in self.curve if p["epoch"] < done] + [point]
-        atomic_write_text(self.curve_path, json.dumps(self.curve, indent=1))
+        self.curve.append(point)
+        atomic_write_text(self.curve_path, json.dumps({"settings": self.settings()[0], "curve": self.curve}, indent=1))
         plots.frechet_curve(self.curve, self.run_dir / "figures" / "frechet_curve.png",
                             "distance of generated to held-out training images")
         print(f"\nepoch {done}: Fréchet distance to held-out training images {distance:.2f}", flush=True)
 
 
-def best_by_frechet(run_dir):
-    """(epoch, distance) of the best point of a run's Fréchet curve, or None."""
-    path = Path(run_dir) / "frechet.json"
-    if not path.exists():
+def best_by_frechet(config, checkpoint):
+    """(epoch, distance) of the best point of the run's Fréchet curve, or None without one. A curve that is not the
+    run's (`kept_curve`) is refused in one line: the weights it chose among are gone, so it cannot be measured again."""
+    settings = frechet_settings(checkpoint.state["run_config"], config.frechet_classifier, config.frechet_samples)
+    curve, why = kept_curve(config.run_dir, settings, checkpoint.state["epochs_done"])
+    if why:
+        raise ZooError(f"{Path(config.run_dir) / 'frechet.json'}: {why}, so the best checkpoint by Fréchet distance "
+                       "cannot be chosen; rerun with --frechet-every 0 to publish the last epoch, or in a fresh "
+                       "--run-dir")
+    if not curve:
         return None
-    best = min(json.loads(path.read_text()), key=lambda point: point["frechet_distance"])
+    best = min(curve, key=lambda point: point["frechet_distance"])
     return best["epoch"], best["frechet_distance"]
 
 
@@ -169,7 +295,7 @@ def publish(config, command=None, card_extra=None):
     """Trains (or resumes), evaluates, writes metrics.json and figures into the run dir, and exports: the whole
     recipe. Returns the test metrics. A run with `--lr-schedule constant` may be continued with a larger --epochs.
 
-    The evaluation is reused by a rerun that holds the same epochs, the same k and the same data.
+    The evaluation is reused by a rerun of the same run definition, weights, k and data (`evaluation_store`).
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
@@ -180,7 +306,7 @@ def publish(config, command=None, card_extra=None):
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
-    best = best_by_frechet(config.run_dir) if getattr(config, "frechet_every", 0) else None
+    best = best_by_frechet(config, checkpoint) if getattr(config, "frechet_every", 0) else None
     if best:
         model.load_weights(Path(config.run_dir) / "best.weights.h5")
         print(f"the best checkpoint by Fréchet distance to held-out training images: epoch {best[0]} ({best[1]:.2f})")
@@ -191,9 +317,7 @@ def publish(config, command=None, card_extra=None):
         model = export.float32_copy(model)
         model.compile(jit_compile=False)
     run_dir = Path(config.run_dir)
-    store = ResultStore(run_dir / "evaluation.json", {"epochs": checkpoint.state["epochs_done"],
-                                                      "eval_samples": config.eval_samples, "best": list(best) if best else None},
-                        dataset.fingerprint, other_settings="recompute")
+    store = evaluation_store(run_dir, model, config, checkpoint, best)
     if "test" in store:
         print(f"reusing the evaluation in {store.path}")
     else:

@@ -5,12 +5,18 @@ layer's code (the pixels, for the first) from a masked copy of it. Its encoder t
 matching hidden layer of an `mlp_classifier`, which is fine-tuned end to end with labels.
 """
 
+import hashlib
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 
 import zoo
 from zoo import training
 from zoo.batching import apply_in_batches
+from zoo.errors import in_one_line
+from zoo.files import atomic_write_text, present, read_json, replaced_atomically, settings_mismatch
 
 
 def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size=100, learning_rate=1e-3, seed=0,
@@ -28,6 +34,60 @@ def pretrain_stack(images, hidden_units, noise_level=0.25, epochs=10, batch_size
         stack.append(layer)
         inputs = apply_in_batches(layer.encode, inputs, 1000, np.float32)
     return stack
+
+
+def stored_stack(directory, images, hidden_units, noise_level=0.25, epochs=10, batch_size=100, learning_rate=1e-3,
+                 seed=0, verbose=0):
+    """`pretrain_stack(images, ...)`, kept in <directory>/<key>/ (layer1.keras, ..., then stack.json) and reused by a
+    later call with the same arguments: the key is a hash of every argument that determines the stack, the images'
+    bytes among them. A kept stack is checked before it is reused (`stack_fault`); one of other settings or a damaged
+    one is pretrained again, with a line saying why."""
+    images = np.asarray(images, np.float32)
+    settings = {"images": hashlib.sha256(images.tobytes()).hexdigest()[:16], "image_count": len(images),
+                "hidden_units": [int(units) for units in hidden_units], "noise_level": float(noise_level),
+                "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate), "seed": seed}
+    where = Path(directory) / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    if present(where / "stack.json"):
+        stack, why = stack_fault(where, settings, images.reshape(len(images), -1).shape[1])
+        if not why:
+            print(f"reusing the pretrained stack in {where}", flush=True)
+            return stack
+        print(f"the pretrained stack in {where} is not reused ({why}): pretraining again", flush=True)
+    stack = pretrain_stack(images, hidden_units, noise_level, epochs, batch_size, learning_rate, seed, verbose)
+    where.mkdir(parents=True, exist_ok=True)
+    for depth, layer in enumerate(stack):
+        with replaced_atomically(where / f"layer{depth + 1}.keras", "the stack is pretrained again next time") as tmp:
+            layer.save(tmp)
+    atomic_write_text(where / "stack.json", json.dumps({"settings": settings}, indent=1))  # last: the stack is whole
+    return stack
+
+
+def stack_fault(where, settings, input_size):
+    """(the stack kept in `where`, None) if it is one `stored_stack` wrote with `settings`, else (None, why not):
+    stack.json must name the same settings, and each layer load as a masking denoising_ae of the next width over the
+    previous one's, with finite weights."""
+    try:
+        saved = read_json(where / "stack.json")
+    except ValueError as error:
+        return None, f"stack.json: {error}"
+    mismatch = settings_mismatch(saved.get("settings", {}) if isinstance(saved, dict) else {}, settings)
+    if mismatch:
+        return None, f"other settings {mismatch}"
+    stack = []
+    for depth, units in enumerate(settings["hidden_units"]):
+        path = where / f"layer{depth + 1}.keras"
+        try:
+            layer = zoo.load(path)
+        except Exception as error:  # a missing, truncated or foreign file: whatever Keras, zipfile or h5py raise
+            return None, f"{path.name} cannot be loaded: {in_one_line(error, 120)}"
+        expected = ("denoising_ae", (input_size,), units, "masking", settings["noise_level"])
+        found = tuple(getattr(layer, name, None) for name in ("registry_name", "image_shape", "latent_dim",
+                                                             "corruption", "noise_level"))
+        if found != expected or not all(np.isfinite(w).all() for w in layer.get_weights()):
+            return None, f"{path.name} is not the layer pretrained with these settings"
+        stack.append(layer)
+        input_size = units
+    return stack, None
 
 
 def classifier_from_stack(stack, seed=0, num_classes=10, **kwargs):

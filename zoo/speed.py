@@ -5,8 +5,9 @@ Whether XLA or bfloat16 pays differs between CPUs (XLA measured 1.05x on a 2-cor
 `choose` times a few training steps of the model under each candidate (float32 without XLA, the baseline; XLA; and
 mixed_bfloat16 where the CPU has bfloat16 instructions), alternating short passes, and keeps a candidate only if its
 best pass beats the baseline's by MARGIN: a noisy measurement can then cost at most the noise, never a slow setting.
-The choice is cached per machine, TensorFlow version, model and batch size in CACHE_FILE (or $ZOO_SPEED_CACHE), so
-that a run measures once. With a GPU the rule is fixed (XLA and mixed_float16): it cannot be measured here.
+The choice is cached per machine (CPU, cores, the cores this process may use), TensorFlow and Keras versions, model,
+batch size, replicas, candidates and measurement in CACHE_FILE (or $ZOO_SPEED_CACHE), so that a run measures once; an
+entry read back is checked (`entry_fault`), and a damaged one is measured again, with a line saying why. With a GPU the rule is fixed (XLA and mixed_float16): it cannot be measured here.
 ZOO_SPEED_AUTO=rule skips the measurement everywhere (the tests set it): auto is then float32 without XLA on CPU.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from zoo.files import atomic_write_text
+from zoo.files import MapOf, Number, Record, atomic_write_text, present, read_json
 
 CACHE_ENV = "ZOO_SPEED_CACHE"
 AUTO_ENV = "ZOO_SPEED_AUTO"
@@ -89,9 +90,20 @@ def option_name(xla, precision):
     return f"xla={'on' if xla else 'off'},{precision}"
 
 
-def cache_key(model_config, batch_size, options):
-    text = json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
-                       "model": model_config, "batch_size": batch_size, "options": options}, sort_keys=True)
+def usable_cores():
+    """The cores this process may run on (a taskset or a container's cpuset can leave fewer than the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def cache_key(model_config, batch_size, options, replicas=1):
+    """The cache's key of a measurement: everything its images/s depend on, hashed."""
+    text = json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable_cores(),
+                       "tensorflow": tf.__version__, "keras": keras.__version__, "model": model_config,
+                       "batch_size": batch_size, "replicas": replicas, "options": options,
+                       "measurement": [TIMED_STEPS, TIMED_PASSES, MARGIN]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -99,12 +111,46 @@ def _cache_path():
     return Path(os.environ.get(CACHE_ENV) or CACHE_FILE)
 
 
-def _read_cache(path):
-    try:
-        cache = json.loads(path.read_text())
-        return cache if isinstance(cache, dict) else {}
-    except (OSError, ValueError):
+def chosen(rates, options):
+    """The option {name: images/s} `rates` choose: the fastest if it beats the baseline (the first) by MARGIN."""
+    baseline = rates[option_name(*options[0])]
+    best = max(options, key=lambda option: rates[option_name(*option)])
+    return best if rates[option_name(*best)] >= MARGIN * baseline else options[0]
+
+
+def _read_cache(path, quiet=False):
+    """The cache's entries ({} if there is no cache), after a line saying why if it cannot be read (unless
+    `quiet`)."""
+    if not present(path):
         return {}
+    try:
+        cache = read_json(path)
+        if isinstance(cache, dict):
+            return cache
+        why = "not a JSON object"
+    except ValueError as error:
+        why = str(error)
+    if not quiet:
+        print(f"note: the speed settings cache {path} cannot be read ({why}); it is written afresh", flush=True)
+    return {}
+
+
+def entry_fault(entry, options):
+    """Why a cached entry is not the record of a measurement of `options` (see `choose`), or None."""
+    names = {option_name(*option) for option in options}
+    why = Record({"xla": bool, "precision": {precision for _, precision in options}, "cpu": str,
+                  "images_per_s": MapOf(Number(0, 1e12))}).fault(entry)
+    if why:
+        return why
+    if entry["cpu"] != cpu_model():
+        return f"measured on {entry['cpu']!r:.80}, not on this machine's CPU"
+    if (entry["xla"], entry["precision"]) not in options:
+        return f"{option_name(entry['xla'], entry['precision'])} is not one of the options measured"
+    if set(entry["images_per_s"]) != names:
+        return f"images_per_s names {sorted(entry['images_per_s'])}, not the options {sorted(names)}"
+    if chosen(entry["images_per_s"], options) != (entry["xla"], entry["precision"]):
+        return f"its images_per_s choose {option_name(*chosen(entry['images_per_s'], options))}, not the one it names"
+    return None
 
 
 def measure(build, batches, options, steps=TIMED_STEPS, passes=TIMED_PASSES):
@@ -148,19 +194,18 @@ def choose(xla_flag, precision_flag, *, has_gpu, replicas, model_config, batch_s
         xla, precision = options[0]
         return {"xla": xla, "precision": precision, "how": "flags" if len(options) == 1 else "rule (not measured)"}
     path = _cache_path()
-    key = cache_key(model_config, batch_size, [list(option) for option in options])
-    cached = _read_cache(path).get(key)
-    if cached:
-        return {**cached, "how": f"measured before on this machine (cached in {path})"}
-    rates = measure(build, batches, options)
-    baseline = rates[options[0]]
-    best = max(rates, key=rates.get)
-    if rates[best] < MARGIN * baseline:
-        best = options[0]
-    record = {"xla": best[0], "precision": best[1], "cpu": cpu_model(),
-              "images_per_s": {option_name(*option): round(rate) for option, rate in rates.items()}}
+    key = cache_key(model_config, batch_size, [list(option) for option in options], replicas)
     cache = _read_cache(path)
-    cache[key] = record
+    if key in cache:
+        why = entry_fault(cache[key], options)
+        if not why:
+            return {**cache[key], "how": f"measured before on this machine (cached in {path})"}
+        print(f"note: the speed settings cached in {path} for this model are damaged ({why}); measuring again",
+              flush=True)
+    rates = {option_name(*option): round(rate) for option, rate in measure(build, batches, options).items()}
+    xla, precision = chosen(rates, options)
+    record = {"xla": xla, "precision": precision, "cpu": cpu_model(), "images_per_s": rates}
+    cache = {**_read_cache(path, quiet=True), key: record}  # read again: another process may have added entries
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(cache, indent=1))

@@ -23,8 +23,11 @@ import tensorflow as tf
 
 import zoo
 from zoo import cluster, data, flags, speed
-from zoo.errors import TrainingDiverged, ZooError
-from zoo.files import RUN_DIR, atomic_write_text, owned_dir, remove_temporaries, replaced_atomically, settings_mismatch
+from zoo.config import PRECISIONS
+from zoo.errors import TrainingDiverged, ZooError, in_one_line
+from zoo.files import ListOf, Number, Record, atomic_write_text, owned_dir, present, read_json, remove_temporaries
+from zoo.files import fault as files_fault
+from zoo.files import RUN_DIR, replaced_atomically, settings_mismatch
 
 # Flags that change what a run computes: a run dir only resumes with the same values.
 RUN_DEFINING_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "seed", "binarization",
@@ -75,6 +78,24 @@ def _stream_seed(seed, epochs_done):
 
 # The only weights files a checkpoint may name: what the core writes (.keras), or wrote before (.weights.h5).
 WEIGHTS_FILE = re.compile(r"epoch-\d{4,}\.(keras|weights\.h5)")
+# The longest a checkpointed epoch may have taken: a checkpoint saying more is not one this zoo wrote.
+MAX_EPOCH_SECONDS = 1e6
+MAX_CHECKPOINT_EPOCHS = 1_000_000  # far above --epochs' bound (zoo.flags.EPOCHS), which an extended run may pass
+
+
+def checkpoint_fields(done):
+    """{field: (schema, what it must be)} of checkpoint.json's lists and records for a run of `done` epochs: a time
+    (in (0, MAX_EPOCH_SECONDS] seconds) and a history entry (its epoch and finite logs) for each epoch, in order."""
+    seconds = Number(1e-9, MAX_EPOCH_SECONDS)
+    each = f"each in (0, {MAX_EPOCH_SECONDS:g}] seconds"
+    speed_choice = Record({"xla": bool, "precision": set(PRECISIONS), "how": str}, others=object)
+    return {"epoch_seconds": (ListOf(seconds, done, done), f"a list of one time per epoch done ({done}), {each}"),
+            "steady_epoch_seconds": (ListOf(seconds, 0, done),
+                                     f"a list of at most one time per epoch done ({done}), {each}"),
+            "history": (ListOf(Record({"epoch": Number(1, done, integer=True)}, others=Number()), done, done),
+                        f"a list of one object per epoch done ({done}): its epoch and finite numbers"),
+            "speed_settings": (speed_choice, "an object of xla (true or false), precision (one of "
+                                             f"{', '.join(PRECISIONS)}) and how")}
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -103,24 +124,25 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def read_state(run_dir):
         """The checked contents of <run_dir>/checkpoint.json, or None if there is none. The file is untrusted
         input: its weights file must be a name this class writes (epoch-NNNN.keras, in the run dir), and
-        every field must have its type and range; a ZooError naming the file and the field otherwise."""
+        every field must have its type and range (`checkpoint_fields`: no time of an epoch a string, negative or
+        1e308 s); a ZooError naming the file and the field otherwise."""
         path = Path(run_dir) / "checkpoint.json"
-        if not path.exists():
+        if not present(path):
             return None
         try:
-            state = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
+            state = read_json(path)
+        except ValueError as error:
             raise ZooError(f"{path}: cannot be read as a checkpoint ({error}); move the run dir away to start afresh")
 
-        def fault(field, allowed):
-            value = state.get(field) if isinstance(state, dict) else state
-            return ZooError(f"{path}: {field} must be {allowed}; found {value!r}. This is not a checkpoint this zoo "
+        def fault(field, allowed, found=None):
+            found = found or f"{state.get(field) if isinstance(state, dict) else state!r:.200}"
+            return ZooError(f"{path}: {field} must be {allowed}; found {found}. This is not a checkpoint this zoo "
                             "wrote: move the run dir away to start afresh")
 
         if not isinstance(state, dict):
             raise fault("the file", "a JSON object")
-        if not (isinstance(state.get("epochs_done"), int) and state["epochs_done"] >= 0):
-            raise fault("epochs_done", "an integer >= 0")
+        if files_fault(state.get("epochs_done"), Number(0, MAX_CHECKPOINT_EPOCHS, integer=True)):
+            raise fault("epochs_done", f"an integer in [0, {MAX_CHECKPOINT_EPOCHS}]")
         weights_file = state.get("weights_file")
         if not (weights_file is None or (isinstance(weights_file, str) and WEIGHTS_FILE.fullmatch(weights_file))):
             raise fault("weights_file", "a file name of the form epoch-NNNN.keras (no directory)")
@@ -131,9 +153,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for field in ("epoch_seconds", "steady_epoch_seconds", "history"):
             if not isinstance(state.get(field), list):
                 raise fault(field, "a list")
+        done = state["epochs_done"]
         if not (isinstance(state.get("train_seconds"), (int, float)) and math.isfinite(state["train_seconds"])
-                and state["train_seconds"] >= 0):
-            raise fault("train_seconds", "a finite number >= 0")
+                and 0 <= state["train_seconds"] <= done * MAX_EPOCH_SECONDS):
+            raise fault("train_seconds", f"a finite number of seconds in [0, {done} epochs x {MAX_EPOCH_SECONDS:g}]")
+        for field, (schema, allowed) in checkpoint_fields(done).items():
+            why = field in state and files_fault(state[field], schema)
+            if why:
+                raise fault(field, allowed, why)
+        if [entry["epoch"] for entry in state["history"]] != list(range(1, done + 1)):
+            raise fault("history", f"the epochs 1..{done} in order")
         return state
 
     @staticmethod
@@ -162,7 +191,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
         state["run_config"] = self.run_config
         self.state = state
         model.build_optimizers()
-        model.load_weights(self.restore_from / state["weights_file"])
+        weights = self.restore_from / state["weights_file"]
+        afresh = f"move {self.restore_from} away (or pass another --run-dir) to start afresh"
+        if not weights.is_file():
+            raise ZooError(f"{weights}: the weights of epoch {state['epochs_done']} that "
+                           f"{self.restore_from / 'checkpoint.json'} names are missing; {afresh}")
+        try:
+            model.load_weights(weights)
+        except Exception as error:  # a truncated or foreign file: whatever Keras, zipfile or h5py raise
+            raise ZooError(f"{weights}: cannot be loaded as the weights of epoch {state['epochs_done']} "
+                           f"({in_one_line(error)}); {afresh}") from None
         return state["epochs_done"]
 
     def on_train_begin(self, logs=None):
@@ -210,7 +248,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def throughput(self):
         """Training images per second, over the epochs that did not compile (all epochs if none)."""
-        seconds = self.state["steady_epoch_seconds"] or self.state["epoch_seconds"]
+        seconds = self.state["steady_epoch_seconds"] or self.state["epoch_seconds"]  # each > 0: read_state checks
         return self.images_per_epoch * len(seconds) / sum(seconds) if seconds else float("nan")
 
 
