@@ -245,12 +245,12 @@ def owned_dir_problem(path, purpose):
         return _creatable_problem(path)
     marker = path / OWNER_FILE
     if marker.is_symlink() or marker.exists() and not marker.is_file():
-        return f"{marker} is not a marker the zoo wrote (a link or a directory); choose another {purpose}"
+        return f"{marker} is not a marker the zoo wrote (a link or a directory); choose another directory for {purpose}"
     if marker.exists():
         try:
             owner = json.loads(marker.read_text()).get("purpose")
         except (OSError, ValueError, AttributeError):
-            return f"{marker} cannot be read as the zoo's marker; choose another {purpose}"
+            return f"{marker} cannot be read as the zoo's marker; choose another directory for {purpose}"
         if owner != purpose:
             return f"{path} is {owner} of the zoo, not {purpose}; choose another directory"
     elif _listing(path, skipped=(LOCK_FILE,)):
