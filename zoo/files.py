@@ -245,7 +245,8 @@ def owned_dir_problem(path, purpose):
         return _creatable_problem(path)
     marker = path / OWNER_FILE
     if marker.is_symlink() or marker.exists() and not marker.is_file():
-        return f"{marker} is not a marker the zoo wrote (a link or a directory); choose another directory for {purpose}"
+        return (f"{marker} is not a marker the zoo wrote (a link or a directory); choose another directory for "
+                f"{purpose}")
     if marker.exists():
         try:
             owner = json.loads(marker.read_text()).get("purpose")
