@@ -17,7 +17,7 @@ def mnist_dir():
     path = os.environ.get("ZOO_DATA_DIR")
     if not path:
         pytest.skip("needs real MNIST: set ZOO_DATA_DIR to the directory of the four IDX files")
-    return path
+    return str(Path(path).absolute())  # absolute: some tests run commands from another directory
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,7 @@ def movielens_dir():
         path = str(Path(os.environ["ZOO_DATA_DIR"]).parent / "ml-100k")
     if not path or not (Path(path) / "u.data").exists():
         pytest.skip("needs MovieLens 100K: set ZOO_MOVIELENS_DIR to the directory of u.data")
-    return path
+    return str(Path(path).absolute())
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
 from zoo.config import DATA_DIR_ENV, STRATEGIES
 from zoo.errors import ZooError
-from zoo.files import atomic_write_text, owned_dir, owned_dir_problem, present, read_json, settings_mismatch
+from zoo.files import atomic_write_text, owned_dir, present, read_json, settings_mismatch
 from zoo.flags import flag
 
 PROG = "python -m tuning.search"
@@ -118,13 +118,8 @@ def check_search_dir(search):
     """Records the search's defining settings in <out>/search.json, or refuses a directory holding another search
 (or, outside Keras Tuner's chief/worker mode, one that another process is searching in)."""
     out = Path(search.out)
-    if "KERASTUNER_ORACLE_IP" not in os.environ:
-        owned_dir(out, SEARCH_DIR)
-    else:  # Keras Tuner's chief and workers share --out by design: no lock
-        problem = owned_dir_problem(out, SEARCH_DIR)
-        if problem:
-            raise ZooError(problem)
-        out.mkdir(parents=True, exist_ok=True)
+    # Keras Tuner's chief and workers share --out by design: no lock among them
+    owned_dir(out, SEARCH_DIR, lock="KERASTUNER_ORACLE_IP" not in os.environ)
     path = out / "search.json"
     if present(path):
         try:

@@ -212,8 +212,14 @@ def _creatable_problem(path):
     return None
 
 
-def _listing(directory, skipped=()):
-    names = sorted(entry.name for entry in Path(directory).iterdir() if entry.name not in skipped)
+def _is_lock(name):
+    """A lock file's name: this dir's own (LOCK_FILE) or an export dir's beside it (.<name>.lock)."""
+    return name == LOCK_FILE or name.startswith(".") and name.endswith(".lock")
+
+
+def _listing(directory, skip_locks=False):
+    names = sorted(entry.name for entry in Path(directory).iterdir()
+                   if not (skip_locks and (_is_lock(entry.name) or entry.name.startswith(TEMPORARY_PREFIX))))
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
@@ -254,7 +260,7 @@ def owned_dir_problem(path, purpose):
             return f"{marker} cannot be read as the zoo's marker; choose another directory for {purpose}"
         if owner != purpose:
             return f"{path} is {owner} of the zoo, not {purpose}; choose another directory"
-    elif _listing(path, skipped=(LOCK_FILE,)):
+    elif _listing(path, skip_locks=True):  # locks, and the marker being written, hold nothing of the user's
         return (f"{purpose} {path} is an existing directory the zoo did not make (it holds {_listing(path)}); the zoo "
                 f"writes and deletes in {purpose}, so it takes only a new or empty directory, or one it made (marked by "
                 f"{OWNER_FILE}): choose another")
@@ -265,9 +271,10 @@ def owned_dir_problem(path, purpose):
     return None
 
 
-def owned_dir(path, purpose):
+def owned_dir(path, purpose, lock=True):
     """Makes or reuses `path` as `purpose` (see `owned_dir_problem`; a ZooError if it cannot be), takes its lock for
-    the rest of this process and marks it as the zoo's. Returns it as a Path."""
+    the rest of this process (unless `lock` is False: processes that share it by design) and marks it as the zoo's.
+    Returns it as a Path."""
     problem = owned_dir_problem(path, purpose)
     if problem:
         raise ZooError(problem)
@@ -276,7 +283,8 @@ def owned_dir(path, purpose):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ZooError(f"cannot make {purpose} {path}: {error.strerror}") from None
-    hold_lock(path / LOCK_FILE, f"{purpose} {path}")
+    if lock:
+        hold_lock(path / LOCK_FILE, f"{purpose} {path}")
     if not (path / OWNER_FILE).exists():
         atomic_write_text(path / OWNER_FILE, json.dumps({"made_by": "the zoo", "purpose": purpose}) + "\n")
     return path

@@ -24,7 +24,7 @@ from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
-from zoo.files import claim_export_dir, git_commit, present, read_json, settings_mismatch
+from zoo.files import RUN_DIR, claim_export_dir, git_commit, owned_dir, present, read_json, settings_mismatch
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -301,6 +301,7 @@ def publish(config, command=None, card_extra=None):
     zoo.names()  # registers the models
     strategy = training.make_strategy(config)
     if config.export_dir and training.is_chief(strategy):  # refused before training, not after it
+        owned_dir(config.run_dir, RUN_DIR)  # first: the export dir's lock may go inside it
         claim_export_dir(config.export_dir, keep_clear_of=(config.run_dir,))
     model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
     if not training.is_chief(strategy):
