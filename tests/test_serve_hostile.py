@@ -4,9 +4,11 @@ a directory of their own, short timeouts, one allowed origin) spoken to through 
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +263,42 @@ def test_an_allowed_origin_gets_cors_headers_and_its_preflight_answered(served):
     assert status == 200 and headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "POST" in headers["access-control-allow-methods"]
     assert "content-type" in headers["access-control-allow-headers"].lower()
+
+
+def children_of(pid):
+    """The pids of the live processes whose parent is `pid`."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_parser_process_ends_when_the_server_is_killed(tmp_path):
+    """A server killed with SIGKILL cannot stop its body-parsing process: it ends by itself instead of living on."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "vae_mnist").symlink_to(ROOT / "saved_models" / "vae_mnist")
+    server = serve.ServerProcess(["--models", str(models)], tmp_path / "server.log")
+    children = children_of(server.process.pid)
+    assert children, "the server started no parser process"
+    server.process.kill()
+    server.process.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in children if alive(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"processes of the killed server still running: {left}"

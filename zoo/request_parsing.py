@@ -3,7 +3,10 @@ input specs. Imports only numpy and orjson, not TensorFlow: the server (zoo.serv
 worker process running this module, so that seconds of JSON parsing hold up neither its event loop nor its GIL."""
 
 import json
+import os
 import signal
+import threading
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -118,6 +121,15 @@ def parse_predict(body, model, signatures, max_rows):
     return name, columnar_inputs(request["inputs"], signatures[name], max_rows), False
 
 
-def ignore_interrupts():
-    """The parser process's initializer: Ctrl-C stops the server, which then stops this process."""
+def parser_process_started(poll_s=1.0):
+    """The parser process's initializer: Ctrl-C stops the server, which then stops this process; and should the server
+    end without stopping it (killed by SIGKILL), the process ends by itself within `poll_s` instead of living on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = os.getppid()
+
+    def end_with_the_server():
+        while os.getppid() == server:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=end_with_the_server, daemon=True).start()

@@ -50,6 +50,8 @@ from zoo.request_parsing import InputSpec, RequestError, parse_predict, shape_te
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 VERSION = "1"  # an artifact directory is one version of its model
+# How long a stopped server waits for its open requests (a slow client's) before it closes them and cleans up.
+GRACEFUL_SHUTDOWN_S = 5
 LATENT_IMAGES = 2000  # test images whose codes give the latent explorer's principal directions
 # The card metrics the gallery shows, in this order, where a card has them.
 KEY_METRICS = ("test_nll_nats", "test_elbo_nats", "test_bce_nats", "test_squared_error", "test_accuracy",
@@ -337,7 +339,7 @@ class Parser:
 
     def start(self):
         self.pool = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
-                                                           initializer=request_parsing.ignore_interrupts)
+                                                           initializer=request_parsing.parser_process_started)
         return self.pool
 
     def warm_up(self):
@@ -616,7 +618,8 @@ def run(settings, sock):
                      loopback_only=is_loopback(settings.host))
     config = uvicorn.Config(app, log_level="warning",
                             http=functools.partial(TimedH11, header_timeout_s=settings.header_timeout_s),
-                            timeout_keep_alive=settings.keep_alive_s)
+                            timeout_keep_alive=settings.keep_alive_s,
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     try:
         try:
             sock.listen(config.backlog)
