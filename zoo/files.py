@@ -46,19 +46,30 @@ def temporary_sibling(path):
     return path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
 
 
+def _os_errors_as_problems(problem_of):
+    """`problem_of(path, ...)`, answering a path the OS refuses to look at (a name too long, a NUL byte) with a
+    problem instead of an exception."""
+    @functools.wraps(problem_of)
+    def checked(path, *args, **kwargs):
+        if path is not None and "\0" in str(path):
+            return f"{str(path)!r} holds a NUL byte, which no path can"
+        try:
+            return problem_of(path, *args, **kwargs)
+        except OSError as error:
+            return f"cannot use {path}: {error.strerror}"
+    return checked
+
+
+@_os_errors_as_problems
 def writable_file_problem(path):
     """Why a file may not be written at `path` by a rename over it, or None: a rename would put a regular file in
     the place of a directory, a device (as root, /dev/null itself) or a FIFO."""
     if path is None or str(path) == "":
         return "an empty path names no file"
-    if "\0" in str(path):
-        return f"{str(path)!r} holds a NUL byte, which no path can"
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
-    except OSError as error:
-        return f"cannot use {path}: {error.strerror}"
     if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
         return f"{path} is {kind}"
@@ -221,20 +232,6 @@ def _listing(directory, skip_locks=False):
     names = sorted(entry.name for entry in Path(directory).iterdir()
                    if not (skip_locks and (_is_lock(entry.name) or entry.name.startswith(TEMPORARY_PREFIX))))
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _os_errors_as_problems(problem_of):
-    """`problem_of(path, ...)`, answering a path the OS refuses to look at (a name too long, a NUL byte) with a
-    problem instead of an exception."""
-    @functools.wraps(problem_of)
-    def checked(path, *args, **kwargs):
-        if path is not None and "\0" in str(path):
-            return f"{str(path)!r} holds a NUL byte, which no path can"
-        try:
-            return problem_of(path, *args, **kwargs)
-        except OSError as error:
-            return f"cannot use {path}: {error.strerror}"
-    return checked
 
 
 @_os_errors_as_problems
