@@ -15,10 +15,11 @@ from zoo.flags import flag
 class AutoencoderFlags(config.TrainConfig):
     """Flags shared by the deterministic autoencoder recipes: the training flags plus the network's."""
 
+    DEFAULTS = {"binarization": "none"}
+
     model: str = "ae"
     run_dir: str = config.run_dir_flag("ae_mnist")
     export_dir: str = config.export_dir_flag("ae_mnist")
-    binarization: str = config.binarization_flag("none")
     latent_dim: int = flag(32, "size of the code (below 784: undercomplete; above: overcomplete)", flags.WIDTHS,
                            model_arg=True)
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)

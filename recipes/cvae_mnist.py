@@ -7,19 +7,17 @@ artifact's `sample(num, seed, digit)` draws the digit asked for, and samples.png
 import dataclasses
 
 from recipes.vae_mnist import VAEMnistConfig
-from zoo import cli, config, flags
-from zoo.flags import flag
+from zoo import cli, config
 
 
 @dataclasses.dataclass
 class CVAEMnistConfig(VAEMnistConfig):
     """Flags of `python -m recipes.cvae_mnist`: those of the VAE recipe."""
 
-    model: str = "cvae"
     # The shared defaults the CVAE artifact was trained with (the VAE's larger batches are not measured for it).
-    epochs: int = flag(10, "training epochs", flags.EPOCHS)
-    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.BATCH_SIZE)
-    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
+    DEFAULTS = {field: getattr(config.TrainConfig, field) for field in ("epochs", "batch_size", "learning_rate")}
+
+    model: str = "cvae"
     run_dir: str = config.run_dir_flag("cvae_mnist")
     export_dir: str = config.export_dir_flag("cvae_mnist")
 

@@ -23,13 +23,12 @@ from zoo.flags import flag
 class GANMnistConfig(config.TrainConfig):
     """Flags of `python -m recipes.gan_mnist`."""
 
+    DEFAULTS = {"epochs": 20, "lr_schedule": "constant", "binarization": "none"}
+
     model: str = "gan"
     run_dir: str = config.run_dir_flag("gan_mnist")
     export_dir: str = config.export_dir_flag("gan_mnist")
-    epochs: int = flag(20, "training epochs", flags.EPOCHS)
     learning_rate: float = flag(2e-4, "Adam learning rate of both players", flags.positive)
-    lr_schedule: str = flag("constant", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
-    binarization: str = config.binarization_flag("none")
     latent_dim: int = flag(64, "size of the code z ~ N(0, I)", flags.WIDTHS, model_arg=True)
     filters: int = flag(64, "filters of the first discriminator layer (the networks double it once)", flags.count(1, 1024),
                         model_arg=True)

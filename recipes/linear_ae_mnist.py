@@ -14,10 +14,11 @@ from zoo.flags import flag
 class LinearAEMnistConfig(config.TrainConfig):
     """Flags of `python -m recipes.linear_ae_mnist`."""
 
+    DEFAULTS = {"binarization": "none"}
+
     model: str = "linear_ae"
     run_dir: str = config.run_dir_flag("linear_ae_mnist")
     export_dir: str = config.export_dir_flag("linear_ae_mnist")
-    binarization: str = config.binarization_flag("none")
     latent_dim: int = flag(32, "k, the number of principal directions", flags.count(1, 784), model_arg=True)
     l2: float = flag(0.0, "lambda of lambda * (||W1||^2 + ||W2||^2); > 0 orders the principal directions",
                      flags.non_negative, model_arg=True)

@@ -15,11 +15,11 @@ from zoo.flags import flag
 class MnistClassifierConfig(config.TrainConfig):
     """Flags of `python -m recipes.mnist_classifier`."""
 
+    DEFAULTS = {"epochs": 8, "binarization": "none"}
+
     model: str = "mnist_classifier"
     run_dir: str = config.run_dir_flag("mnist_classifier")
     export_dir: str = config.export_dir_flag("mnist_classifier")
-    epochs: int = flag(8, "training epochs", flags.EPOCHS)
-    binarization: str = config.binarization_flag("none")
     feature_units: int = flag(128, "width of the penultimate (feature) layer", flags.WIDTHS, model_arg=True)
     dropout: float = flag(0.3, "dropout rate before the output layer", flags.unit_interval_right_open, model_arg=True)
 

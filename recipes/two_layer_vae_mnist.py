@@ -16,6 +16,8 @@ from zoo.flags import flag
 class TwoLayerVAEMnistConfig(VAEMnistConfig):
     """Flags of `python -m recipes.two_layer_vae_mnist`: the VAE recipe's with z2 as --latent-dim, plus z1's size."""
 
+    DEFAULTS = {"importance_samples": 5, "gradient_estimator": "dreg"}
+
     model: str = "two_layer_vae"
     run_dir: str = config.run_dir_flag("two_layer_vae_mnist")
     export_dir: str = config.export_dir_flag("two_layer_vae_mnist")
@@ -24,11 +26,6 @@ class TwoLayerVAEMnistConfig(VAEMnistConfig):
                                   model_arg=True)
     top_hidden_units: tuple = flag((256, 256), "widths of the hidden layers between z1 and z2", flags.WIDTHS,
                                    model_arg=True)
-    importance_samples: int = flag(5, "k of the importance-weighted (IWAE) objective; 1 = the ELBO",
-                                   flags.count(1, 10_000), model_arg=True)
-    gradient_estimator: str = flag("dreg", "gradient of the bound: the pathwise one or 'dreg', the doubly "
-                                           "reparameterized one (Tucker et al. 2019; needs beta 1)",
-                                   choices=("reparameterization", "dreg"), model_arg=True)
 
 
 PROG = "python -m recipes.two_layer_vae_mnist"

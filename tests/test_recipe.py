@@ -22,7 +22,7 @@ from zoo.errors import ZooError
     (["--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
     (["--data-dir", "/no/such/dir"], "--data-dir directory does not exist: /no/such/dir"),
     (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
-    (["--beta", "4", "--importance-samples", "5"], "use one or the other; received --beta=4.0 --importance-samples=5"),
+    (["--beta", "4", "--importance-samples", "5"], "use one or the other; received --beta=4.0, --importance-samples=5"),
 ])
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -1,8 +1,9 @@
 """Configuration shared by recipes (layer 1: no TensorFlow, so that command lines parse and fail fast): the
-names of what the lower layers build (binarizations, architectures, corruptions) and `TrainConfig`, the
-flags of every training recipe."""
+names of what the lower layers build (binarizations, architectures, corruptions), the checks of the models'
+arguments that involve several of them, and `TrainConfig`, the flags of every training recipe."""
 
 import dataclasses
+import inspect
 
 from zoo import cluster, files, flags
 from zoo.flags import flag
@@ -33,6 +34,44 @@ def corruption_level_error(corruption, level):
     return None
 
 
+# Checks of a model's arguments that involve several of them. Each takes `shown` (how an argument's name is shown: as
+# itself in a model's ValueError, as its flag on the command line) and the arguments it names, and returns a message
+# or None. A model raises what `arguments_problem` finds in its arguments; `TrainConfig.check` reports the same for a
+# recipe's model flags before TensorFlow starts.
+def conv_width_problem(shown, arch, hidden_units):
+    if arch == "conv" and not hidden_units:
+        return (f"{shown('arch')} conv needs one {shown('hidden_units')} value (the width of its dense layer); "
+                "received none")
+
+
+def iwae_beta_problem(shown, beta, importance_samples):
+    # With k > 1 a beta on the weights' log p(z) - log q(z|x) makes a weighted bound that is no standard objective.
+    if beta != 1 and int(importance_samples) > 1:
+        return (f"{shown('beta')} != 1 weighs the KL term of the ELBO; the importance-weighted bound "
+                f"({shown('importance_samples')} > 1) has no KL term to weigh: use one or the other; received "
+                f"{shown('beta')}={beta}, {shown('importance_samples')}={importance_samples}")
+
+
+def dreg_beta_problem(shown, gradient_estimator, beta):
+    if gradient_estimator == "dreg" and beta != 1:
+        return (f"the dreg gradient is of the (importance-weighted) bound, which {shown('beta')} != 1 is not; "
+                f"received {shown('beta')}={beta} with {shown('gradient_estimator')}=dreg")
+
+
+ARGUMENT_CHECKS = (conv_width_problem, iwae_beta_problem, dreg_beta_problem)
+
+
+def arguments_problem(arguments, shown=str):
+    """The first message of the ARGUMENT_CHECKS whose arguments are all among `arguments` (name -> value), or None."""
+    for check in ARGUMENT_CHECKS:
+        names = list(inspect.signature(check).parameters)[1:]
+        if all(name in arguments for name in names):
+            problem = check(shown, **{name: arguments[name] for name in names})
+            if problem:
+                return problem
+    return None
+
+
 def run_dir_flag(recipe):
     return flag(f"runs/{recipe}", "checkpoints, TensorBoard logs, metrics.json and figures; rerunning with the "
                                   "same run dir resumes (a new or empty directory, or one the zoo made)",
@@ -44,13 +83,8 @@ def export_dir_flag(recipe):
                                               f"the committed one is saved_models/{recipe}")
 
 
-def binarization_flag(default):
-    help = "binarization of the images ('none': grayscale in [0, 1]; 'dynamic': a fresh Bernoulli draw each epoch)"
-    return flag(default, help, choices=BINARIZATIONS)
-
-
 @dataclasses.dataclass
-class DistributeFlags:
+class DistributeFlags(flags.Flags):
     """--strategy, --cpu-devices and --worker-timeout: how a recipe spreads its training over devices and machines
     (zoo.training's `make_strategy`). Every training recipe's flags include these."""
 
@@ -86,7 +120,8 @@ DISTRIBUTE_FLAGS = tuple(field.name for field in dataclasses.fields(DistributeFl
 
 @dataclasses.dataclass
 class TrainConfig(DistributeFlags):
-    """Flags shared by every recipe. Recipes subclass it to set `model`, defaults and model flags."""
+    """Flags shared by every recipe. Recipes subclass it to set `model`, their own `DEFAULTS` (zoo.flags.Flags) and
+    model flags."""
 
     model: str = "vae"
     epochs: int = flag(10, "training epochs", flags.EPOCHS)
@@ -96,7 +131,8 @@ class TrainConfig(DistributeFlags):
     seed: int = flag(0, "seed of data shuffling, initialization and the model's noise", flags.SEED)
     data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
                                "then tensorflow-datasets)", flags.existing_dir)
-    binarization: str = flag("dynamic", "binarization of the images", choices=BINARIZATIONS)
+    binarization: str = flag("dynamic", "binarization of the images ('none': grayscale in [0, 1]; 'dynamic': a fresh "
+                                        "Bernoulli draw each epoch)", choices=BINARIZATIONS)
     run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
     xla: str = flag("auto", "XLA compilation: auto = on with a GPU; on CPU whichever a short measurement of this model "
@@ -117,11 +153,16 @@ class TrainConfig(DistributeFlags):
     train_digits: tuple = flag((), "train (and validate) on images of these digits only, e.g. one class for "
                                    "anomaly detection (none = all digits); the test split keeps every digit",
                                flags.digits)
+    # Choosing the checkpoint by Fréchet distance: a flag of the recipes of generators (recipes.gan_mnist), off for
+    # the others.
+    frechet_every: int = 0
 
     def check(self):
-        """Checks involving several flags (`zoo.flags.parse` calls it); a message, or None."""
-        if getattr(self, "arch", None) == "conv" and not getattr(self, "hidden_units", (0,)):
-            return "--arch conv needs one --hidden-units value (the width of its dense layer); received none"
+        """Checks involving several flags (`zoo.flags.parse` calls it): the model's (`arguments_problem`), then the
+        export dir's; a message, or None."""
+        problem = arguments_problem(flags.model_kwargs(self), flags.flag_name)
+        if problem:
+            return problem
         if self.export_dir:
             problem = files.export_dir_problem(self.export_dir, keep_clear_of=(self.run_dir,))
             if problem:

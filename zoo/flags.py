@@ -30,6 +30,26 @@ def flag(default, help, check=None, choices=None, model_arg=False, type=None):
     return dataclasses.field(default=default, metadata=metadata)
 
 
+class Flags:
+    """Base of the config dataclasses whose fields are flags. A subclass changes the defaults of flags it inherits
+    in `DEFAULTS` (e.g. `DEFAULTS = {"epochs": 20}`) without declaring them again: their help, check and choices
+    stay where they are declared."""
+
+    DEFAULTS = {}
+
+    def __init_subclass__(cls, **kwargs):
+        # Runs before @dataclass reads the class: each changed default becomes the class's own field.
+        super().__init_subclass__(**kwargs)
+        inherited = getattr(cls, "__dataclass_fields__", {})
+        if "__annotations__" not in cls.__dict__:
+            cls.__annotations__ = {}
+        for name, default in cls.__dict__.get("DEFAULTS", {}).items():
+            if "help" not in getattr(inherited.get(name), "metadata", {}) or name in cls.__annotations__:
+                raise TypeError(f"{cls.__name__}.DEFAULTS: {name} is not a flag it inherits without declaring it")
+            cls.__annotations__[name] = inherited[name].type
+            setattr(cls, name, flag(default, **inherited[name].metadata))
+
+
 # Checks: each takes the flag name and value and returns an error message, or None when the value is fine.
 def positive(name, value):
     values = value if isinstance(value, tuple) else (value,)
@@ -265,8 +285,9 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one_line}\n")
 
 
-def _flag_name(field):
-    return "--" + field.name.replace("_", "-")
+def flag_name(name):
+    """The flag of the field `name`: "latent_dim" -> "--latent-dim"."""
+    return "--" + name.replace("_", "-")
 
 
 def build_parser(config_cls, prog=None, description=None):
@@ -287,7 +308,7 @@ def build_parser(config_cls, prog=None, description=None):
             kwargs["type"] = meta["type"] or (type(default) if default is not None else str)
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
-        parser.add_argument(_flag_name(field), **kwargs)
+        parser.add_argument(flag_name(field.name), **kwargs)
     return parser
 
 
@@ -302,8 +323,8 @@ def parse(config_cls, argv=None, prog=None, description=None):
     for field in dataclasses.fields(config_cls):
         check, value = field.metadata.get("check"), getattr(config, field.name)
         if value == () and field.default_factory is not dataclasses.MISSING and field.default_factory():
-            parser.error(f"{_flag_name(field)} takes at least one value; received none")
-        message = check and check(_flag_name(field), value)
+            parser.error(f"{flag_name(field.name)} takes at least one value; received none")
+        message = check and check(flag_name(field.name), value)
         if message:
             parser.error(message)
     message = config.check() if hasattr(config, "check") else None  # checks involving several flags
@@ -336,3 +357,17 @@ def command_line(prog, argv=None):
 def model_kwargs(config):
     """The config's model constructor arguments."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata.get("model_arg")}
+
+
+def settings_dict(config):
+    """The one serialised form of a config's settings: {field: value} of every field, as JSON reads it back (tuples
+    as lists). The card's flags, a run's checkpoint, the speed cache's key and `zoo.refresh` are all parts of it."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(config_cls, saved):
+    """The `config_cls` settings in `saved`, a `settings_dict` perhaps written by an older version (a card's flags):
+    a field it lacks has its default, as a run made before the field existed behaved; other keys are ignored. Nothing
+    is checked: these are settings a run already ran with."""
+    return config_cls(**{field.name: tuple(saved[field.name]) if isinstance(saved[field.name], list)
+                         else saved[field.name] for field in dataclasses.fields(config_cls) if field.name in saved})

@@ -54,9 +54,9 @@ def _mlp():
 
 
 def _check_dense_width(hidden_units):
-    if not hidden_units:
-        raise ValueError("the conv architecture needs one hidden_units value (the width of its dense layer); "
-                         "received none")
+    problem = config.conv_width_problem(str, "conv", hidden_units)
+    if problem:
+        raise ValueError(problem)
 
 
 @architecture("conv")

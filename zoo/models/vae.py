@@ -15,16 +15,12 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from zoo import nets
+from zoo import config, nets
 from zoo.losses import per_image_error, png_bits
 from zoo.models.base import Autoencoder
 from zoo.registry import register
 
 ANOMALY_SCORE_SAMPLES = 16
-# With k > 1 a beta on the weights' log p(z) - log q(z|x) makes a weighted bound that is no standard objective.
-IWAE_BETA_ERROR = ("beta != 1 weighs the KL term of the ELBO; the importance-weighted bound (importance_samples > 1) "
-                   "has no KL term to weigh: use one or the other; received beta={beta}, "
-                   "importance_samples={importance_samples}")
 
 tfd = tfp.distributions
 
@@ -67,14 +63,13 @@ class VAE(Autoencoder):
             raise ValueError(f"beta must be >= 0; received beta={beta}")
         if int(importance_samples) < 1:
             raise ValueError(f"importance_samples must be >= 1; received importance_samples={importance_samples}")
-        if beta != 1 and int(importance_samples) > 1:
-            raise ValueError(IWAE_BETA_ERROR.format(beta=beta, importance_samples=importance_samples))
         if gradient_estimator not in self.GRADIENT_ESTIMATORS:
             raise ValueError(f"gradient_estimator must be one of {', '.join(self.GRADIENT_ESTIMATORS)}; received "
                              f"gradient_estimator={gradient_estimator!r}")
-        if gradient_estimator == "dreg" and beta != 1:
-            raise ValueError(f"the dreg gradient is of the (importance-weighted) bound, which beta != 1 is not; "
-                             f"received beta={beta}")
+        problem = config.arguments_problem(dict(beta=beta, importance_samples=importance_samples,
+                                                gradient_estimator=gradient_estimator))
+        if problem:
+            raise ValueError(problem)
         self.gradient_estimator = gradient_estimator
         self.latent_dim = int(latent_dim)
         self.arch = arch
