@@ -23,13 +23,6 @@ class DenoisingAEMnistConfig(AutoencoderFlags):
                                    "the fraction of pixels of salt_and_pepper, or the largest q and sigma of mixed "
                                    "(see zoo/corruptions.py)", model_arg=True)
 
-    def check(self):
-        level_name, valid, allowed = config.CORRUPTION_LEVELS[self.corruption]
-        if not valid(self.noise_level):
-            return (f"--noise-level is {level_name} for {self.corruption} and must be {allowed}; "
-                    f"received --noise-level={self.noise_level}")
-        return super().check()
-
 
 PROG = "python -m recipes.denoising_ae_mnist"
 main = cli.recipe_main(DenoisingAEMnistConfig, PROG, __doc__)

@@ -185,11 +185,11 @@ def test_mixed_corruption_gives_each_kind_to_a_quarter_of_the_images():
 
 
 def test_bad_noise_levels_are_refused():
-    with pytest.raises(ValueError, match=r"q of masking must be in \[0, 1\); received q=1.0"):
+    with pytest.raises(ValueError, match=r"noise_level is q for masking and must be in \[0, 1\); received noise_level=1.0"):
         zoo.get("denoising_ae", noise_level=1.0)
-    with pytest.raises(ValueError, match=r"sigma of gaussian must be >= 0; received sigma=-0.1"):
+    with pytest.raises(ValueError, match=r"noise_level is sigma for gaussian and must be >= 0; received noise_level=-0.1"):
         zoo.get("denoising_ae", corruption="gaussian", noise_level=-0.1)
-    with pytest.raises(ValueError, match=r"level of mixed must be in \[0, 1\) \(the largest q and sigma\); received level=1.0"):
+    with pytest.raises(ValueError, match=r"noise_level is level for mixed and must be in \[0, 1\) \(the largest q and sigma\); received noise_level=1.0"):
         zoo.get("denoising_ae", corruption="mixed", noise_level=1.0)
 
 

@@ -26,14 +26,6 @@ CORRUPTION_LEVELS = {
 }
 
 
-def corruption_level_error(corruption, level):
-    """Why `level` is not a valid level of `corruption` (e.g. "q of masking must be in [0, 1); ..."), or None."""
-    level_name, valid, allowed = CORRUPTION_LEVELS[corruption]
-    if not valid(level):
-        return f"{level_name} of {corruption} must be {allowed}; received {level_name}={level}"
-    return None
-
-
 # Checks of a model's arguments that involve several of them. Each takes `shown` (how an argument's name is shown: as
 # itself in a model's ValueError, as its flag on the command line) and the arguments it names, and returns a message
 # or None. A model raises what `arguments_problem` finds in its arguments; `TrainConfig.check` reports the same for a
@@ -58,7 +50,15 @@ def dreg_beta_problem(shown, gradient_estimator, beta):
                 f"received {shown('beta')}={beta} with {shown('gradient_estimator')}=dreg")
 
 
-ARGUMENT_CHECKS = (conv_width_problem, iwae_beta_problem, dreg_beta_problem)
+def noise_level_problem(shown, corruption, noise_level):
+    if corruption in CORRUPTION_LEVELS:  # an unknown one is refused with the choices
+        level_name, valid, allowed = CORRUPTION_LEVELS[corruption]
+        if not valid(noise_level):
+            return (f"{shown('noise_level')} is {level_name} for {corruption} and must be {allowed}; received "
+                    f"{shown('noise_level')}={noise_level}")
+
+
+ARGUMENT_CHECKS = (conv_width_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem)
 
 
 def arguments_problem(arguments, shown=str):

@@ -13,7 +13,7 @@ import itertools
 
 import tensorflow as tf
 
-from zoo.config import CORRUPTION_LEVELS, corruption_level_error
+from zoo.config import CORRUPTION_LEVELS, noise_level_problem
 
 
 # Each corruption draws its noise through `noise(draw, shape, batch_axis=0)`, where `draw` is a stateless
@@ -65,7 +65,7 @@ def check_corruption(corruption, level):
     """Raises ValueError unless `corruption` is known and `level` is valid for it."""
     if corruption not in CORRUPTIONS:
         raise ValueError(f"corruption must be one of {tuple(CORRUPTIONS)}; received corruption={corruption!r}")
-    message = corruption_level_error(corruption, level)
+    message = noise_level_problem(str, corruption, level)
     if message:
         raise ValueError(message)
 
