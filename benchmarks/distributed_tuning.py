@@ -97,7 +97,7 @@ def main(argv=None):
     ends = [json.loads(line) for line in (root / "distributed" / "trial_log.jsonl").read_text().splitlines()]
     per_worker = {role: sum(e["event"] == "end" and e["tuner"] == role for e in ends) for role in roles[1:]}
     result = {"command": flags.command_line("python -m benchmarks.distributed_tuning", argv),
-              "settings": dataclasses.asdict(settings), "cpu_cores": os.cpu_count(),
+              "settings": flags.settings_dict(settings), "cpu_cores": os.cpu_count(),
               "one_process_seconds": one_process, "workers_done_seconds": workers_done,
               "chief_exit_seconds": chief_done, "speedup_to_workers_done": round(one_process / workers_done, 2),
               "speedup_to_chief_exit": round(one_process / chief_done, 2), "trials_per_worker": per_worker}

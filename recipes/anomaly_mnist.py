@@ -221,7 +221,7 @@ def run(settings, argv):
         plots.ranked_images(dataset.test_images, ranked, settings.digits, out / f"{detector}_ranked.png",
                             f"{detector}: least (left) and most (right) anomalous test digits per normal digit")
     (out / "results.json").write_text(json.dumps({"command": flags.command_line(PROG, argv),
-                                                  "settings": dataclasses.asdict(settings),
+                                                  "settings": flags.settings_dict(settings),
                                                   "results": results}, indent=1))
     table = write_table(settings, results, out / "results.md")
     print(Path(table).read_text())

@@ -112,7 +112,7 @@ def run(settings, argv):
     out = owned_dir(settings.out_dir, OUT_DIR)
     ratings = movielens.splittable(movielens.load_ratings(settings.data_dir), settings.data_dir)
     shape = movielens.matrix_shape(ratings)
-    defining = {k: v for k, v in dataclasses.asdict(settings).items()
+    defining = {k: v for k, v in flags.settings_dict(settings).items()
                 if k not in ("splits", "out_dir", "data_dir", *config.DISTRIBUTE_FLAGS)}
     rmse = Number(0, 4)  # predictions and ratings are both in [1, 5]
     fits = ResultStore(out / "results.json", defining, movielens.ratings_fingerprint(settings.data_dir),

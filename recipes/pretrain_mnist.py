@@ -221,7 +221,7 @@ def run(settings, argv):
     from zoo.files import Number, ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
-    defining = {k: v for k, v in dataclasses.asdict(settings).items()
+    defining = {k: v for k, v in flags.settings_dict(settings).items()
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
                              *config.DISTRIBUTE_FLAGS)}
     fingerprint = data.mnist_fingerprint(settings.data_dir)

@@ -119,7 +119,7 @@ def main(argv=None):
         plots.image_grid(np.concatenate(list(shown.values())), len(shown), out / f"restore_{slug}.png",
                          title=f"{corruption}: rows {', '.join(shown)}", row_labels=list(shown))
     (out / "results.json").write_text(json.dumps({"command": flags.command_line(PROG, argv),
-                                                  "settings": dataclasses.asdict(settings), "results": results},
+                                                  "settings": flags.settings_dict(settings), "results": results},
                                                  indent=1))
     columns = ["corrupted", *names]
     zoo_restorers = [name for name in names if name != "baseline"]

@@ -145,11 +145,12 @@ def test_a_finished_run_goes_on_with_more_epochs_only_at_a_constant_rate(mnist_d
         vae_mnist.main([*cosine, "--epochs", "2"])
 
 
-def test_a_run_from_before_a_model_argument_existed_resumes_with_its_default(mnist_dir, tmp_path):
+def test_a_run_from_before_a_model_argument_or_a_flag_existed_resumes_with_its_default(mnist_dir, tmp_path):
     config = small_config(mnist_dir, tmp_path)
     training.train(config, verbose=0)
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     del state["run_config"]["beta"], state["run_config"]["gradient_estimator"]  # as an older run wrote it
+    del state["run_config"]["train_digits"]  # a flag added since
     (tmp_path / "checkpoint.json").write_text(json.dumps(state))
     _, _, checkpoint = training.train(config, verbose=0)  # resumes (nothing left to train) instead of refusing
     assert checkpoint.state["epochs_done"] == 1

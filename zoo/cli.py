@@ -56,7 +56,7 @@ def run_distributed(run, settings, argv, output_field):
 def before_tensorflow(settings):
     """What must happen before TensorFlow starts a thread: a multi-worker process's SIGTERM and Ctrl-C go to
     zoo.cluster's watcher, so that they end it in one line even while TensorFlow waits for the other workers."""
-    if getattr(settings, "strategy", None) == "multi_worker":
+    if settings.strategy == "multi_worker":
         cluster.watch_signals()
 
 

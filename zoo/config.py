@@ -106,8 +106,8 @@ class DistributeFlags(flags.Flags):
     def shared_settings(self):
         """The settings every worker of a multi-worker run must have alike (zoo.training compares them when the workers
         meet): every field but PER_WORKER_FLAGS and the paths on each worker's machine (the flags ending in _dir)."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
-                if field.name not in PER_WORKER_FLAGS and not field.name.endswith("_dir")}
+        return {name: value for name, value in flags.settings_dict(self).items()
+                if name not in PER_WORKER_FLAGS and not name.endswith("_dir")}
 
 
 # Flags that the workers of one run may set apart: how long each waits for the others.

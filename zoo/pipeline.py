@@ -2,7 +2,6 @@
 evaluate on the test split, draw the figures, compute the anomaly threshold, write the card and export.
 `publish` is the one function a recipe calls; `refresh` re-exports a committed artifact."""
 
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -21,6 +20,7 @@ import tensorflow_probability as tfp
 import zoo
 from zoo import anomaly, data, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
+from zoo.config import BINARIZATIONS, TrainConfig
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
@@ -139,7 +139,7 @@ def card(model, config, measured, data_source, command, speed_settings=None):
                                   else config.binarization),
             "train_limit": config.train_limit or "all 60000 training images",
         },
-        "flags": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("data_dir",)},
+        "flags": {k: v for k, v in flags.settings_dict(config).items() if k != "data_dir"},
         "command": command,
         "metrics": {name: {"value": value, "command": command} for name, value in measured.items()},
         "parameters": int(model.count_params()),
@@ -279,7 +279,7 @@ def progress_callbacks(config):
     if "generate" not in registry.get_class(config.model).ENDPOINTS:
         return []
     callbacks = [plots.GeneratorProgress(Path(config.run_dir) / "figures" / "progress")]
-    if getattr(config, "frechet_every", 0):
+    if config.frechet_every:
         if not config.validation_size:
             raise ZooError("choosing the best checkpoint by Fréchet distance needs held-out training images: pass "
                            f"--validation-size > 0 (received --validation-size={config.validation_size}) or "
@@ -307,7 +307,7 @@ def publish(config, command=None, card_extra=None):
     if not training.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
-    best = best_by_frechet(config, checkpoint) if getattr(config, "frechet_every", 0) else None
+    best = best_by_frechet(config, checkpoint) if config.frechet_every else None
     if best:
         model.load_weights(Path(config.run_dir) / "best.weights.h5")
         print(f"the best checkpoint by Fréchet distance to held-out training images: epoch {best[0]} ({best[1]:.2f})")
@@ -345,6 +345,15 @@ def publish(config, command=None, card_extra=None):
     return measured
 
 
+def card_settings(artifact_card):
+    """The training settings (a TrainConfig) that the "flags" of a card this zoo exported hold, however old: a flag
+    it lacks has its default (zoo.flags.from_dict), but the binarization, which the card's "data" also records."""
+    recorded = artifact_card.get("data")
+    binarization = recorded.get("training_binarization") if isinstance(recorded, dict) else None
+    fallback = {"binarization": binarization} if binarization in BINARIZATIONS else {}
+    return flags.from_dict(TrainConfig, {**fallback, **artifact_card["flags"]})
+
+
 def refresh(artifact_dir, data_dir=None, command=None):
     """Re-exports a committed artifact from its model.keras with the current endpoints and figures, keeping its
     card (flags, command, measured metrics). The anomaly threshold is recomputed (on training images, as
@@ -357,11 +366,10 @@ def refresh(artifact_dir, data_dir=None, command=None):
         raise ZooError(f"{artifact_dir / 'card.json'}: no \"flags\" and \"metrics\" objects; only an artifact this zoo "
                        "exported can be re-exported")
     model = zoo.load(artifact_dir / "model.keras")
-    saved = artifact_card["flags"]
-    train_digits = tuple(saved.get("train_digits", ()))
-    dataset = data.mnist(100, saved.get("binarization", "none"), data_dir, saved.get("seed", 0),
-                         saved.get("validation_size", 0), saved.get("train_limit") or None, train_digits)
-    entry = anomaly_entry(model, dataset, train_digits)
+    saved = card_settings(artifact_card)
+    dataset = data.mnist(100, saved.binarization, data_dir, saved.seed, saved.validation_size,
+                         saved.train_limit or None, saved.train_digits)
+    entry = anomaly_entry(model, dataset, saved.train_digits)
     if entry:
         artifact_card["anomaly"] = entry
     artifact_card["endpoints"] = sorted(model.ENDPOINTS)
@@ -374,7 +382,7 @@ def refresh(artifact_dir, data_dir=None, command=None):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "weights": "unchanged (re-exported from model.keras, not retrained)"})
     with tempfile.TemporaryDirectory() as figures_dir:
-        drawn = plots.draw_all(model, dataset, figures_dir, seed=saved.get("seed", 0))
+        drawn = plots.draw_all(model, dataset, figures_dir, seed=saved.seed)
         kept = [path for path in sorted(artifact_dir.glob("*.png")) if path.name not in {p.name for p in drawn}]
         export.export(model, artifact_dir, artifact_card, [*drawn, *kept])
     written = zoo.load(artifact_dir / "model.keras").get_weights()

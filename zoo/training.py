@@ -23,7 +23,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import cluster, data, flags, speed
-from zoo.config import PRECISIONS
+from zoo.config import PRECISIONS, TrainConfig
 from zoo.errors import TrainingDiverged, ZooError, in_one_line
 from zoo.files import ListOf, Number, Record, atomic_write_text, owned_dir, present, read_json, remove_temporaries
 from zoo.files import fault as files_fault
@@ -64,7 +64,8 @@ def speed_settings(config, strategy, dataset, steps_per_epoch):
         return build_model(config, strategy, steps_per_epoch, xla, speed.TIMED_STEPS)
 
     # The network's flags, not its seed: the same network at another seed runs at the same speed.
-    network = {"model": config.model, **flags.model_kwargs(config)}
+    settings = flags.settings_dict(config)
+    network = {name: settings[name] for name in ("model", *flags.model_kwargs(config))}
     return speed.choose(config.xla, config.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")),
                         replicas=strategy.num_replicas_in_sync, model_config=network,
                         batch_size=config.batch_size, build=build,
@@ -179,8 +180,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         state = self.read_state(self.restore_from)
         if state is None:
             return 0
-        # A run from before a flag or a model argument existed was trained with its default.
-        saved = {"train_digits": [], **constructor_defaults(model, self.run_config), **state["run_config"]}
+        # A run from before a flag or a model argument existed was trained with its default (where it is declared).
+        saved = {**run_flags(TrainConfig()), **constructor_defaults(model, self.run_config), **state["run_config"]}
         mismatch = settings_mismatch(saved, self.run_config, ("epochs",) if self.extendable else ())
         if mismatch:
             raise ZooError(f"{self.restore_from} holds a run with other settings {mismatch}; "
@@ -273,9 +274,9 @@ def make_strategy(config):
     worker has started (within `config.worker_timeout` seconds, else a ZooError naming those that did not), and
     refused unless every worker runs with the same settings (`check_settings_agree`)."""
     gpus = tf.config.list_physical_devices("GPU")
-    if getattr(config, "cpu_devices", 1) > 1 and not gpus:
+    if config.cpu_devices > 1 and not gpus:
         split_cpu(config.cpu_devices)
-    name = getattr(config, "strategy", "auto")
+    name = config.strategy
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "one"
     if name == "one":
@@ -458,12 +459,16 @@ def constructor_defaults(model, keys):
     return json.loads(json.dumps(defaults))
 
 
+def run_flags(config):
+    """The RUN_DEFINING_FLAGS of `config`'s serialised settings (zoo.flags.settings_dict)."""
+    return {k: v for k, v in flags.settings_dict(config).items() if k in RUN_DEFINING_FLAGS}
+
+
 def run_config(model, config, data_fingerprint):
     """What defines a run: the model's constructor arguments (but its `serving_options`), RUN_DEFINING_FLAGS and the
     data it trains on."""
     trained = {k: v for k, v in model.constructor_config().items() if k not in model.serving_options}
-    return {**trained, **{k: getattr(config, k) for k in RUN_DEFINING_FLAGS},
-            "data": data_fingerprint}
+    return {**trained, **run_flags(config), "data": data_fingerprint}
 
 
 def load_trained(config):
@@ -477,7 +482,7 @@ def load_trained(config):
 
 def profiled_steps(config):
     """The TensorBoard callback's `profile_batch` for `--profile-steps A,B` (0: no trace)."""
-    return flags.steps_of(getattr(config, "profile_steps", "")) or 0
+    return flags.steps_of(config.profile_steps) or 0
 
 
 def train(config, strategy=None, verbose=None, callbacks=()):
