@@ -31,5 +31,10 @@ def main(argv=None):
         print(f"re-exported {pipeline.refresh(directory, settings.data_dir, command)}", flush=True)
 
 
-if __name__ == "__main__":
+def console_main():
+    """The console script of the installed package (pyproject.toml)."""
     cli.run_main(main)
+
+
+if __name__ == "__main__":
+    console_main()

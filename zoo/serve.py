@@ -136,5 +136,10 @@ def main(argv=None):
         print("stopped", file=sys.stderr)
 
 
-if __name__ == "__main__":
+def console_main():
+    """The console script of the installed package (pyproject.toml)."""
     cli.run_main(main)
+
+
+if __name__ == "__main__":
+    console_main()
