@@ -57,14 +57,18 @@ def test_the_pinned_requirements_satisfy_the_package():
 @pytest.mark.parametrize("editable", [False, True], ids=["install", "editable"])
 def test_an_installed_zoo_serves_an_artifact(tmp_path, editable):
     bin_dir = fresh_venv(tmp_path / "venv")
+    source = tmp_path / "source"  # a copy: setuptools writes build/ and *.egg-info beside the sources it builds
+    shutil.copytree(ROOT / "zoo", source / "zoo", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     install = [str(bin_dir / "pip"), "install", "--quiet", "--disable-pip-version-check", "--no-build-isolation"]
-    run(install + (["-e", str(ROOT)] if editable else [str(ROOT)]), cwd=tmp_path)
+    run(install + (["-e", str(source)] if editable else [str(source)]), cwd=tmp_path)
     elsewhere = tmp_path / "elsewhere"  # not the clone: `import zoo` must find the installed package
     elsewhere.mkdir()
     where = run([str(bin_dir / "python"), "-c", "import zoo, pathlib; print(pathlib.Path(zoo.__file__).parent)"],
                 cwd=elsewhere).strip()
     if editable:
-        assert Path(where) == ROOT / "zoo"
+        assert Path(where) == source / "zoo"
     else:
         assert Path(where).is_relative_to(tmp_path / "venv")
         assert sorted(p.name for p in (Path(where) / "page").iterdir()) == ["app.js", "index.html", "style.css"]
