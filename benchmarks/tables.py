@@ -47,6 +47,29 @@ def artifacts():
     return artifact_table.table()
 
 
+def card(artifact):
+    return json.loads((ROOT / "saved_models" / artifact / "card.json").read_text())
+
+
+def vae_artifacts():
+    """The VAE artifacts side by side, from their cards."""
+    rows = []
+    for artifact in ("vae_mnist", "two_layer_vae_mnist", "beta_vae_mnist"):
+        found = card(artifact)
+        config, metrics = found["model_config"], {k: v["value"] for k, v in found["metrics"].items()}
+        k = config.get("importance_samples", 1)
+        objective = (f"IWAE k = {k}" if k > 1 else "ELBO") + (f", beta = {config['beta']:g}" if config["beta"] != 1
+                                                               else "")
+        rows.append([f"`saved_models/{artifact}`", found["model"], objective,
+                     config.get("gradient_estimator", "pathwise"), f"{metrics['epochs']} ({found['flags']['batch_size']})",
+                     f"{metrics['train_seconds'] / 60:.0f}", (found.get("training_speed") or {}).get("cpu", "not recorded"),
+                     f"{metrics['test_nll_nats']:.2f} (k = {metrics['nll_importance_samples']})",
+                     f"{metrics['test_elbo_nats']:.2f}"])
+    return markdown(["artifact", "model", "objective", "gradient", "epochs (batch)", "training, min", "CPU",
+                     "test NLL, nats", "test ELBO, nats"], rows,
+                    "From the artifacts' cards (`saved_models/*/card.json`), where each one's command is.")
+
+
 def classic_autoencoders():
     results = load("classic_autoencoders.json")
 
@@ -233,10 +256,95 @@ def restore():
                     f"PSNR (dB) / SSIM against the clean digit, mean over the 10,000 test digits. `{results['command']}`.")
 
 
+def mean_std(values, fmt="{:.4f}"):
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return fmt.format(mean)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{fmt.format(mean)} ± {fmt.format(std)}"
+
+
+def pretrain():
+    """Test accuracy per label budget and method: benchmarks/results/pretrain_mnist/results.json, with the rows of
+    all_labels/ (60,000 labels, 150 fine-tuning epochs) and m1_m2_200/ (M1+M2 trained 200 epochs) in place of its own."""
+    merged = {}
+    for name in ("results.json", "all_labels/results.json", "m1_m2_200/results.json"):
+        merged.update(load(f"pretrain_mnist/{name}")["results"])
+    methods = ("random", "pretrained", "vae_m1", "vae_m1_m2")
+    rows = []
+    for budget in sorted({int(key.split("/")[0]) for key in merged}):
+        cells = []
+        seeds = set()
+        for method in methods:
+            values = [v for key, v in merged.items() if key.split("/")[0] == str(budget) and key.split("/")[2] == method]
+            seeds |= {key.split("/")[1] for key in merged if key.startswith(f"{budget}/") and key.endswith(method)}
+            cells.append(f"{mean_std(values)} (error {100 * (1 - sum(values) / len(values)):.2f}%)" if values else "-")
+        rows.append([budget, len(seeds), *cells])
+    return markdown(["labels", "seeds", "random init", "SDAE-pretrained init", "VAE M1 (SVM on codes)", "VAE M1+M2"],
+                    rows, "Test accuracy on the 10,000 test digits, mean ± sample standard deviation (ddof = 1) over "
+                          "the seeds. From `benchmarks/results/pretrain_mnist/results.json`, `all_labels/` (60,000 "
+                          "labels) and `m1_m2_200/` (M1+M2).")
+
+
+ANOMALY_SCORES = (("conv_ae", "reconstruction"), ("vae", "neg_elbo"), ("vae", "neg_elbo_minus_weighted_png_nats"),
+                  ("vae", "neg_elbo_per_png_bit"), ("vae", "neg_elbo_minus_png_nats"), ("vae", "reconstruction"),
+                  ("vae", "neg_log_likelihood"))
+# Ruff et al. (2018, "Deep One-Class Classification"), Table 1, AUROC (%) per normal digit, means over 10 seeds: a
+# published row beside ours, not a result of this repository (see docs/applications.md).
+DEEP_SVDD = (98.0, 99.7, 91.7, 91.9, 94.9, 88.5, 98.3, 94.6, 93.9, 96.5)
+
+
+def anomaly():
+    results = load("anomaly_mnist/results.json")
+    detectors = results["results"]
+    digits = sorted(detectors["conv_ae"], key=int)
+    rows = []
+    for digit in digits:
+        rows.append([digit, *(f"{100 * detectors[d][digit][s]['auroc']:.1f}" for d, s in ANOMALY_SCORES),
+                     f"{DEEP_SVDD[int(digit)]:.1f}"])
+    means = [sum(detectors[d][digit][s]["auroc"] for digit in digits) / len(digits) for d, s in ANOMALY_SCORES]
+    rows.append(["mean", *(f"**{100 * m:.1f}**" for m in means), f"{sum(DEEP_SVDD) / len(DEEP_SVDD):.1f}"])
+    correlations = [sum(detectors[d][digit][s]["complexity_correlation"] for digit in digits) / len(digits)
+                    for d, s in ANOMALY_SCORES]
+    rows.append(["rank correlation with PNG length, held-out normal images (mean)",
+                 *(f"{c:+.2f}" for c in correlations), "-"])
+    rows.append(["chosen on held-out normal images (digits)",
+                 *(sum(detectors[d][digit]["chosen"] == s for digit in digits) for d, s in ANOMALY_SCORES), "-"])
+    return markdown(["normal digit", *(f"{d} {s}" for d, s in ANOMALY_SCORES), "Deep SVDD (Ruff et al. 2018)"], rows,
+                    f"AUROC (%), one model per digit. `{results['command']}`.")
+
+
+AUTOREC_SETTINGS = {"biases": "regularization", "biased_mf": "l2", "i_autorec": "(l2, input_dropout)",
+                    "u_autorec": "(l2, input_dropout)"}
+
+
+def autorec():
+    results = load("autorec_movielens/results.json")
+    fits = results["results"]
+    splits = sorted({int(key.split("/")[0]) for key in fits})
+    models = list(dict.fromkeys(key.split("/")[1] for key in fits))
+    rows = []
+    for model in models:
+        chosen, tests = [], []
+        for split in splits:
+            candidates = {key.split("/", 2)[2]: fit for key, fit in fits.items()
+                          if key.startswith(f"{split}/{model}/")}
+            best = min(candidates, key=lambda name: candidates[name]["validation"])
+            chosen.append(best)
+            tests.append(candidates[best]["test"])
+        picked = "-" if set(chosen) == {"None"} else f"{AUTOREC_SETTINGS.get(model, 'settings')} in " + "; ".join(
+            f"({name})" if "," in name else name for name in sorted(set(chosen), key=chosen.index))
+        rows.append([model, picked, mean_std(tests)])
+    return markdown(["model", "settings chosen on the splits' validation parts", f"test RMSE, mean ± std over "
+                     f"{len(splits)} splits"], rows,
+                    f"`{results['command']}`; every fit, with its validation and test RMSE, is in "
+                    "`benchmarks/results/autorec_movielens/results.json`.")
+
+
 TABLES = {fn.__name__: fn for fn in (
-    artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed, training_speed_defaults,
+    artifacts, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed, training_speed_defaults,
     training_speed_batch_size, recipe_speed, default_recipe, evaluation_speed, serving_speed, serving_http,
-    distributed_training, distributed_tuning, semi_supervised_speed, restore)}
+    distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly, autorec)}
 
 
 def marked_files():
