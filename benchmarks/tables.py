@@ -332,8 +332,9 @@ def autorec():
             best = min(candidates, key=lambda name: candidates[name]["validation"])
             chosen.append(best)
             tests.append(candidates[best]["test"])
-        picked = "-" if set(chosen) == {"None"} else f"{AUTOREC_SETTINGS.get(model, 'settings')} in " + "; ".join(
-            f"({name})" if "," in name else name for name in sorted(set(chosen), key=chosen.index))
+        shown = [f"({name})" if "," in name else name for name in sorted(set(chosen), key=chosen.index)]
+        picked = "-" if set(chosen) == {"None"} else f"{AUTOREC_SETTINGS.get(model, 'settings')} = " + (
+            f"{shown[0]} on every split" if len(shown) == 1 else " or ".join(shown))
         rows.append([model, picked, mean_std(tests)])
     return markdown(["model", "settings chosen on the splits' validation parts", f"test RMSE, mean ± std over "
                      f"{len(splits)} splits"], rows,
