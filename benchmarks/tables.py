@@ -47,6 +47,41 @@ def artifacts():
     return artifact_table.table()
 
 
+def artifacts_summary():
+    """The README's short table: each committed artifact's headline test numbers and what its endpoints were
+    measured to do (the full table is docs/artifacts.md's)."""
+    behaviour = load("artifact_behaviour.json")["artifacts"]
+    quality = {row["artifact"]: row["frechet_distance"] for row in load("sample_quality.json")["rows"]
+               if row["artifact"] and "N(0" not in row["generator"]}
+    rows = []
+    for card_path in sorted((ROOT / "saved_models").glob("*/card.json")):
+        name = card_path.parent.name
+        found = json.loads(card_path.read_text())
+        metrics = {key: entry["value"] for key, entry in found["metrics"].items()}
+        if "test_nll_nats" in metrics:
+            given = " given the digit" if found["model"] == "cvae" else ""
+            headline = f"NLL {metrics['test_nll_nats']:.2f} nats{given} (k = {metrics['nll_importance_samples']})"
+        elif "test_bce_nats" in metrics:
+            headline = f"BCE {metrics['test_bce_nats']:.2f} nats, squared error {metrics['test_squared_error']:.2f}"
+        elif "test_squared_error" in metrics:
+            headline = f"squared error {metrics['test_squared_error']:.2f}"
+        elif "test_accuracy" in metrics:
+            headline = f"accuracy {metrics['test_accuracy']:.4f}"
+        else:
+            headline = "-"
+        if f"saved_models/{name}" in quality:
+            distance = f"Fréchet distance {quality[f'saved_models/{name}']:.1f}"
+            headline = distance if headline == "-" else f"{headline}; {distance}"
+        anomaly = found.get("anomaly")
+        endpoints = found.get("endpoints", [])
+        endpoints = endpoints if isinstance(endpoints, list) else list(endpoints)
+        rows.append([f"`{name}`", found["model"], headline, *artifact_table.behaviour_cells(behaviour.get(name, {})),
+                     f"{anomaly['threshold']:.1f}" if anomaly else "-", ", ".join(f"`{e}`" for e in endpoints)])
+    return markdown(["artifact (`saved_models/`)", "model", "test set (10,000 digits)",
+                     "reconstructions read as their digit, %", "rarest digit in 1,000 samples, %", "score threshold",
+                     "endpoints"], rows)
+
+
 def card(artifact):
     return json.loads((ROOT / "saved_models" / artifact / "card.json").read_text())
 
@@ -343,7 +378,7 @@ def autorec():
 
 
 TABLES = {fn.__name__: fn for fn in (
-    artifacts, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed, training_speed_defaults,
+    artifacts, artifacts_summary, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed, training_speed_defaults,
     training_speed_batch_size, recipe_speed, default_recipe, evaluation_speed, serving_speed, serving_http,
     distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly, autorec)}
 
