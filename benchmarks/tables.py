@@ -1,18 +1,20 @@
 """Writes every results table of README.md and docs/ from the measured results (benchmarks/results/*.json and
 saved_models/*/card.json): `python -m benchmarks.tables` rewrites each table between its markers,
-`python -m benchmarks.tables --check` changes nothing and exits with status 1 naming every table that is stale.
+`python -m benchmarks.tables --check-only` changes nothing and exits with status 1 naming every table that is stale.
 
 A table in a markdown file is the text between `<!-- table:NAME -->` and `<!-- /table -->`; NAME is one of
 TABLES below, each a function of the results files alone (no TensorFlow). tests/test_docs.py runs the check and
 fails on a marker without a generator."""
 
-import argparse
+import dataclasses
 import json
 import re
 import sys
 from pathlib import Path
 
 from benchmarks import artifact_table
+from zoo import flags
+from zoo.flags import flag
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -394,11 +396,13 @@ def unknown_markers():
             for name in OPENING.findall(path.read_text()) if name not in TABLES]
 
 
-def rewrite(text):
-    """The text with every marked table regenerated, and the names of the tables that changed."""
+def rewrite(text, names=None):
+    """The text with every marked table regenerated (or those of `names`), and the names of the tables that changed."""
     stale = []
 
     def replace(match):
+        if names is not None and match["name"] not in names:
+            return match[0]
         body = "\n" + TABLES[match["name"]]().strip("\n") + "\n\n"  # blank lines: Python-Markdown ends HTML there
         if body != match["body"]:
             stale.append(match["name"])
@@ -407,25 +411,30 @@ def rewrite(text):
     return MARKER.sub(replace, text), stale
 
 
+@dataclasses.dataclass
+class TablesConfig:
+    """Flags of `python -m benchmarks.tables`."""
+
+    tables: tuple = flag(tuple(TABLES), "the tables to write or check (default: all)", choices=tuple(TABLES))
+    check_only: bool = flag(False, "change nothing; exit 1 naming every stale table")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.tables", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming every stale table")
-    settings = parser.parse_args(argv)
+    settings = flags.parse(TablesConfig, argv, prog="python -m benchmarks.tables", description=__doc__)
     unknown = unknown_markers()
     for path, name in unknown:
         print(f"{path}: <!-- table:{name} --> names no table (known: {', '.join(sorted(TABLES))})", file=sys.stderr)
     stale_any = False
     for path in marked_files():
         text = path.read_text()
-        new, stale = rewrite(text)
+        new, stale = rewrite(text, settings.tables)
         for name in stale:
             stale_any = True
-            print(f"{path.relative_to(ROOT)}: table {name} is {'stale' if settings.check else 'rewritten'}",
-                  file=sys.stderr if settings.check else sys.stdout)
-        if stale and not settings.check:
+            print(f"{path.relative_to(ROOT)}: table {name} is {'stale' if settings.check_only else 'rewritten'}",
+                  file=sys.stderr if settings.check_only else sys.stdout)
+        if stale and not settings.check_only:
             path.write_text(new)
-    if settings.check and (stale_any or unknown):
+    if settings.check_only and (stale_any or unknown):
         print("run `python -m benchmarks.tables` to rewrite them", file=sys.stderr)
         return 1
     return 2 if unknown else 0

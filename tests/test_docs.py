@@ -32,9 +32,9 @@ def test_the_check_names_a_stale_table(tmp_path, monkeypatch):
     page.write_text("<!-- table:recipe_speed -->\n| made up |\n<!-- /table -->\n")
     monkeypatch.setattr(tables, "marked_files", lambda: [page])
     monkeypatch.setattr(tables, "ROOT", tmp_path)
-    assert tables.main(["--check"]) == 1
+    assert tables.main(["--check-only"]) == 1
     assert page.read_text().count("made up") == 1
-    assert tables.main([]) == 0 and tables.main(["--check"]) == 0
+    assert tables.main([]) == 0 and tables.main(["--check-only"]) == 0
     assert "made up" not in page.read_text()
 
 
