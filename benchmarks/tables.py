@@ -98,8 +98,9 @@ def vae_artifacts():
         objective = (f"IWAE k = {k}" if k > 1 else "ELBO") + (f", beta = {config['beta']:g}" if config["beta"] != 1
                                                                else "")
         rows.append([f"`saved_models/{artifact}`", found["model"], objective,
-                     config.get("gradient_estimator", "pathwise"), f"{metrics['epochs']} ({found['flags']['batch_size']})",
-                     f"{metrics['train_seconds'] / 60:.0f}", (found.get("training_speed") or {}).get("cpu", "not recorded"),
+                     config.get("gradient_estimator", "pathwise"),
+                     f"{metrics['epochs']} ({found['flags']['batch_size']})", f"{metrics['train_seconds'] / 60:.0f}",
+                     (found.get("training_speed") or {}).get("cpu", "not recorded"),
                      f"{metrics['test_nll_nats']:.2f} (k = {metrics['nll_importance_samples']})",
                      f"{metrics['test_elbo_nats']:.2f}"])
     return markdown(["artifact", "model", "objective", "gradient", "epochs (batch)", "training, min", "CPU",
@@ -189,7 +190,8 @@ def recipe_speed():
                                ("plain Keras script (batch 500)", "plain_keras"))]
     passes = len(per_epoch["recipe"])
     return markdown(["", *(f"seconds per epoch, pass {i + 1}" for i in range(passes)), "median"], rows,
-                    cpu_note(results, f"recipe speed / plain Keras: **{results['recipe_speed_over_plain_keras']:.2f}x**"))
+                    cpu_note(results, "recipe speed / plain Keras: "
+                                      f"**{results['recipe_speed_over_plain_keras']:.2f}x**"))
 
 
 def default_recipe():
@@ -290,7 +292,8 @@ def restore():
     rows = [[corruption, *(f"{row[c]['psnr_db']:.2f} / {row[c]['ssim']:.3f}" for c in columns)]
             for corruption, row in table.items()]
     return markdown(["corruption", *columns], rows,
-                    f"PSNR (dB) / SSIM against the clean digit, mean over the 10,000 test digits. `{results['command']}`.")
+                    "PSNR (dB) / SSIM against the clean digit, mean over the 10,000 test digits. "
+                    f"`{results['command']}`.")
 
 
 def mean_std(values, fmt="{:.4f}"):
@@ -303,7 +306,8 @@ def mean_std(values, fmt="{:.4f}"):
 
 def pretrain():
     """Test accuracy per label budget and method: benchmarks/results/pretrain_mnist/results.json, with the rows of
-    all_labels/ (60,000 labels, 150 fine-tuning epochs) and m1_m2_200/ (M1+M2 trained 200 epochs) in place of its own."""
+    all_labels/ (60,000 labels, 150 fine-tuning epochs) and m1_m2_200/ (M1+M2 trained 200 epochs) in place of its
+    own."""
     merged = {}
     for name in ("results.json", "all_labels/results.json", "m1_m2_200/results.json"):
         merged.update(load(f"pretrain_mnist/{name}")["results"])
@@ -313,7 +317,8 @@ def pretrain():
         cells = []
         seeds = set()
         for method in methods:
-            values = [v for key, v in merged.items() if key.split("/")[0] == str(budget) and key.split("/")[2] == method]
+            values = [v for key, v in merged.items()
+                      if key.split("/")[0] == str(budget) and key.split("/")[2] == method]
             seeds |= {key.split("/")[1] for key in merged if key.startswith(f"{budget}/") and key.endswith(method)}
             cells.append(f"{mean_std(values)} (error {100 * (1 - sum(values) / len(values)):.2f}%)" if values else "-")
         rows.append([budget, len(seeds), *cells])
@@ -380,9 +385,9 @@ def autorec():
 
 
 TABLES = {fn.__name__: fn for fn in (
-    artifacts, artifacts_summary, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed, training_speed_defaults,
-    training_speed_batch_size, recipe_speed, default_recipe, evaluation_speed, serving_speed, serving_http,
-    distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly, autorec)}
+    artifacts, artifacts_summary, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed,
+    training_speed_defaults, training_speed_batch_size, recipe_speed, default_recipe, evaluation_speed, serving_speed,
+    serving_http, distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly, autorec)}
 
 
 def marked_files():
