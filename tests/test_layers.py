@@ -16,7 +16,7 @@ LAYERS = [
                                   "zoo.nets", "zoo.signatures", "zoo.speed"]),
     ("models", ["zoo", "zoo.models", "zoo.models.*"]),
     ("measures", ["zoo.anomaly", "zoo.metrics", "zoo.plots", "zoo.restore"]),
-    ("training core", ["zoo.training"]),
+    ("training core", ["zoo.distribute", "zoo.training"]),
     ("publishing and applications", ["zoo.export", "zoo.pipeline", "zoo.pretraining", "zoo.recommenders"]),
     ("entry points", ["zoo.cli", "zoo.refresh", "zoo.serve", "zoo.server"]),
 ]

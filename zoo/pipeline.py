@@ -19,7 +19,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import zoo
-from zoo import anomaly, data, export, flags, metrics, plots, registry, training
+from zoo import anomaly, data, distribute, export, flags, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
@@ -299,12 +299,12 @@ def publish(config, command=None, card_extra=None):
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
-    strategy = training.make_strategy(config)
-    if config.export_dir and training.is_chief(strategy):  # refused before training, not after it
+    strategy = distribute.make_strategy(config)
+    if config.export_dir and distribute.is_chief(strategy):  # refused before training, not after it
         owned_dir(config.run_dir, RUN_DIR)  # first: the export dir's lock may go inside it
         claim_export_dir(config.export_dir, keep_clear_of=(config.run_dir,))
     model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
-    if not training.is_chief(strategy):
+    if not distribute.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
     best = best_by_frechet(config, checkpoint) if getattr(config, "frechet_every", 0) else None
