@@ -58,9 +58,9 @@ def start_server(args, log):
 
 
 @pytest.fixture(scope="module")
-def server_url(mnist_dir, tmp_path_factory):
+def server_url(tmp_path_factory):
     browser_or_skip()
-    yield from start_server(["--data-dir", mnist_dir], tmp_path_factory.mktemp("server") / "server.log")
+    yield from start_server([], tmp_path_factory.mktemp("server") / "server.log")
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +344,7 @@ def test_nothing_overflows_sideways_on_a_phone(open_page, server_url, tmp_path):
 
 
 @pytest.fixture
-def hostile_url(mnist_dir, tmp_path):
+def hostile_url(tmp_path):
     """A server on one real artifact (ae_mnist's files) under a hostile directory name, with a figure of a hostile
     name and a card whose every text holds markup."""
     source = ROOT / "saved_models" / "ae_mnist"
@@ -359,7 +359,7 @@ def hostile_url(mnist_dir, tmp_path):
     card["metrics"][HOSTILE] = {"value": 1}  # (the server lists only its key metrics: this one never reaches the page)
     card["anomaly"]["score"] = HOSTILE
     (artifact / "card.json").write_text(json.dumps(card))
-    yield from start_server(["--models", str(tmp_path / "models"), "--data-dir", mnist_dir], tmp_path / "server.log")
+    yield from start_server(["--models", str(tmp_path / "models")], tmp_path / "server.log")
 
 
 def test_hostile_card_text_shows_as_text_and_runs_nothing(open_page, hostile_url, tmp_path):
