@@ -1,8 +1,9 @@
 """Re-export committed artifacts with the current endpoints: `python -m zoo.refresh saved_models/vae_mnist ...`.
 
 Each artifact is reloaded from its model.keras (the weights are not touched), its anomaly threshold is
-recomputed on MNIST training images where it has a `score` endpoint, and it is written again atomically
-with its card (flags, command, measured metrics) and figures kept.
+recomputed on MNIST training images where it has a `score` endpoint and its latent directions (the card's
+"latent" entry, which the server serves) on MNIST test images, and it is written again atomically with its card
+(flags, command, measured metrics) and figures kept.
 """
 
 import dataclasses
