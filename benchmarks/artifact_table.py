@@ -1,5 +1,6 @@
-"""Prints the README's table of committed artifacts from their cards and the measured behaviour of their endpoints
-(benchmarks/results/artifact_behaviour.json): `python -m benchmarks.artifact_table`."""
+"""Prints the table of committed artifacts (docs/artifacts.md) from their cards and the measured behaviour of their
+endpoints (benchmarks/results/artifact_behaviour.json): `python -m benchmarks.artifact_table`. `python -m
+benchmarks.tables` writes it, with every other results table, into the pages."""
 
 import json
 from pathlib import Path

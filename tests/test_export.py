@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,8 +106,45 @@ def test_refresh_keeps_the_weights_and_sets_the_threshold_on_training_images(mni
     refreshed = json.loads((tmp_path / "ae" / "card.json").read_text())
     assert refreshed["metrics"] == card["metrics"] and refreshed["reexports"][-1]["weights"].startswith("unchanged")
     assert refreshed["anomaly"]["held_out_images"] == 2000
+    assert refreshed["latent"]["code_size"] == 4 and np.shape(refreshed["latent"]["directions"]) == (2, 4)
     assert "training images" in refreshed["anomaly"]["held_out_data"] and "test" not in refreshed["anomaly"]["held_out_data"]
     reloaded = zoo.load(tmp_path / "ae" / "model.keras")
     for mine, theirs in zip(model.get_weights(), reloaded.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
     assert (tmp_path / "ae" / "reconstructions.png").exists() and (tmp_path / "ae" / "latent_space.png").exists()
+
+
+def test_the_card_holds_the_latent_directions_of_an_images_to_code_model_only(mnist_dir):
+    from zoo import latent, pipeline
+    from zoo.config import TrainConfig
+
+    autoencoder = zoo.get("ae", latent_dim=3, hidden_units=(16,), seed=3)
+    card = pipeline.card(autoencoder, TrainConfig(model="ae", data_dir=mnist_dir), {}, mnist_dir, "a command")
+    entry = card["latent"]
+    assert entry["images"] == latent.LATENT_IMAGES and entry["code_size"] == 3
+    directions = np.asarray(entry["directions"])
+    np.testing.assert_allclose(directions @ directions.T, np.eye(2), atol=1e-5)  # principal directions: orthonormal
+    assert entry["scales"][0] >= entry["scales"][1] > 0
+    codes = autoencoder.encode(tf.constant(latent.test_images(mnist_dir))).numpy()
+    np.testing.assert_allclose(entry["mean"], codes.mean(axis=0), rtol=1e-4, atol=1e-5)
+    for model in (zoo.get("gan", latent_dim=8, seed=3), zoo.get("cvae", latent_dim=3, hidden_units=(16,), seed=3)):
+        assert "latent" not in pipeline.card(model, TrainConfig(data_dir=mnist_dir), {}, mnist_dir, "a command")
+
+
+def test_adding_the_latent_entry_to_a_card_touches_no_other_file(mnist_dir, tmp_path):
+    import shutil
+
+    from zoo import latent
+
+    artifact = shutil.copytree(Path(__file__).parent.parent / "saved_models" / "linear_ae_mnist", tmp_path / "linear")
+    committed = json.loads((artifact / "card.json").read_text())
+    exported = committed.pop("latent")
+    (artifact / "card.json").write_text(json.dumps(committed))
+    before = {path: path.read_bytes() for path in artifact.rglob("*") if path.is_file() and path.name != "card.json"}
+    entry = latent.add_to_card(artifact, mnist_dir)
+    card = json.loads((artifact / "card.json").read_text())
+    assert card == {**committed, "latent": entry} and entry["code_size"] == 32
+    for key in ("mean", "directions", "scales"):  # what the committed card holds is reproduced
+        np.testing.assert_allclose(entry[key], exported[key], rtol=1e-4, atol=1e-6)
+    assert {path: path.read_bytes() for path in artifact.rglob("*") if path.is_file() and path.name != "card.json"} == before
+    assert [path.name for path in artifact.iterdir() if path.name.startswith(".")] == []

@@ -223,13 +223,13 @@ def test_a_card_that_is_a_fifo_is_refused_without_waiting_on_it(tmp_path):
 def test_the_server_refuses_a_model_whose_card_is_not_json_in_one_line(tmp_path):
     import shutil
 
-    from zoo import server
+    from zoo import servables
     from zoo.errors import ZooError
 
     directory = Path(shutil.copytree(SAVED / "mnist_classifier", tmp_path / "models" / "classifier"))
     (directory / "card.json").write_text("{not json")
     with pytest.raises(ZooError, match=f"{directory / 'card.json'} is not JSON"):
-        server.load_all(tmp_path / "models", log=lambda line: None)
+        servables.load_all(tmp_path / "models", log=lambda line: None)
 
 
 @pytest.mark.parametrize("card, says", [("{}", 'no "flags" and "metrics" objects'),

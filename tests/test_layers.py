@@ -7,6 +7,10 @@ import pytest
 
 from tests.conftest import ROOT, run_python
 
+# The model server's modules: they serve what the artifacts hold and read no data (zoo.latent computed the page's
+# latent directions at export).
+SERVING = ["zoo.http_guards", "zoo.request_batching", "zoo.servables", "zoo.server", "zoo.wire_format"]
+DATA_READERS = ["zoo.data", "zoo.movielens"]
 # Bottom to top. A module may import modules of its own layer or below, never above; "zoo.models.*" is every
 # module of the models package. docs/ARCHITECTURE.md describes each module.
 LAYERS = [
@@ -15,10 +19,11 @@ LAYERS = [
     ("data and building blocks", ["zoo.batching", "zoo.corruptions", "zoo.data", "zoo.losses", "zoo.movielens",
                                   "zoo.nets", "zoo.signatures", "zoo.speed"]),
     ("models", ["zoo", "zoo.models", "zoo.models.*"]),
-    ("measures", ["zoo.anomaly", "zoo.metrics", "zoo.plots", "zoo.restore"]),
-    ("training core", ["zoo.training"]),
+    ("measures", ["zoo.anomaly", "zoo.latent", "zoo.metrics", "zoo.plots", "zoo.restore"]),
+    ("training core", ["zoo.distribute", "zoo.training"]),
     ("publishing and applications", ["zoo.export", "zoo.pipeline", "zoo.pretraining", "zoo.recommenders"]),
-    ("entry points", ["zoo.cli", "zoo.refresh", "zoo.serve", "zoo.server"]),
+    ("serving", SERVING),
+    ("entry points", ["zoo.cli", "zoo.refresh", "zoo.serve"]),
 ]
 TENSORFLOW_FREE = ["zoo", "zoo.cli", "zoo.cluster", "zoo.config", "zoo.errors", "zoo.files", "zoo.flags", "zoo.refresh", "zoo.registry",
                    "zoo.request_parsing", "zoo.serve", "zoo.search_space"]
@@ -71,6 +76,14 @@ def upward_imports(module, path):
 def test_imports_run_downwards(module):
     here = layer_of(module)
     assert upward_imports(module, MODULES[module]) == [], f"{module} is in layer {here + 1} ({LAYERS[here][0]})"
+
+
+def test_the_serving_layer_reads_no_data():
+    code = (f"import importlib, sys\nfor name in {SERVING!r}:\n    importlib.import_module(name)\n"
+            f"print(sorted(m for m in sys.modules if m in {DATA_READERS!r}))")
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
 
 
 def test_no_import_cycle():

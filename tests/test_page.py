@@ -58,9 +58,9 @@ def start_server(args, log):
 
 
 @pytest.fixture(scope="module")
-def server_url(mnist_dir, tmp_path_factory):
+def server_url(tmp_path_factory):
     browser_or_skip()
-    yield from start_server(["--data-dir", mnist_dir], tmp_path_factory.mktemp("server") / "server.log")
+    yield from start_server([], tmp_path_factory.mktemp("server") / "server.log")
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +244,7 @@ def test_every_latent_model_redraws_when_a_slider_moves(page, models):
     show(page, "latent")
     latent = options(page, "#latent-model")
     assert sorted(latent) == sorted(name for name, model in models.items() if model["latent"])
+    assert "vae_mnist" in latent and "sparse_ae_mnist" in latent  # (the committed cards hold the directions)
     unchanged = []
     for model in latent:
         set_range(page, "#pc1", 0)
@@ -344,7 +345,7 @@ def test_nothing_overflows_sideways_on_a_phone(open_page, server_url, tmp_path):
 
 
 @pytest.fixture
-def hostile_url(mnist_dir, tmp_path):
+def hostile_url(tmp_path):
     """A server on one real artifact (ae_mnist's files) under a hostile directory name, with a figure of a hostile
     name and a card whose every text holds markup."""
     source = ROOT / "saved_models" / "ae_mnist"
@@ -359,7 +360,7 @@ def hostile_url(mnist_dir, tmp_path):
     card["metrics"][HOSTILE] = {"value": 1}  # (the server lists only its key metrics: this one never reaches the page)
     card["anomaly"]["score"] = HOSTILE
     (artifact / "card.json").write_text(json.dumps(card))
-    yield from start_server(["--models", str(tmp_path / "models"), "--data-dir", mnist_dir], tmp_path / "server.log")
+    yield from start_server(["--models", str(tmp_path / "models")], tmp_path / "server.log")
 
 
 def test_hostile_card_text_shows_as_text_and_runs_nothing(open_page, hostile_url, tmp_path):
@@ -383,3 +384,28 @@ def test_hostile_card_text_shows_as_text_and_runs_nothing(open_page, hostile_url
     assert page.text_content("#scores tbody td:first-child") == HOSTILE
     assert page.text_content("#scores tbody th") == HOSTILE
     assert options(page, "#latent-model") == [HOSTILE]
+
+
+@pytest.fixture
+def unexplored_url(tmp_path):
+    """A server on one real artifact (ae_mnist's files) whose card has no latent directions, as a card exported
+    before they were part of it."""
+    artifact = tmp_path / "models" / "ae_mnist"
+    artifact.mkdir(parents=True)
+    for name in ["saved_model.pb", "variables", "reconstructions.png"]:
+        (artifact / name).symlink_to(ROOT / "saved_models" / "ae_mnist" / name)
+    card = json.loads((ROOT / "saved_models" / "ae_mnist" / "card.json").read_text())
+    del card["latent"]
+    (artifact / "card.json").write_text(json.dumps(card))
+    yield from start_server(["--models", str(tmp_path / "models")], tmp_path / "server.log")
+
+
+def test_without_latent_directions_the_page_says_so_and_the_other_views_work(open_page, unexplored_url):
+    page = open_page(unexplored_url)
+    show(page, "latent")
+    assert options(page, "#latent-model") == []
+    assert page.inner_text("#latent-note") == "no latent directions: no served artifact's card holds them"
+    show(page, "draw")
+    draw_and_wait(page, SEVEN)
+    assert page.locator("#reconstructions .tile").count() == 1
+    assert_fine(page)

@@ -1,4 +1,4 @@
-"""The model server (zoo.serve / zoo.server): TensorFlow Serving's REST API over real SavedModels, in process
+"""The model server (zoo.serve, zoo.server and the modules it is built of): TensorFlow Serving's REST API over real SavedModels, in process
 through Starlette's test client: the documentation's own request bodies on its half_plus_three model, every
 signature of every committed artifact, and bad requests answered with a 4xx and the endpoint's message."""
 
@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from benchmarks import serving_http
 from tests.conftest import ROOT, run_python
-from zoo import flags, server
+from zoo import flags, servables, server
 
 
 class HalfPlusThree(tf.Module):
@@ -27,7 +27,7 @@ def half_plus_three(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     module = HalfPlusThree()
     tf.saved_model.save(module, str(models / "half_plus_three"), signatures={"serving_default": module.serve})
-    return TestClient(server.create_app(server.load_all(models, log=lambda line: None)))
+    return TestClient(server.create_app(servables.load_all(models, log=lambda line: None)))
 
 
 def test_the_documentation_examples_answer_as_documented(half_plus_three):
@@ -49,9 +49,9 @@ def test_the_documentation_examples_answer_as_documented(half_plus_three):
 
 
 @pytest.fixture(scope="module")
-def zoo_client(mnist_dir):
-    servables = server.load_all(ROOT / "saved_models", mnist_dir, log=lambda line: None)
-    return TestClient(server.create_app(servables, max_body_bytes=2**20, max_rows=300)), servables
+def zoo_client():
+    loaded = servables.load_all(ROOT / "saved_models", log=lambda line: None)
+    return TestClient(server.create_app(loaded, max_body_bytes=2**20, max_rows=300)), loaded
 
 
 def valid_inputs(signature):
@@ -71,9 +71,9 @@ def valid_inputs(signature):
 
 
 def test_every_signature_of_every_artifact_answers_like_the_savedmodel(zoo_client):
-    client, servables = zoo_client
-    assert len(servables) == len(list((ROOT / "saved_models").glob("*/saved_model.pb")))
-    for name, servable in servables.items():
+    client, loaded = zoo_client
+    assert len(loaded) == len(list((ROOT / "saved_models").glob("*/saved_model.pb")))
+    for name, servable in loaded.items():
         for signature_name, signature in servable.signatures.items():
             inputs = valid_inputs(signature)
             response = client.post(f"/v1/models/{name}:predict",
@@ -127,9 +127,9 @@ def test_bad_requests_get_a_4xx_with_the_reason(zoo_client, body, status, words)
 
 
 def test_the_gallery_lists_every_artifact_with_its_figures_and_latent_directions(zoo_client):
-    client, servables = zoo_client
+    client, loaded = zoo_client
     models = client.get("/v1/models").json()["models"]
-    assert sorted(m["name"] for m in models) == sorted(servables)
+    assert sorted(m["name"] for m in models) == sorted(loaded)
     vae = next(m for m in models if m["name"] == "vae_mnist")
     assert vae["metrics"]["test_nll_nats"] > 0 and vae["anomaly"]["threshold"] > 0
     figure = client.get(vae["figures"][0])
@@ -137,6 +137,10 @@ def test_the_gallery_lists_every_artifact_with_its_figures_and_latent_directions
     assert client.get("/v1/models/vae_mnist/figures/..%2Fcard.json").status_code == 404
     latent = client.get("/v1/models/vae_mnist/latent").json()
     assert np.asarray(latent["directions"]).shape == (2, 32) and min(latent["scales"]) > 0
+    assert latent == json.loads((ROOT / "saved_models" / "vae_mnist" / "card.json").read_text())["latent"]
+    assert {m["name"] for m in models if m["latent"]} == {
+        name for name, servable in loaded.items() if {"encode", "decode"} <= set(servable.signatures)
+        and list(servable.signatures["encode"].inputs) == ["images"]}  # all but the conditional VAE's
     assert client.get("/").status_code == 200 and "Autoencoder zoo" in client.get("/").text
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/../server.py").status_code == 404
@@ -152,11 +156,37 @@ def test_the_code_size_shown_is_what_decode_takes(zoo_client):
     assert two_layer["code_size"] == 64 and two_layer["code"].startswith("z1")
 
 
+@pytest.mark.parametrize("latent, log", [
+    (None, []),  # a card exported before the entry existed
+    ({"mean": [0.0] * 3, "directions": [[1.0, 0, 0], [0, 1.0, 0]], "scales": [1.0, 1.0], "images": 2, "code_size": 3},
+     ["ae: latent explorer off: the card's \"latent\" entry is not usable (its mean and directions are not of the size "
+      "of the code its decode signature takes)"]),
+    ({"mean": "<script>", "directions": [], "scales": [1.0], "images": 2, "code_size": 32},
+     ["ae: latent explorer off: the card's \"latent\" entry is not usable (mean: '<script>' is not a list)"]),
+])
+def test_an_artifact_whose_card_has_no_usable_latent_entry_is_served_without_a_latent_explorer(tmp_path, latent, log):
+    artifact = tmp_path / "models" / "ae"
+    artifact.mkdir(parents=True)
+    for name in ["saved_model.pb", "variables"]:
+        (artifact / name).symlink_to(ROOT / "saved_models" / "ae_mnist" / name)
+    card = json.loads((ROOT / "saved_models" / "ae_mnist" / "card.json").read_text())
+    card.pop("latent")
+    (artifact / "card.json").write_text(json.dumps(card if latent is None else {**card, "latent": latent}))
+    lines = []
+    client = TestClient(server.create_app(servables.load_all(tmp_path / "models", log=lines.append)))
+    assert lines[:-1] == log and lines[-1].startswith("loaded ae: ")
+    assert client.get("/v1/models").json()["models"][0]["latent"] is False
+    missing = client.get("/v1/models/ae/latent")
+    assert missing.status_code == 404 and "ae has no latent directions" in missing.json()["error"]
+    assert client.post("/v1/models/ae:predict", json={"signature_name": "encode", "instances": [
+        np.zeros((28, 28, 1)).tolist()]}).status_code == 200  # the rest is served
+
+
 def test_figure_links_work_for_any_artifact_name(tmp_path):
     """Names with URL syntax in them (# ? % /-free) reach their figure through the link the gallery is given."""
     figure = tmp_path / "what? #1.png"
     figure.write_bytes(b"\x89PNG fake")
-    servable = server.Servable("model #2?", tmp_path, None, {}, {}, {}, {figure.name: figure})
+    servable = servables.Servable("model #2?", tmp_path, None, {}, {}, {}, {figure.name: figure})
     client = TestClient(server.create_app({servable.name: servable}))
     (link,) = client.get("/v1/models").json()["models"][0]["figures"]
     assert "#" not in link and "?" not in link

@@ -197,7 +197,7 @@ def test_workers_started_with_other_flags_refuse_to_train_together(mnist_dir, tm
 
 
 def test_a_recipe_with_its_own_flags_refuses_other_flags_too(tmp_path):
-    """zoo.cli.run_distributed (zoo.training.recipe_strategy) compares the settings before the recipe runs."""
+    """zoo.cli.run_distributed (zoo.distribute.recipe_strategy) compares the settings before the recipe runs."""
     common = ["-m", "recipes.pretrain_mnist", "--strategy", "multi_worker", "--out-dir", str(tmp_path / "out")]
     results = differing_workers([[*common, "--pretrain-epochs", "1"], [*common, "--pretrain-epochs", "2"]], tmp_path)
     for code, _, err in results:

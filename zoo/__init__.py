@@ -17,13 +17,14 @@ def _models():
 
 
 def get(name, **config):
-    """Builds the registered model `name`; see `names()`."""
+    """Builds the registered model `name` with `config` as its constructor's keyword arguments, e.g.
+    `zoo.get("vae", latent_dim=32)`; `names()` lists the names, and an unknown name is a ValueError listing them."""
     _models()
     return registry.get(name, **config)
 
 
 def names():
-    """Names of the registered models."""
+    """Names of the registered models, sorted: every model `get` builds."""
     _models()
     return registry.names()
 

@@ -45,11 +45,11 @@ def recipe_main(config_cls, prog, description):
 def run_distributed(run, settings, argv, output_field):
     """`run(settings, argv)` of a recipe with its own flags (zoo.config.DistributeFlags among them), in the scope
     of its --strategy; on a non-chief worker of a multi-worker run, `settings.<output_field>` is a copy of the
-    chief's (zoo.training.recipe_strategy)."""
+    chief's (zoo.distribute.recipe_strategy)."""
     before_tensorflow(settings)
-    from zoo import training  # imports TensorFlow: only once the flags are known to be good
+    from zoo import distribute  # imports TensorFlow: only once the flags are known to be good
 
-    with training.recipe_strategy(settings, output_field) as settings:
+    with distribute.recipe_strategy(settings, output_field) as settings:
         return run(settings, argv)
 
 

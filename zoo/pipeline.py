@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import zoo
-from zoo import anomaly, data, export, flags, metrics, plots, registry, training
+from zoo import anomaly, data, distribute, export, flags, latent, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.config import BINARIZATIONS, TrainConfig
 from zoo.errors import ZooError
@@ -145,6 +145,7 @@ def card(model, config, measured, data_source, command, speed_settings=None):
         "parameters": int(model.count_params()),
         "training_speed": speed_settings,
         "endpoints": sorted(model.ENDPOINTS),
+        **latent_entry(model, config.data_dir),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
         "git_commit": git_commit(),
@@ -156,6 +157,13 @@ def code_entry(model):
     """The card's "code" entry where the model says what its endpoints' code is (what a slider over it moves)."""
     description = getattr(model, "code_description", None)
     return {"code": {"size": model.code_size, "what": description}} if description else {}
+
+
+def latent_entry(model, data_dir):
+    """The card's "latent" entry (zoo.latent: the page's latent directions, which the server reads from the card)
+    where the model has one, on the MNIST test images of `data_dir`."""
+    entry = latent.card_entry(model, latent.test_images(data_dir))
+    return {"latent": entry} if entry else {}
 
 
 # <run dir>/frechet.json: the settings the curve was measured under and its points.
@@ -299,12 +307,12 @@ def publish(config, command=None, card_extra=None):
     `card_extra` adds entries to the artifact's card (e.g. the search a tuned configuration came from).
     """
     zoo.names()  # registers the models
-    strategy = training.make_strategy(config)
-    if config.export_dir and training.is_chief(strategy):  # refused before training, not after it
+    strategy = distribute.make_strategy(config)
+    if config.export_dir and distribute.is_chief(strategy):  # refused before training, not after it
         owned_dir(config.run_dir, RUN_DIR)  # first: the export dir's lock may go inside it
         claim_export_dir(config.export_dir, keep_clear_of=(config.run_dir,))
     model, dataset, checkpoint = training.train(config, strategy, callbacks=progress_callbacks(config))
-    if not training.is_chief(strategy):
+    if not distribute.is_chief(strategy):
         print("training done; the chief evaluates, draws and exports")
         return None
     best = best_by_frechet(config, checkpoint) if config.frechet_every else None
@@ -356,10 +364,11 @@ def card_settings(artifact_card):
 
 def refresh(artifact_dir, data_dir=None, command=None):
     """Re-exports a committed artifact from its model.keras with the current endpoints and figures, keeping its
-    card (flags, command, measured metrics). The anomaly threshold is recomputed (on training images, as
-    `normal_training_images` says) where the model has a `score` endpoint; a VAE's active units, where its card
-    lacks them, are measured on the test set with `command`; the figures the current code draws are drawn again,
-    the others kept. The weights are unchanged: nothing is retrained."""
+    card (flags, command, measured metrics). The latent directions are computed again (`latent_entry`); the anomaly
+    threshold is recomputed (on training images, as `normal_training_images` says) where the model has a `score`
+    endpoint; a VAE's active units, where its card lacks them, are measured on the test set with `command`; the
+    figures the current code draws are drawn again, the others kept. The weights are unchanged: nothing is
+    retrained."""
     artifact_dir = Path(artifact_dir)
     artifact_card = zoo.card(artifact_dir)
     if not all(isinstance(artifact_card.get(entry), dict) for entry in ("flags", "metrics")):
@@ -374,6 +383,8 @@ def refresh(artifact_dir, data_dir=None, command=None):
         artifact_card["anomaly"] = entry
     artifact_card["endpoints"] = sorted(model.ENDPOINTS)
     artifact_card.update(code_entry(model))
+    artifact_card.pop("latent", None)
+    artifact_card.update(latent_entry(model, data_dir))
     if model.evaluation == "likelihood" and not any(name.startswith("test_active_units_")
                                                     for name in artifact_card["metrics"]):
         for layer, count in metrics.active_units(model, dataset.test_images, dataset.test_labels).items():

@@ -1,8 +1,9 @@
 """Re-export committed artifacts with the current endpoints: `python -m zoo.refresh saved_models/vae_mnist ...`.
 
 Each artifact is reloaded from its model.keras (the weights are not touched), its anomaly threshold is
-recomputed on MNIST training images where it has a `score` endpoint, and it is written again atomically
-with its card (flags, command, measured metrics) and figures kept.
+recomputed on MNIST training images where it has a `score` endpoint and its latent directions (the card's
+"latent" entry, which the server serves) on MNIST test images, and it is written again atomically with its card
+(flags, command, measured metrics) and figures kept.
 """
 
 import dataclasses
@@ -31,5 +32,10 @@ def main(argv=None):
         print(f"re-exported {pipeline.refresh(directory, settings.data_dir, command)}", flush=True)
 
 
-if __name__ == "__main__":
+def console_main():
+    """The console script of the installed package (pyproject.toml)."""
     cli.run_main(main)
+
+
+if __name__ == "__main__":
+    console_main()

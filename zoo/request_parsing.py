@@ -1,6 +1,6 @@
 """Predict request bodies (TensorFlow Serving's JSON) parsed into numpy arrays and checked against a signature's
-input specs. Imports only numpy and orjson, not TensorFlow: the server (zoo.server.Parser) parses large bodies in a
-worker process running this module, so that seconds of JSON parsing hold up neither its event loop nor its GIL."""
+input specs. Imports only numpy and orjson, not TensorFlow: the server (zoo.wire_format.Parser) parses large bodies in
+a worker process running this module, so that seconds of JSON parsing hold up neither its event loop nor its GIL."""
 
 import json
 import os

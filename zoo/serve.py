@@ -1,6 +1,6 @@
 """Serve the zoo: every artifact over TensorFlow Serving's REST API, and a page to explore them in a browser.
 
-    python -m zoo.serve [--models saved_models] [--host 127.0.0.1] [--port 8501] [--data-dir DIR]
+    python -m zoo.serve [--models saved_models] [--host 127.0.0.1] [--port 8501]
 
 TensorFlow Serving's REST API as its documentation writes it (a client written for TF Serving works unchanged):
   GET  /v1/models/{name}[/versions/1]             status
@@ -9,7 +9,8 @@ TensorFlow Serving's REST API as its documentation writes it (a client written f
                                                   {"signature_name": ..., "inputs": {...}}    -> {"outputs"}
   POST /v1/models/{name}[/versions/1]:classify    (and :regress) not served: a 400 naming :predict
 The zoo adds GET /v1/models (every artifact with its card's key numbers), each artifact's figures and the two
-leading principal directions of its test codes (for the page's latent explorer), and the page itself at /.
+leading principal directions of its test codes (for the page's latent explorer, read from its card, where export
+wrote them), and the page itself at /. The server reads no training or test data.
 
 The flags are parsed and the port is bound before TensorFlow starts (a taken port fails at once, in one line); the
 server itself is zoo.server. A --host other than loopback is warned about: the models are then reachable from the
@@ -55,8 +56,6 @@ class ServeConfig:
     host: str = flag("127.0.0.1", "address to bind to (loopback by default; 0.0.0.0 opens it to the network)",
                      host_name)
     port: int = flag(DEFAULT_PORT, "port", flags.count(1, 65535))
-    data_dir: str = flag(None, "MNIST IDX directory (else $ZOO_DATA_DIR) for the latent explorer's principal "
-                               "directions; without it the page's latent explorer is off", flags.existing_dir)
     max_body_mb: int = flag(16, "largest request body accepted, in MB", flags.count(1, 1024))
     max_batch: int = flag(1024, "most rows one predict request may hold", flags.count(1, 100_000))
     batching: bool = flag(True, "run predict requests that queue up for the same signature as one batch")
@@ -136,5 +135,10 @@ def main(argv=None):
         print("stopped", file=sys.stderr)
 
 
-if __name__ == "__main__":
+def console_main():
+    """The console script of the installed package (pyproject.toml)."""
     cli.run_main(main)
+
+
+if __name__ == "__main__":
+    console_main()

@@ -3,15 +3,17 @@ input signatures, and input checks that run inside the SavedModel (so a plain Te
 clear error for a bad input rather than a silent wrong answer).
 
 Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
-  encode(images) -> {"code", ...}           probabilistic encoders add "mean" and "stddev"
-  decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"
-  reconstruct(images) -> {"probs"}          the autoencoders' serving_default
-  sample(num, seed) -> {"images"}           generative models; stateless in (num, seed); num <= MAX_SAMPLES
-  generate(code) -> {"images"}              GANs (no encoder)
-  classify(images) -> {"probs", "features"} the classifier
-  complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
-  score(images) -> {"score"}                anomaly score per image, higher = more unusual
-  restore(images) -> {"restored"}           denoising autoencoders: corrupted images restored
+
+    encode(images) -> {"code", ...}           probabilistic encoders add "mean" and "stddev"
+    decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"
+    reconstruct(images) -> {"probs"}          the autoencoders' serving_default
+    sample(num, seed) -> {"images"}           generative models; stateless in (num, seed); num <= MAX_SAMPLES
+    generate(code) -> {"images"}              GANs (no encoder)
+    classify(images) -> {"probs", "features"} the classifier
+    complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
+    score(images) -> {"score"}                anomaly score per image, higher = more unusual
+    restore(images) -> {"restored"}           denoising autoencoders: corrupted images restored
+
 Codes must be within [-CODE_LIMIT, CODE_LIMIT]. An empty batch gives empty outputs.
 Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
 """

@@ -383,7 +383,7 @@ async function start() {
   on("gen-sample", "click", sampleGrid);
   on("gen-reseed", "click", () => { gridSeed = Math.floor(Math.random() * 100000); sampleGrid(); });
   if (!state.models.some(latent)) {
-    document.getElementById("latent-note").textContent = "no latent directions: start the server with --data-dir";
+    document.getElementById("latent-note").textContent = "no latent directions: no served artifact's card holds them";
   }
   await Promise.all([chooseLatentModel(), sampleCvae(), sampleGrid()]);
   document.body.dataset.ready = "true";
