@@ -139,3 +139,22 @@ def test_refresh_reexports_a_committed_artifact_whose_card_predates_the_change(m
     # the threshold is set again on the same grayscale images ("dynamic", TrainConfig's default, would binarize them)
     for measure in ("threshold", "median_normal_score"):
         assert refreshed["anomaly"][measure] == pytest.approx(card["anomaly"][measure], rel=1e-4)
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("binarization", "xyz", "--binarization must be one of dynamic, threshold, none; received 'xyz'"),
+    ("validation_size", "many", "--validation-size holds 'many', which is not a whole number"),
+    ("validation_size", True, "--validation-size holds True, which is not a whole number"),
+    ("train_digits", [42], "--train-digits takes distinct digits 0..9"),
+    ("train_digits", "7", "--train-digits holds '7', which is not a list"),
+    ("seed", -1, "--seed must be in 0.."),
+])
+def test_a_card_whose_flags_hold_a_value_their_flag_refuses_is_named(name, value, said):
+    from zoo import pipeline
+    from zoo.errors import ZooError
+
+    card = old_card("linear_ae_mnist")
+    card["flags"][name] = value
+    with pytest.raises(ZooError, match=r"^some/card\.json: its flags: ") as raised:
+        pipeline.card_settings(card, "some/card.json")
+    assert said in str(raised.value)

@@ -365,6 +365,36 @@ def settings_dict(config):
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def saved_value_problem(config_cls, name, value):
+    """Why `value`, read back from a `settings_dict` (JSON), is not a value the flag `name` of `config_cls` takes (its
+    type, its choices, its check), or None: for settings that a file rather than a command line gives."""
+    field = config_cls.__dataclass_fields__[name]
+    default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+    if isinstance(default, tuple):
+        element = field.metadata["type"] or (type(default[0]) if default else int)
+        fits = isinstance(value, list) and all(_is_a(v, element) for v in value)
+        value = tuple(value) if fits else value
+    else:
+        fits = _is_a(value, field.metadata["type"] or type(default))
+    if not fits:
+        kind = "a list" if isinstance(default, tuple) else KINDS.get(type(default), type(default).__name__)
+        return f"{flag_name(name)} holds {value!r}, which is not {kind}"
+    if field.metadata["choices"] and value not in field.metadata["choices"]:
+        return f"{flag_name(name)} must be one of {', '.join(field.metadata['choices'])}; received {value!r}"
+    check = field.metadata["check"]
+    return check and check(flag_name(name), value)
+
+
+KINDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
+
+
+def _is_a(value, wanted):
+    """Whether a JSON value is of the flag type `wanted` (an int is a float; a bool is not an int)."""
+    if wanted is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, wanted) and (wanted is bool or not isinstance(value, bool))
+
+
 def from_dict(config_cls, saved):
     """The `config_cls` settings in `saved`, a `settings_dict` perhaps written by an older version (a card's flags):
     a field it lacks has its default, as a run made before the field existed behaved; other keys are ignored. Nothing

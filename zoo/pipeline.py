@@ -353,13 +353,23 @@ def publish(config, command=None, card_extra=None):
     return measured
 
 
-def card_settings(artifact_card):
+# The flags of a card that refresh reads the training images by (the threshold and figures use them).
+REFRESH_FLAGS = ("binarization", "seed", "validation_size", "train_limit", "train_digits")
+
+
+def card_settings(artifact_card, card_file="card.json"):
     """The training settings (a TrainConfig) that the "flags" of a card this zoo exported hold, however old: a flag
-    it lacks has its default (zoo.flags.from_dict), but the binarization, which the card's "data" also records."""
+    it lacks has its default (zoo.flags.from_dict), but the binarization, which the card's "data" also records. A
+    ZooError naming `card_file` if one of REFRESH_FLAGS holds a value its flag would refuse."""
     recorded = artifact_card.get("data")
     binarization = recorded.get("training_binarization") if isinstance(recorded, dict) else None
     fallback = {"binarization": binarization} if binarization in BINARIZATIONS else {}
-    return flags.from_dict(TrainConfig, {**fallback, **artifact_card["flags"]})
+    saved = {**fallback, **artifact_card["flags"]}
+    for name in REFRESH_FLAGS:
+        problem = name in saved and flags.saved_value_problem(TrainConfig, name, saved[name])
+        if problem:
+            raise ZooError(f"{card_file}: its flags: {problem}")
+    return flags.from_dict(TrainConfig, saved)
 
 
 def refresh(artifact_dir, data_dir=None, command=None):
@@ -375,7 +385,7 @@ def refresh(artifact_dir, data_dir=None, command=None):
         raise ZooError(f"{artifact_dir / 'card.json'}: no \"flags\" and \"metrics\" objects; only an artifact this zoo "
                        "exported can be re-exported")
     model = zoo.load(artifact_dir / "model.keras")
-    saved = card_settings(artifact_card)
+    saved = card_settings(artifact_card, artifact_dir / "card.json")
     dataset = data.mnist(100, saved.binarization, data_dir, saved.seed, saved.validation_size,
                          saved.train_limit or None, saved.train_digits)
     entry = anomaly_entry(model, dataset, saved.train_digits)
