@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from benchmarks import artifact_table
-from zoo import flags
+from zoo import cli, flags
+from zoo.errors import ZooError
+from zoo.files import atomic_write_text
 from zoo.flags import flag
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +25,16 @@ MARKER = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- 
 OPENING = re.compile(r"<!-- table:([^ >]*) -->")
 
 
+def read(path):
+    """The JSON in `path`; a ZooError naming the file if it is missing or not JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ZooError(f"{path}: cannot be read as JSON ({str(error)[:200]})") from None
+
+
 def load(name):
-    return json.loads((RESULTS / name).read_text())
+    return read(RESULTS / name)
 
 
 def markdown(headers, rows, note=None):
@@ -58,7 +68,7 @@ def artifacts_summary():
     rows = []
     for card_path in sorted((ROOT / "saved_models").glob("*/card.json")):
         name = card_path.parent.name
-        found = json.loads(card_path.read_text())
+        found = read(card_path)
         metrics = {key: entry["value"] for key, entry in found["metrics"].items()}
         if "test_nll_nats" in metrics:
             given = " given the digit" if found["model"] == "cvae" else ""
@@ -85,7 +95,7 @@ def artifacts_summary():
 
 
 def card(artifact):
-    return json.loads((ROOT / "saved_models" / artifact / "card.json").read_text())
+    return read(ROOT / "saved_models" / artifact / "card.json")
 
 
 def vae_artifacts():
@@ -408,7 +418,12 @@ def rewrite(text, names=None):
     def replace(match):
         if names is not None and match["name"] not in names:
             return match[0]
-        body = "\n" + TABLES[match["name"]]().strip("\n") + "\n\n"  # blank lines: Python-Markdown ends HTML there
+        try:
+            table = TABLES[match["name"]]()
+        except (KeyError, IndexError, TypeError, ValueError) as error:  # a results file without what the table shows
+            raise ZooError(f"table {match['name']}: its results lack or malform an entry ({type(error).__name__}: "
+                           f"{str(error)[:200]})") from None
+        body = "\n" + table.strip("\n") + "\n\n"  # blank lines: Python-Markdown ends HTML there
         if body != match["body"]:
             stale.append(match["name"])
         return match[1] + body + match[4]
@@ -429,16 +444,17 @@ def main(argv=None):
     unknown = unknown_markers()
     for path, name in unknown:
         print(f"{path}: <!-- table:{name} --> names no table (known: {', '.join(sorted(TABLES))})", file=sys.stderr)
-    stale_any = False
-    for path in marked_files():
-        text = path.read_text()
-        new, stale = rewrite(text, settings.tables)
+    stale_any, rewritten = False, {}
+    for path in marked_files():  # every table is made before any file is written: an error leaves all as they were
+        new, stale = rewrite(path.read_text(), settings.tables)
         for name in stale:
             stale_any = True
             print(f"{path.relative_to(ROOT)}: table {name} is {'stale' if settings.check_only else 'rewritten'}",
                   file=sys.stderr if settings.check_only else sys.stdout)
         if stale and not settings.check_only:
-            path.write_text(new)
+            rewritten[path] = new
+    for path, new in rewritten.items():
+        atomic_write_text(path, new)
     if settings.check_only and (stale_any or unknown):
         print("run `python -m benchmarks.tables` to rewrite them", file=sys.stderr)
         return 1
@@ -446,4 +462,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run_main(lambda: sys.exit(main()))

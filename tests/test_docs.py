@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks import tables
 from tests.conftest import ROOT
+from zoo.errors import ZooError
 
 
 def test_every_table_marker_names_a_generator():
@@ -36,6 +37,24 @@ def test_the_check_names_a_stale_table(tmp_path, monkeypatch):
     assert page.read_text().count("made up") == 1
     assert tables.main([]) == 0 and tables.main(["--check-only"]) == 0
     assert "made up" not in page.read_text()
+
+
+@pytest.mark.parametrize("content, said", [("{not json", "cannot be read as JSON"),
+                                            ('{"rows": 3}', "table recipe_speed: its results lack or malform")])
+def test_a_broken_results_file_is_named_and_nothing_is_written(tmp_path, monkeypatch, content, said):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "recipe_speed.json").write_text(content)
+    (results / "serving_speed.json").write_text((tables.RESULTS / "serving_speed.json").read_text())
+    pages = [tmp_path / "a.md", tmp_path / "b.md"]
+    pages[0].write_text("<!-- table:serving_speed -->\n| old |\n<!-- /table -->\n")  # its results are sound
+    pages[1].write_text("<!-- table:recipe_speed -->\n| old |\n<!-- /table -->\n")
+    monkeypatch.setattr(tables, "marked_files", lambda: pages)
+    monkeypatch.setattr(tables, "ROOT", tmp_path)
+    monkeypatch.setattr(tables, "RESULTS", results)
+    with pytest.raises(ZooError, match=said):
+        tables.main([])
+    assert [page.read_text().count("| old |") for page in pages] == [1, 1]
 
 
 def test_the_site_builds_strict(tmp_path):
