@@ -31,6 +31,9 @@ class VAEMnistConfig(config.TrainConfig):
     gradient_estimator: str = flag("reparameterization", "gradient of the bound: the pathwise one or 'dreg', the "
                                                         "doubly reparameterized one (Tucker et al. 2019; needs beta 1)",
                                    choices=("reparameterization", "dreg"), model_arg=True)
+    kl_warmup_steps: int = flag(0, "training steps over which the weight on the latent terms rises from 0 to 1 (KL "
+                                   "warm-up, which keeps more latent units active; 0 = none; one epoch is 60000 / "
+                                   "--batch-size steps)", flags.count(0, 10_000_000), model_arg=True)
 
 
 PROG = "python -m recipes.vae_mnist"

@@ -238,3 +238,31 @@ def test_active_units_count_the_units_whose_posterior_mean_varies():
     top_head = model.top_encoder.layers[-1]
     top_head.set_weights([np.zeros_like(w) for w in top_head.get_weights()])
     assert metrics.active_units(model, images) == {"z1": 3, "z2": 0}
+
+
+@pytest.mark.parametrize("model_name", ["vae", "two_layer_vae"])
+def test_the_kl_warmup_weighs_the_latent_terms_in_training_only(model_name):
+    model = zoo.get(model_name, latent_dim=3, hidden_units=(16,), kl_warmup_steps=4,
+                    **({"bottom_latent_dim": 4, "top_hidden_units": (8,)} if model_name == "two_layer_vae" else {}))
+    model.compile(optimizer="adam")
+    model.build_optimizers()
+    images = tf.constant(binary_images(8))
+    for steps_done, weight in ((0, 0.25), (1, 0.5), (3, 1.0), (50, 1.0)):
+        model.optimizer.iterations.assign(steps_done)
+        losses = model.compute_losses(images, training=True)
+        np.testing.assert_allclose(losses["loss"], losses["reconstruction"] + weight * losses["kl"], rtol=1e-5)
+        losses = model.compute_losses(images)  # validation and evaluation: the bound itself
+        np.testing.assert_allclose(losses["loss"], losses["reconstruction"] + losses["kl"], rtol=1e-5)
+    assert type(model).from_config(model.get_config()).kl_warmup_steps == 4
+    with pytest.raises(ValueError, match="kl_warmup_steps must be >= 0; received kl_warmup_steps=-1"):
+        zoo.get(model_name, kl_warmup_steps=-1)
+
+
+def test_the_kl_warmup_trains_with_the_dreg_gradient_after_it(mnist_small):
+    keras.utils.set_random_seed(0)
+    model = zoo.get("two_layer_vae", latent_dim=4, bottom_latent_dim=8, hidden_units=(64,), top_hidden_units=(16,),
+                    importance_samples=3, gradient_estimator="dreg", kl_warmup_steps=5)
+    model.compile(optimizer="adam")
+    history = model.fit(mnist_small.train.take(10), epochs=2, validation_data=mnist_small.test.take(2), verbose=0)
+    assert int(model.optimizer.iterations) == 20 and float(model.warmup_weight()) == 1.0
+    assert np.all(np.isfinite(history.history["loss"] + history.history["val_loss"]))

@@ -38,6 +38,10 @@ class VAE(Autoencoder):
       importance_samples: k of the importance-weighted objective; 1 is the ordinary ELBO.
       gradient_estimator: "reparameterization" (the ordinary pathwise gradient) or "dreg" (see the module doc;
         needs beta = 1).
+      kl_warmup_steps: training steps over which the weight on log p(z) - log q(z | x) in the objective rises
+        linearly from 0 to beta (the warm-up of Sønderby et al. 2016 and Burda et al. 2016, which keeps more latent
+        units active); 0 = none. During the warm-up the gradient is the pathwise one (DReG is the gradient of the
+        bound itself); validation and evaluation always use the bound.
       anomaly_score_name: what the `score` endpoint returns, a name in `VAE.ANOMALY_SCORES`.
       complexity_weight: w of the neg_elbo_minus_weighted_png_nats score (set by
         `zoo.anomaly.decorrelating_weight` on held-out normal images).
@@ -52,7 +56,8 @@ class VAE(Autoencoder):
     GRADIENT_ESTIMATORS = ("reparameterization", "dreg")
 
     def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1,
-                 gradient_estimator="reparameterization", anomaly_score_name="neg_elbo", complexity_weight=1.0, **kwargs):
+                 gradient_estimator="reparameterization", anomaly_score_name="neg_elbo", complexity_weight=1.0,
+                 kl_warmup_steps=0, **kwargs):
         super().__init__(**kwargs)
         if anomaly_score_name not in self.ANOMALY_SCORES:
             raise ValueError(f"anomaly_score_name must be one of {', '.join(self.ANOMALY_SCORES)}; received "
@@ -63,6 +68,8 @@ class VAE(Autoencoder):
             raise ValueError(f"beta must be >= 0; received beta={beta}")
         if int(importance_samples) < 1:
             raise ValueError(f"importance_samples must be >= 1; received importance_samples={importance_samples}")
+        if int(kl_warmup_steps) < 0:
+            raise ValueError(f"kl_warmup_steps must be >= 0; received kl_warmup_steps={kl_warmup_steps}")
         if gradient_estimator not in self.GRADIENT_ESTIMATORS:
             raise ValueError(f"gradient_estimator must be one of {', '.join(self.GRADIENT_ESTIMATORS)}; received "
                              f"gradient_estimator={gradient_estimator!r}")
@@ -77,6 +84,7 @@ class VAE(Autoencoder):
         self.beta = float(beta)
         self.anomaly_score_name, self.complexity_weight = anomaly_score_name, float(complexity_weight)
         self.importance_samples = int(importance_samples)
+        self.kl_warmup_steps = int(kl_warmup_steps)
         self.encoder, self.decoder = self.build_networks()
         self.built = True
 
@@ -232,6 +240,11 @@ class VAE(Autoencoder):
         """The `score` endpoint: each image's score named by `anomaly_score_name` (-ELBO by default)."""
         return self.named_anomaly_score(images, self.anomaly_score_name, condition)
 
+    def warmup_weight(self):
+        """The weight (0 to 1) of the warm-up on the objective's latent terms at the current training step."""
+        steps_done = tf.cast(self.optimizer.iterations, tf.float32)
+        return tf.minimum(1.0, (steps_done + 1.0) / self.kl_warmup_steps)
+
     def compute_losses(self, images, training=False, condition=None):
         k = self.importance_samples
         q = self.posterior(images, condition)
@@ -239,13 +252,16 @@ class VAE(Autoencoder):
         terms = self.terms_at(q, codes, images, condition)
         reconstruction = -tf.reduce_mean(terms["log_px_z"])
         kl = tf.reduce_mean(self.kl_of(terms))
-        log_weights = terms["log_px_z"] + self.beta * (terms["log_pz"] - terms["log_qz"])
+        warming = training and self.kl_warmup_steps > 0
+        latent_weight = self.beta * self.warmup_weight() if warming else self.beta
+        log_weights = terms["log_px_z"] + latent_weight * (terms["log_pz"] - terms["log_qz"])
         if k == 1:
-            loss = reconstruction + self.beta * kl
+            loss = reconstruction + latent_weight * kl
         else:
             loss = -tf.reduce_mean(tf.reduce_logsumexp(log_weights, axis=0) - math.log(k))
         if training and self.gradient_estimator == "dreg":
-            loss = self.dreg_loss(loss, log_weights, q, codes, terms, images, condition)
+            dreg = self.dreg_loss(loss, log_weights, q, codes, terms, images, condition)
+            loss = tf.where(self.warmup_weight() < 1, loss, dreg) if warming else dreg
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
     def dreg_loss(self, loss, log_weights, q, codes, terms, images, condition):
@@ -283,5 +299,6 @@ class VAE(Autoencoder):
             gradient_estimator=self.gradient_estimator,
             anomaly_score_name=self.anomaly_score_name,
             complexity_weight=self.complexity_weight,
+            kl_warmup_steps=self.kl_warmup_steps,
         )
         return config
