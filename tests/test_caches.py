@@ -258,7 +258,6 @@ def speed_cache(monkeypatch, tmp_path):
         return {option: 1000.0 + 500 * option[0] for option in options}  # XLA on the faster
 
     monkeypatch.setattr(speed, "measure", measure)
-    monkeypatch.setattr(speed, "_cpu_has_bfloat16", lambda: False)
     return tmp_path / "speed.json", calls
 
 

@@ -138,8 +138,8 @@ class TrainConfig(DistributeFlags):
     xla: str = flag("auto", "XLA compilation: auto = on with a GPU; on CPU whichever a short measurement of this model "
                             "finds faster on this machine (cached; see zoo/speed.py)",
                     choices=("auto", "on", "off"))
-    precision: str = flag("auto", "auto = mixed_float16 with a GPU; on CPU float32, or mixed_bfloat16 where the CPU has "
-                                  "bfloat16 instructions and a short measurement finds it faster (cached)",
+    precision: str = flag("auto", "auto = mixed_float16 with a GPU, float32 on CPU (mixed_bfloat16 trains faster on CPUs "
+                                  "with bfloat16 instructions but changes the result: docs/speed.md)",
                           choices=("auto", *PRECISIONS))
     eval_samples: int = flag(500, "importance samples k for the test log-likelihood (reported artifact "
                                   "numbers use 5000)", flags.count(1, 100_000))

@@ -1,10 +1,11 @@
 """Speed settings chosen by measurement on the machine in use: what `--xla auto` and `--precision auto` become.
 
-Whether XLA or bfloat16 pays differs between CPUs (XLA measured 1.05x on a 2-core AMD EPYC and 1.38x per step on a
-2-core Intel Xeon with AMX; bfloat16 gave nothing on that Xeon), so no fixed rule is right on both. On a CPU,
-`choose` times a few training steps of the model under each candidate (float32 without XLA, the baseline; XLA; and
-mixed_bfloat16 where the CPU has bfloat16 instructions), alternating short passes, and keeps a candidate only if its
-best pass beats the baseline's by MARGIN: a noisy measurement can then cost at most the noise, never a slow setting.
+Whether XLA pays differs between CPUs (1.05x on a 2-core AMD EPYC, 1.38x per step on a 2-core Intel Xeon with AMX),
+so no fixed rule is right on both. On a CPU, `choose` times a few training steps of the model without and with XLA
+(float32 without XLA is the baseline), alternating short passes, and keeps XLA only if its best pass beats the
+baseline's by MARGIN: a noisy measurement can then cost at most the noise, never a slow setting. Precision is not a
+speed setting alone: on CPU `--precision auto` is float32 and mixed_bfloat16 is used only when asked for, since
+bfloat16 changes the result and makes runs differ from one another where float32 runs agree (docs/speed.md).
 The choice is cached per machine (CPU, cores, the cores this process may use), TensorFlow and Keras versions, model,
 batch size, replicas, candidates and measurement in CACHE_FILE (or $ZOO_SPEED_CACHE), so that a run measures once; an
 entry read back is checked (`entry_fault`), and a damaged one is measured again, with a line saying why. With a GPU the rule is fixed (XLA and mixed_float16): it cannot be measured here.
@@ -69,19 +70,10 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def _cpu_has_bfloat16():
-    try:
-        flags = set(_first_processor(Path("/proc/cpuinfo").read_text()).get("flags", "").split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
 def candidates(xla_flag, precision_flag, replicas):
     """The (xla, precision) pairs to measure for the flags; the first is the baseline."""
     xla_options = {"on": [True], "off": [False], "auto": [False] if replicas > 1 else [False, True]}[xla_flag]
-    precisions = (["float32", "mixed_bfloat16"] if _cpu_has_bfloat16() else ["float32"]) \
-        if precision_flag == "auto" else [precision_flag]
+    precisions = ["float32"] if precision_flag == "auto" else [precision_flag]  # see the module doc
     return [(xla, precision) for precision in precisions for xla in xla_options]
 
 
