@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from benchmarks import tables
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_python
 from zoo.errors import ZooError
 
 
@@ -72,3 +72,15 @@ def test_the_site_builds_strict(tmp_path):
                             env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "reference" / "zoo" / "index.html").is_file()
+
+
+def test_the_readmes_program_runs_as_written():
+    """The README's "Use an artifact in a TensorFlow program" block, run as it stands (imports only tensorflow)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Use an artifact in a TensorFlow program"):]
+    start = section.index("```python\n") + len("```python\n")
+    program = section[start:section.index("\n```", start)]
+    assert "import tensorflow as tf" in program and "zoo" not in program.replace("saved_models/vae_mnist", "")
+    result = run_python(program + "\nprint('shapes', code.shape, probs.shape, again.shape, digits.shape, score.shape)")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "shapes (8, 32) (8, 28, 28, 1) (8, 28, 28, 1) (16, 28, 28, 1) (8,)" in result.stdout
