@@ -186,23 +186,24 @@ def _to_unit(images):
     return tf.cast(images, tf.float32)[..., None] / 255.0
 
 
-def _dynamic(seed):
-    # A tf.random.Generator's state outlives each epoch's iterator; a seeded tf.random op in `map`
-    # would repeat the same draws every epoch.
-    generator = tf.random.Generator.from_seed(seed)
-    return lambda images: tf.cast(generator.uniform(tf.shape(images)) < images, tf.float32)
+def _dynamic(images, seed):
+    return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed) < images, tf.float32)
 
 
-_BINARIZERS = {  # name -> (seed -> batched transform of [0, 1] images)
+_BINARIZERS = {  # name -> transform of a batch of [0, 1] images, given the batch's stateless seed [2]
     "dynamic": _dynamic,
-    "threshold": lambda seed: lambda images: tf.cast(images > 0.5, tf.float32),
-    "none": lambda seed: lambda images: images,
+    "threshold": lambda images, seed: tf.cast(images > 0.5, tf.float32),
+    "none": lambda images, seed: images,
 }
 assert set(_BINARIZERS) == set(BINARIZATIONS)
 
 
-def _binarizer(binarization, seed):
-    return _BINARIZERS[binarization](seed)
+def batch_seeds(seed):
+    """An endless stream of stateless seeds [2], one per training batch, from `seed`: another stream each time the
+    dataset is iterated again (each epoch under `repeat`), the same streams in every run. Each batch draws with its
+    own seed, so the draws do not depend on the order in which the parallel map runs its calls (a shared stateful
+    generator gave each batch the draws of whichever call came first, and runs with the same seed differed)."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
 
 @dataclass
@@ -262,18 +263,22 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
     if len(train_images) < batch_size:
         raise DataError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
 
-    transform = _binarizer(binarization, seed)
-    train = (
+    transform = _BINARIZERS[binarization]
+    batches = (
         tf.data.Dataset.from_tensor_slices((train_images, train_labels.astype(np.int32)))
         .cache()
         .shuffle(len(train_images), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
-        .map(lambda x, y: (transform(_to_unit(x)), y), num_parallel_calls=tf.data.AUTOTUNE)
+    )
+    train = (
+        tf.data.Dataset.zip(batches, batch_seeds(seed))
+        .map(lambda batch, batch_seed: (transform(_to_unit(batch[0]), batch_seed), batch[1]),
+             num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
     def fixed(images):
-        return binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images)).numpy()
+        return binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images), None).numpy()
 
     def evaluation(images, labels):
         dataset = tf.data.Dataset.from_tensor_slices((images, labels))
