@@ -70,7 +70,7 @@ def main(argv=None):
                plots.reconstructions(model, test, labels, figures_dir, settings.seed)]
     if settings.export_dir:
         command = flags.command_line(PROG, argv)
-        card = pipeline.card(model, settings, metrics, settings.data_dir or "tensorflow-datasets:mnist", command)
+        card = pipeline.card(model, settings, metrics, dataset, command)
         card.update(autoencoder=settings.autoencoder, anomaly=pipeline.anomaly_entry(model, dataset))
         export.export(model, settings.export_dir, card, figures)
         print(f"exported {settings.export_dir}")

@@ -118,8 +118,11 @@ def test_the_card_holds_the_latent_directions_of_an_images_to_code_model_only(mn
     from zoo import latent, pipeline
     from zoo.config import TrainConfig
 
+    from zoo import data
+
     autoencoder = zoo.get("ae", latent_dim=3, hidden_units=(16,), seed=3)
-    card = pipeline.card(autoencoder, TrainConfig(model="ae", data_dir=mnist_dir), {}, mnist_dir, "a command")
+    dataset = data.mnist(100, "dynamic", mnist_dir)
+    card = pipeline.card(autoencoder, TrainConfig(model="ae", data_dir=mnist_dir), {}, dataset, "a command")
     entry = card["latent"]
     assert entry["images"] == latent.LATENT_IMAGES and entry["code_size"] == 3
     directions = np.asarray(entry["directions"])
@@ -128,7 +131,7 @@ def test_the_card_holds_the_latent_directions_of_an_images_to_code_model_only(mn
     codes = autoencoder.encode(tf.constant(latent.test_images(mnist_dir))).numpy()
     np.testing.assert_allclose(entry["mean"], codes.mean(axis=0), rtol=1e-4, atol=1e-5)
     for model in (zoo.get("gan", latent_dim=8, seed=3), zoo.get("cvae", latent_dim=3, hidden_units=(16,), seed=3)):
-        assert "latent" not in pipeline.card(model, TrainConfig(data_dir=mnist_dir), {}, mnist_dir, "a command")
+        assert "latent" not in pipeline.card(model, TrainConfig(data_dir=mnist_dir), {}, dataset, "a command")
 
 
 def test_adding_the_latent_entry_to_a_card_touches_no_other_file(mnist_dir, tmp_path):

@@ -53,13 +53,13 @@ def test_defaults_name_only_inherited_flags():
         type("NotAFlag", (vae_mnist.VAEMnistConfig,), {"DEFAULTS": {"model": "cvae"}})
 
 
-def test_the_changed_default_is_what_the_card_and_the_run_definition_hold():
+def test_the_changed_default_is_what_the_card_and_the_run_definition_hold(mnist_dir):
     import zoo
-    from zoo import pipeline, training
+    from zoo import data, pipeline, training
 
     settings = LongerVAEConfig(latent_dim=2)
     model = zoo.get(settings.model, seed=settings.seed, **flags.model_kwargs(settings))
-    card = pipeline.card(model, settings, {}, "tensorflow-datasets:mnist", "cmd")
+    card = pipeline.card(model, settings, {}, data.mnist(100, "dynamic", mnist_dir), "cmd")
     assert card["flags"]["epochs"] == 7 and card["flags"]["hidden_units"] == [16] and "data_dir" not in card["flags"]
     assert card["flags"] == {k: v for k, v in flags.settings_dict(settings).items() if k != "data_dir"}
     definition = training.run_config(model, settings, "data")
@@ -142,7 +142,7 @@ def test_refresh_reexports_a_committed_artifact_whose_card_predates_the_change(m
 
 
 @pytest.mark.parametrize("name, value, said", [
-    ("binarization", "xyz", "--binarization must be one of dynamic, threshold, none; received 'xyz'"),
+    ("binarization", "xyz", "--binarization must be one of auto, dynamic, threshold, none; received 'xyz'"),
     ("validation_size", "many", "--validation-size holds 'many', which is not a whole number"),
     ("validation_size", True, "--validation-size holds True, which is not a whole number"),
     ("train_digits", [42], "--train-digits takes distinct digits 0..9"),

@@ -5,7 +5,7 @@ arguments that involve several of them, and `TrainConfig`, the flags of every tr
 import dataclasses
 import inspect
 
-from zoo import cluster, files, flags
+from zoo import cluster, data_spec, files, flags
 from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
@@ -129,10 +129,18 @@ class TrainConfig(DistributeFlags):
     learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
     lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
     seed: int = flag(0, "seed of data shuffling, initialization and the model's noise", flags.SEED)
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
+    data: str = flag("mnist", "what to train on: mnist, tfds:NAME[:SPLIT], images:DIR, arrays:FILE.npz, csv:FILE or "
+                              "sklearn:NAME (breast_cancer, digits); docs/data.md", data_spec.problem)
+    data_dir: str = flag(None, f"--data mnist: directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
                                "then tensorflow-datasets)", flags.existing_dir)
-    binarization: str = flag("dynamic", "binarization of the images ('none': grayscale in [0, 1]; 'dynamic': a fresh "
-                                        "Bernoulli draw each epoch)", choices=BINARIZATIONS)
+    image_size: tuple = flag((), "resize images to H W (default: the source's own size)", flags.image_size)
+    label_column: str = flag(None, "--data csv: the column holding each row's class (default: none; every column is a "
+                                   "feature)")
+    test_fraction: float = flag(0.2, "the share of a source without a test split held out as its test part (drawn "
+                                     "with --seed, stratified by class)", flags.open_unit_interval)
+    binarization: str = flag("auto", "binarization of the images ('none': grey levels in [0, 1]; 'dynamic': a fresh "
+                                     "Bernoulli draw each epoch; auto = dynamic for --data mnist, none for other data)",
+                             choices=("auto", *BINARIZATIONS))
     run_dir: str = run_dir_flag("model")
     export_dir: str = flag(None, "where to write the SavedModel artifact ('' to skip export)")
     xla: str = flag("auto", "XLA compilation: auto = on with a GPU; on CPU whichever a short measurement of this model "
@@ -157,12 +165,18 @@ class TrainConfig(DistributeFlags):
     # the others.
     frechet_every: int = 0
 
+    def __post_init__(self):
+        if self.binarization == "auto":  # resolved here, so that cards, checkpoints and caches hold what ran
+            self.binarization = "dynamic" if self.data == "mnist" else "none"
+
     def check(self):
         """Checks involving several flags (`zoo.flags.parse` calls it): the model's (`arguments_problem`), then the
         export dir's; a message, or None."""
         problem = arguments_problem(flags.model_kwargs(self), flags.flag_name)
         if problem:
             return problem
+        if self.data != "mnist" and self.data_dir:
+            return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"
         if self.export_dir:
             problem = files.export_dir_problem(self.export_dir, keep_clear_of=(self.run_dir,))
             if problem:

@@ -1,6 +1,8 @@
-"""MNIST as tf.data pipelines: local IDX files first (a directory the user names), tensorflow-datasets second.
+"""tf.data pipelines of a data source's arrays (`pipelines`; zoo.sources reads the sources), and MNIST's reader:
+local IDX files first (a directory the user names), tensorflow-datasets second.
 
-Images come out as float32 [28, 28, 1] in [0, 1] with int32 labels. Binarization:
+Images come out as float32 [H, W, C] in [0, 1] (MNIST: [28, 28, 1]), a table's rows as float32 [d], with int32
+labels. Binarization (of images):
   dynamic    a fresh Bernoulli draw per pixel each time an image is used (training);
              evaluation splits are binarized once with a fixed seed, so reported likelihoods repeat;
   threshold  pixel > 0.5, the same every time;
@@ -176,14 +178,56 @@ def mnist_grayscale(data_dir=None):
             for split, (images, labels) in arrays.items()}
 
 
-def binarize_once(images_uint8, seed=EVAL_BINARIZATION_SEED):
-    """One fixed Bernoulli draw per pixel (probability = grey level), as float32 [n, 28, 28, 1]."""
-    probs = images_uint8.astype(np.float32)[..., None] / 255.0
+def binarize_once(images, seed=EVAL_BINARIZATION_SEED):
+    """One fixed Bernoulli draw per pixel (probability = grey level), as float32 [n, 28, 28, 1]. `images`: uint8
+    [n, 28, 28] or [n, 28, 28, 1] (0..255), or float32 [n, H, W, C] in [0, 1]."""
+    probs = unit_images(images)
+    if probs.ndim == 3:
+        probs = probs[..., None]
     return (np.random.default_rng(seed).random(probs.shape, dtype=np.float32) < probs).astype(np.float32)
 
 
+def unit_images(images):
+    """`images` as float32 in [0, 1]: uint8 grey levels divided by 255, floats as they are."""
+    return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+
+
+@dataclass
+class SourceArrays:
+    """What a data source holds, read into memory (zoo.sources reads each kind; `mnist_source` reads MNIST).
+
+    `kind` is "images" (x uint8 [n, H, W, C] in 0..255 or float32 in [0, 1]) or "table" (x float32 [n, d], raw:
+    the model standardises). Labels are int32 class indices, or None for a source without labels. `fingerprint`
+    identifies the data read and the settings it was read with; `description` is a line for a card; `test_part` says
+    how the test part was made.
+    """
+
+    kind: str
+    x_train: np.ndarray
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    fingerprint: str
+    description: str
+    class_names: tuple | None
+    columns: tuple | None
+    test_part: str
+    spec: str
+
+
+def mnist_source(data_dir=None):
+    """MNIST as SourceArrays: uint8 images [n, 28, 28, 1] and digit labels, from `data_dir`, $ZOO_DATA_DIR or
+    tensorflow-datasets; its fingerprint is `mnist_fingerprint`."""
+    arrays = load_mnist_arrays(data_dir)
+    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    source = str(data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets:mnist")
+    return SourceArrays("images", x_train[..., None], y_train.astype(np.int32), x_test[..., None],
+                        y_test.astype(np.int32), mnist_fingerprint(data_dir), source, tuple("0123456789"), None,
+                        "the source's test split", "mnist")
+
+
 def _to_unit(images):
-    return tf.cast(images, tf.float32)[..., None] / 255.0
+    return tf.cast(images, tf.float32) / 255.0 if images.dtype == tf.uint8 else tf.cast(images, tf.float32)
 
 
 def _dynamic(images, seed):
@@ -207,12 +251,15 @@ def batch_seeds(seed):
 
 
 @dataclass
-class MnistData:
-    """MNIST pipelines for one experiment. `train`/`validation`/`test` yield (images, labels) batches.
+class Data:
+    """The pipelines of one experiment. `train`/`validation`/`test` yield (inputs, labels) batches (labels are zeros
+    for a source without labels: `has_labels` says so).
 
     `test_images` and `test_labels` (and `validation_images`, `validation_labels` when a validation split is
-    held out) are the evaluation images as numpy arrays, binarized once as the pipelines are, for plots,
-    likelihood estimates and thresholds. `fingerprint` identifies the data read (`mnist_fingerprint`).
+    held out) are the evaluation inputs as numpy arrays, binarized once as the pipelines are, for plots,
+    likelihood estimates and thresholds; `raw_test_inputs` are the test inputs before binarization (grey levels in
+    [0, 1], or a table's raw rows). `fingerprint` identifies the data read (SourceArrays). `kind`, `input_shape`,
+    `class_names`, `columns`, `description` and `test_part` describe the source for cards.
     """
 
     train: tf.data.Dataset
@@ -225,43 +272,69 @@ class MnistData:
     fingerprint: str
     validation_images: np.ndarray | None
     validation_labels: np.ndarray | None
-    fixed_training_images: object  # count -> the last `count` training images, binarized once like the test split
+    fixed_training_images: object  # count -> the last `count` training inputs, binarized once like the test split
+    kind: str = "images"
+    input_shape: tuple = IMAGE_SHAPE
+    has_labels: bool = True
+    class_names: tuple | None = None
+    columns: tuple | None = None
+    test_part: str = "the source's test split"
+    spec: str = "mnist"
+    raw_test_inputs: np.ndarray | None = None
+
+
+MnistData = Data
 
 
 def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None,
           train_digits=()):
-    """Builds the MNIST pipelines.
+    """The MNIST pipelines (`pipelines` of `mnist_source(data_dir)`); the arguments are `pipelines`'."""
+    return pipelines(mnist_source(data_dir), batch_size, binarization, seed, validation_size, train_limit,
+                     train_digits)
+
+
+def pipelines(arrays, batch_size=100, binarization="dynamic", seed=0, validation_size=0, train_limit=None,
+              train_classes=()):
+    """Builds the pipelines of a source's arrays (SourceArrays).
 
     Args:
-      batch_size: images per batch; training batches all have this size (the remainder is dropped).
-      binarization: one of BINARIZATIONS.
-      data_dir: directory of the IDX files; defaults to $ZOO_DATA_DIR, then tensorflow-datasets.
-      seed: shuffling seed.
-      validation_size: images held out from the end of the training split for validation (0: none).
-      train_limit: use only the first `train_limit` training images (for quick runs and tests).
-      train_digits: keep only training and validation images of these digits (one-class training); the
-        test split keeps every digit.
+      arrays: what the source holds.
+      batch_size: inputs per batch; training batches all have this size (the remainder is dropped).
+      binarization: one of BINARIZATIONS, for images in [0, 1]; a table takes only "none".
+      seed: shuffling (and dynamic binarization) seed.
+      validation_size: inputs held out from the end of the training part for validation (0: none).
+      train_limit: use only the first `train_limit` training inputs (for quick runs and tests).
+      train_classes: keep only training and validation inputs of these classes (one-class training, e.g. digits);
+        the test part keeps every class.
     """
     if binarization not in BINARIZATIONS:
         raise DataError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
-    arrays = load_mnist_arrays(data_dir)
-    source = str(data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets:mnist")
-    train_images, train_labels = arrays["train"]
+    if arrays.kind == "table" and binarization != "none":
+        raise DataError(f"{arrays.spec}: a table's rows are real values, which binarization {binarization!r} does not "
+                        "apply to: pass --binarization none (or auto)")
+    has_labels = arrays.y_train is not None
+    train_images = arrays.x_train
+    train_labels = arrays.y_train if has_labels else np.zeros(len(train_images), np.int32)
+    test_inputs = arrays.x_test
+    test_labels = arrays.y_test if has_labels else np.zeros(len(test_inputs), np.int32)
     if validation_size:
         if not 0 < validation_size < len(train_images):
             raise DataError(f"validation_size must be in (0, {len(train_images)}); received {validation_size}")
         val_images, val_labels = train_images[-validation_size:], train_labels[-validation_size:]
         train_images, train_labels = train_images[:-validation_size], train_labels[:-validation_size]
-    if train_digits:
-        keep = np.isin(train_labels, train_digits)
+    if train_classes:
+        if not has_labels:
+            raise DataError(f"{arrays.spec} has no labels, so training on classes {list(train_classes)} is not "
+                            "possible (pass a labelled source, e.g. --label-column for a CSV)")
+        keep = np.isin(train_labels, train_classes)
         train_images, train_labels = train_images[keep], train_labels[keep]
         if validation_size:
-            keep = np.isin(val_labels, train_digits)
+            keep = np.isin(val_labels, train_classes)
             val_images, val_labels = val_images[keep], val_labels[keep]
     if train_limit:
         train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
     if len(train_images) < batch_size:
-        raise DataError(f"batch_size {batch_size} exceeds the {len(train_images)} training images")
+        raise DataError(f"batch_size {batch_size} exceeds the {len(train_images)} training inputs of {arrays.spec}")
 
     transform = _BINARIZERS[binarization]
     batches = (
@@ -278,19 +351,24 @@ def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validat
     )
 
     def fixed(images):
-        return binarize_once(images) if binarization == "dynamic" else transform(_to_unit(images), None).numpy()
+        if binarization == "dynamic":
+            return binarize_once(images)
+        return transform(_to_unit(tf.constant(images)), None).numpy()
 
     def evaluation(images, labels):
         dataset = tf.data.Dataset.from_tensor_slices((images, labels))
         return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
 
-    test_images, test_labels = fixed(arrays["test"][0]), arrays["test"][1].astype(np.int32)
+    test_images, test_labels = fixed(test_inputs), test_labels.astype(np.int32)
     if validation_size:
         val_images, val_labels = fixed(val_images), val_labels.astype(np.int32)
-    return MnistData(
+    return Data(
         train=train, validation=evaluation(val_images, val_labels) if validation_size else None,
         test=evaluation(test_images, test_labels), test_images=test_images, test_labels=test_labels,
-        train_size=len(train_images), source=source, fingerprint=mnist_fingerprint(data_dir),
+        train_size=len(train_images), source=arrays.description, fingerprint=arrays.fingerprint,
         validation_images=val_images if validation_size else None,
         validation_labels=val_labels if validation_size else None,
-        fixed_training_images=lambda count: fixed(train_images[-count:]))
+        fixed_training_images=lambda count: fixed(train_images[-count:]),
+        kind=arrays.kind, input_shape=tuple(int(n) for n in arrays.x_train.shape[1:]), has_labels=has_labels,
+        class_names=arrays.class_names, columns=arrays.columns, test_part=arrays.test_part, spec=arrays.spec,
+        raw_test_inputs=unit_images(arrays.x_test))

@@ -111,6 +111,12 @@ def unit_interval_right_open(name, value):
         return f"{name} must be in [0, 1); received {name}={_show(value)}"
 
 
+def image_size(name, value):
+    """A check of an image size: nothing (the source's own) or two sides H W in 1..4096."""
+    if value and not (len(value) == 2 and all(1 <= side <= 4096 for side in value)):
+        return f"{name} takes two sides H W, each in 1..4096 (or nothing: the source's own size); received {_show(value)}"
+
+
 def non_negative(name, value):
     if not (math.isfinite(value) and value >= 0):
         return f"{name} must be >= 0; received {name}={value}"

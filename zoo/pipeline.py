@@ -2,6 +2,7 @@
 evaluate on the test split, draw the figures, compute the anomaly threshold, write the card and export.
 `publish` is the one function a recipe calls; `refresh` re-exports a committed artifact."""
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -18,7 +19,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import zoo
-from zoo import anomaly, data, distribute, export, flags, latent, metrics, plots, registry, training
+from zoo import anomaly, distribute, export, flags, latent, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
 from zoo.config import BINARIZATIONS, TrainConfig
 from zoo.errors import ZooError
@@ -111,7 +112,8 @@ def normal_training_images(dataset, train_digits=()):
         return (dataset.validation_images,
                 f"the {len(dataset.validation_images)} validation images{digits} held out from the training split")
     images = dataset.fixed_training_images(min(THRESHOLD_TRAINING_IMAGES, dataset.train_size))
-    return images, (f"the last {len(images)} MNIST training images{digits}, which the model also trained on (no "
+    what = "MNIST training images" if dataset.spec == "mnist" else "training inputs"
+    return images, (f"the last {len(images)} {what}{digits}, which the model also trained on (no "
                     "validation split was held out): unseen normal digits score a little higher, so expect more "
                     "than the target rate of them above the threshold")
 
@@ -123,34 +125,57 @@ def anomaly_entry(model, dataset, train_digits=()):
     return anomaly.card_entry(model, *normal_training_images(dataset, train_digits))
 
 
-def card(model, config, measured, data_source, command, speed_settings=None):
-    """The artifact's card: what it is, its data, flags, measured metrics with their command, versions."""
+def card(model, config, measured, dataset, command, speed_settings=None):
+    """The artifact's card: what it is, its data (`data_entry`), flags, measured metrics with their command,
+    versions."""
     doc = (type(model).__doc__ or "").strip().splitlines()
     return {
         "model": model.registry_name,
         "description": doc[0] if doc else "",
         **code_entry(model),
         "model_config": model.constructor_config(),
-        "data": {
-            "dataset": "MNIST",
-            "source": "MNIST IDX files" if data_source.startswith(("/", ".")) else data_source,
-            "training_binarization": config.binarization,
-            "test_binarization": ("binarized once with a fixed seed" if config.binarization == "dynamic"
-                                  else config.binarization),
-            "train_limit": config.train_limit or "all 60000 training images",
-        },
+        "data": data_entry(config, dataset),
         "flags": {k: v for k, v in flags.settings_dict(config).items() if k != "data_dir"},
         "command": command,
         "metrics": {name: {"value": value, "command": command} for name, value in measured.items()},
         "parameters": int(model.count_params()),
         "training_speed": speed_settings,
         "endpoints": sorted(model.ENDPOINTS),
-        **latent_entry(model, config.data_dir),
+        **latent_entry(model, dataset),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "tensorflow_probability": tfp.__version__},
         "git_commit": git_commit(),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def data_entry(config, dataset):
+    """The card's "data": the source, its fingerprint, the input shape, the preprocessing the endpoints apply to what
+    a program sends, the binarization and the parts trained and tested on."""
+    mnist = dataset.spec == "mnist"
+    source = dataset.source
+    entry = {
+        "dataset": "MNIST" if mnist else dataset.spec,
+        "source": "MNIST IDX files" if mnist and source.startswith(("/", ".")) else source,
+        "fingerprint": dataset.fingerprint,
+        "kind": dataset.kind,
+        "input_shape": list(dataset.input_shape),
+    }
+    if dataset.kind == "table":
+        entry["preprocessing"] = (f"the endpoints take raw rows of {dataset.input_shape[0]} columns and standardise them "
+                                  "with the mean and scale of the training rows (held in the model)")
+        entry["columns"] = list(dataset.columns or ())
+    else:
+        entry["preprocessing"] = (f"the endpoints take images [batch, {', '.join(map(str, dataset.input_shape))}] "
+                                  "with values in [0, 1] (grey levels / 255) at this size")
+        entry["training_binarization"] = config.binarization
+        entry["test_binarization"] = ("binarized once with a fixed seed" if config.binarization == "dynamic"
+                                      else config.binarization)
+    if dataset.class_names:
+        entry["class_names"] = list(dataset.class_names)
+    entry["test_part"] = dataset.test_part
+    entry["train_limit"] = config.train_limit or ("all 60000 training images" if mnist else "all training inputs")
+    return entry
 
 
 def code_entry(model):
@@ -159,10 +184,10 @@ def code_entry(model):
     return {"code": {"size": model.code_size, "what": description}} if description else {}
 
 
-def latent_entry(model, data_dir):
+def latent_entry(model, dataset):
     """The card's "latent" entry (zoo.latent: the page's latent directions, which the server reads from the card)
-    where the model has one, on the MNIST test images of `data_dir`."""
-    entry = latent.card_entry(model, latent.test_images(data_dir))
+    where the model has one, on the first test inputs of `dataset` before binarization."""
+    entry = latent.card_entry(model, dataset.raw_test_inputs[:latent.LATENT_IMAGES])
     return {"latent": entry} if entry else {}
 
 
@@ -292,8 +317,7 @@ def progress_callbacks(config):
             raise ZooError("choosing the best checkpoint by Fréchet distance needs held-out training images: pass "
                            f"--validation-size > 0 (received --validation-size={config.validation_size}) or "
                            "--frechet-every 0")
-        held_out = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed,
-                              config.validation_size).validation_images
+        held_out = training.dataset_of(dataclasses.replace(config, train_limit=0, train_digits=())).validation_images
         callbacks.append(FrechetCheckpoint(config.run_dir, config.frechet_classifier, held_out, config.frechet_every,
                                            config.epochs, config.frechet_samples))
     return callbacks
@@ -342,7 +366,7 @@ def publish(config, command=None, card_extra=None):
     figures = plots.draw_all(model, dataset, run_dir / "figures", seed=config.seed)
     print(f"wrote {run_dir / 'metrics.json'} and {len(figures)} figures in {run_dir / 'figures'}")
     if config.export_dir:
-        artifact_card = card(model, config, measured, dataset.source, command or flags.command_line(sys.argv[0]),
+        artifact_card = card(model, config, measured, dataset, command or flags.command_line(sys.argv[0]),
                              checkpoint.state.get("speed_settings"))
         artifact_card.update(card_extra or {})
         entry = anomaly_entry(model, dataset, config.train_digits)
@@ -386,15 +410,14 @@ def refresh(artifact_dir, data_dir=None, command=None):
                        "exported can be re-exported")
     model = zoo.load(artifact_dir / "model.keras")
     saved = card_settings(artifact_card, artifact_dir / "card.json")
-    dataset = data.mnist(100, saved.binarization, data_dir, saved.seed, saved.validation_size,
-                         saved.train_limit or None, saved.train_digits)
+    dataset = training.dataset_of(dataclasses.replace(saved, data_dir=data_dir), batch_size=100)
     entry = anomaly_entry(model, dataset, saved.train_digits)
     if entry:
         artifact_card["anomaly"] = entry
     artifact_card["endpoints"] = sorted(model.ENDPOINTS)
     artifact_card.update(code_entry(model))
     artifact_card.pop("latent", None)
-    artifact_card.update(latent_entry(model, data_dir))
+    artifact_card.update(latent_entry(model, dataset))
     if model.evaluation == "likelihood" and not any(name.startswith("test_active_units_")
                                                     for name in artifact_card["metrics"]):
         for layer, count in metrics.active_units(model, dataset.test_images, dataset.test_labels).items():

@@ -19,8 +19,8 @@ import keras
 import tensorflow as tf
 
 import zoo
-from zoo import data, flags, speed
-from zoo.config import PRECISIONS, TrainConfig
+from zoo import data, flags, sources, speed
+from zoo.config import IMAGE_SHAPE, PRECISIONS, TrainConfig
 from zoo.distribute import (check_workers_agree, current_strategy, is_chief, is_multi_worker, sharded, worker_dir,
                             worker_loss_reported)
 from zoo.errors import TrainingDiverged, ZooError, in_one_line
@@ -53,14 +53,38 @@ def timing_batches(element_spec, seed=0):
     return tf.data.Dataset.from_tensors(tf.nest.map_structure(synthetic, element_spec)).repeat()
 
 
+def dataset_of(config, stream_seed=None, batch_size=None):
+    """The pipelines (zoo.data.Data) of `config.data` as the run's flags read it; `stream_seed` (default: the run's
+    seed) seeds shuffling and binarization, while the run's own seed always draws the test part a source without one
+    holds out, so that a resumed run tests on the same rows."""
+    arrays = sources.load(config.data, config.data_dir, tuple(config.image_size) or None, config.label_column,
+                          config.test_fraction, config.seed)
+    return data.pipelines(arrays, batch_size or config.batch_size, config.binarization,
+                          config.seed if stream_seed is None else stream_seed, config.validation_size,
+                          config.train_limit or None, config.train_digits)
+
+
+def data_arguments(config, dataset):
+    """The model arguments that follow the data: its input shape, standardisation for a table, and the likelihood
+    where the flag says auto (a Gaussian for a table's real values, Bernoulli for images in [0, 1])."""
+    arguments = {"image_shape": tuple(dataset.input_shape)}
+    if dataset.kind == "table":
+        arguments["standardize"] = True
+    if flags.model_kwargs(config).get("likelihood") == "auto":
+        arguments["likelihood"] = "gaussian" if dataset.kind == "table" else "bernoulli"
+    return arguments
+
+
 def speed_settings(config, strategy, dataset, steps_per_epoch):
     """What --xla and --precision become on this machine (zoo.speed.choose): {"xla", "precision", "how", ...}."""
     def build(xla, precision):
-        return build_model(config, strategy, steps_per_epoch, xla, speed.TIMED_STEPS)
+        return build_model(config, strategy, steps_per_epoch, xla, speed.TIMED_STEPS, data_arguments(config, dataset))
 
     # The network's flags, not its seed: the same network at another seed runs at the same speed.
     settings = flags.settings_dict(config)
     network = {name: settings[name] for name in ("model", *flags.model_kwargs(config))}
+    if tuple(dataset.input_shape) != IMAGE_SHAPE:  # MNIST's keys stay as they were, so that their entries stay valid
+        network["input_shape"] = list(dataset.input_shape)
     return speed.choose(config.xla, config.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")),
                         replicas=strategy.num_replicas_in_sync, model_config=network,
                         batch_size=config.batch_size, build=build,
@@ -248,15 +272,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
         return self.images_per_epoch * len(seconds) / sum(seconds) if seconds else float("nan")
 
 
-def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=1):
-    """The configured registered model, compiled with Adam (and the schedule) under `strategy`, running
+def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=1, data_args=None):
+    """The configured registered model (with `data_args`, `data_arguments` of its data), compiled with Adam (and the schedule) under `strategy`, running
     `execution_steps` training steps per call of its compiled train function (one under a mirrored strategy: Keras's
     loop of several steps per call fails on a distributed iterator, "You must feed a value for placeholder tensor
     ... multi_step_on_iterator", Keras 3.15 with TF 2.21, under MirroredStrategy and MultiWorkerMirroredStrategy)."""
     if isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)):
         execution_steps = 1
     with strategy.scope():
-        model = zoo.get(config.model, seed=config.seed, **flags.model_kwargs(config))
+        model = zoo.get(config.model, seed=config.seed, **{**flags.model_kwargs(config), **(data_args or {})})
         learning_rate = config.learning_rate
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
@@ -292,9 +316,10 @@ def run_config(model, config, data_fingerprint):
 
 def load_trained(config):
     """The configured model with the weights of the last checkpoint in `config.run_dir`."""
-    model = build_model(config, tf.distribute.get_strategy(), 1, jit_compile=False)
-    fingerprint = data.mnist_fingerprint(config.data_dir)
-    if not EpochCheckpoint(config.run_dir, 0, run_config(model, config, fingerprint)).restore(model):
+    dataset = dataset_of(config)
+    model = build_model(config, tf.distribute.get_strategy(), 1, jit_compile=False,
+                        data_args=data_arguments(config, dataset))
+    if not EpochCheckpoint(config.run_dir, 0, run_config(model, config, dataset.fingerprint)).restore(model):
         raise ZooError(f"{config.run_dir} holds no checkpoint")
     return model
 
@@ -327,8 +352,7 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     remove_temporaries(writes_to)  # what writes interrupted by kill -9 left
     # A resumed run continues with fresh shuffling, binarization and noise streams, not epoch 1's again.
     stream_seed = _stream_seed(config.seed, EpochCheckpoint.epochs_done(run_dir))
-    dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, stream_seed,
-                         config.validation_size, config.train_limit or None, config.train_digits)
+    dataset = dataset_of(config, stream_seed)
     steps_per_epoch = dataset.train_size // config.batch_size
     settings = speed_settings(config, strategy, dataset, steps_per_epoch)
     print(speed.describe(settings), flush=True)
@@ -336,7 +360,8 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     keras.utils.set_random_seed(config.seed)
     # A profiled run steps one batch per call, so that the trace has the steps asked for, each on its own.
     execution_steps = 1 if profiled_steps(config) else steps_per_execution(steps_per_epoch)
-    model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps)
+    model = build_model(config, strategy, steps_per_epoch, settings["xla"], execution_steps,
+                        data_arguments(config, dataset))
     checkpoint = EpochCheckpoint(writes_to, steps_per_epoch * config.batch_size,
                                  run_config(model, config, dataset.fingerprint),
                                  extendable=config.lr_schedule == "constant", restore_from=run_dir)
