@@ -155,7 +155,7 @@ def export_detector(settings, detector, digit, model, config, dataset, checkpoin
     if hasattr(model, "anomaly_score_name"):
         model.anomaly_score_name = score_name
     measured = {"epochs": checkpoint.state["epochs_done"], "train_seconds": round(checkpoint.state["train_seconds"], 1)}
-    card = pipeline.card(model, config, measured, dataset.source, flags.command_line(PROG),
+    card = pipeline.card(model, config, measured, dataset, flags.command_line(PROG),
                          checkpoint.state.get("speed_settings"))
     card["anomaly"] = anomaly.card_entry(model, *normal, false_positive_rate=settings.false_positive_rate)
     card["anomaly"]["normal_digit"] = digit

@@ -224,10 +224,12 @@ FIGURES = (reconstructions, samples, latent_space, interpolation, denoising, pri
 
 
 def draw_all(model, dataset, out_dir, seed=0):
-    """Draws every figure that applies to `model` from the test split; returns the paths written."""
+    """Draws every figure that applies to `model` from the test split (the image figures: none for a table);
+    returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [figure(model, dataset.test_images, dataset.test_labels, out_dir, seed) for figure in FIGURES]
+    figures = FIGURES if dataset.kind == "images" else ()
+    written = [figure(model, dataset.test_images, dataset.test_labels, out_dir, seed) for figure in figures]
     return [path for path in written if path is not None]
 
 
