@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from zoo import files
 from zoo.config import BINARIZATIONS, DATA_DIR_ENV, IMAGE_SHAPE
+from zoo.data_spec import SourceArrays
 from zoo.errors import DataError
 
 MNIST_FILES = {
@@ -148,7 +149,7 @@ def _read_mnist_tfds():
     """MNIST through tensorflow-datasets; fails within seconds, not minutes, when offline without a prepared copy."""
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder("mnist")
+    builder = tfds.builder("mnist", data_dir=os.environ.get("TFDS_DATA_DIR"))  # read now, not at tfds import
     if not Path(builder.data_dir).exists() and not tfds_reachable():
         raise DataError(
             f"no MNIST found: no data directory was given (--data-dir or {DATA_DIR_ENV}), tensorflow-datasets has no "
@@ -192,38 +193,19 @@ def unit_images(images):
     return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
 
 
-@dataclass
-class SourceArrays:
-    """What a data source holds, read into memory (zoo.sources reads each kind; `mnist_source` reads MNIST).
-
-    `kind` is "images" (x uint8 [n, H, W, C] in 0..255 or float32 in [0, 1]) or "table" (x float32 [n, d], raw:
-    the model standardises). Labels are int32 class indices, or None for a source without labels. `fingerprint`
-    identifies the data read and the settings it was read with; `description` is a line for a card; `test_part` says
-    how the test part was made.
-    """
-
-    kind: str
-    x_train: np.ndarray
-    y_train: np.ndarray | None
-    x_test: np.ndarray
-    y_test: np.ndarray | None
-    fingerprint: str
-    description: str
-    class_names: tuple | None
-    columns: tuple | None
-    test_part: str
-    spec: str
-
-
 def mnist_source(data_dir=None):
-    """MNIST as SourceArrays: uint8 images [n, 28, 28, 1] and digit labels, from `data_dir`, $ZOO_DATA_DIR or
-    tensorflow-datasets; its fingerprint is `mnist_fingerprint`."""
+    """MNIST as SourceArrays (what zoo.sources reads for --data mnist): uint8 images [n, 28, 28, 1] and digit labels,
+    from `data_dir`, else $ZOO_DATA_DIR, else tensorflow-datasets; its fingerprint is `mnist_fingerprint`."""
     arrays = load_mnist_arrays(data_dir)
     (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
-    source = str(data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets:mnist")
-    return SourceArrays("images", x_train[..., None], y_train.astype(np.int32), x_test[..., None],
-                        y_test.astype(np.int32), mnist_fingerprint(data_dir), source, tuple("0123456789"), None,
-                        "the source's test split", "mnist")
+    source = data_dir or os.environ.get(DATA_DIR_ENV) or "tensorflow-datasets"
+    return SourceArrays(
+        kind="images", x_train=x_train[..., None], y_train=y_train.astype(np.int32), x_test=x_test[..., None],
+        y_test=y_test.astype(np.int32), fingerprint=mnist_fingerprint(data_dir),
+        description=f"MNIST from {source} ({len(x_train)} training and {len(x_test)} test images, 10 digits), "
+                    "28x28 grayscale",
+        class_names=tuple(str(digit) for digit in range(10)), columns=None, test_part="the source's test split",
+        spec="mnist")
 
 
 def _to_unit(images):
@@ -288,14 +270,14 @@ MnistData = Data
 
 def mnist(batch_size=100, binarization="dynamic", data_dir=None, seed=0, validation_size=0, train_limit=None,
           train_digits=()):
-    """The MNIST pipelines (`pipelines` of `mnist_source(data_dir)`); the arguments are `pipelines`'."""
+    """The MNIST pipelines (`pipelines` of `mnist_source`); the arguments are `pipelines`'."""
     return pipelines(mnist_source(data_dir), batch_size, binarization, seed, validation_size, train_limit,
                      train_digits)
 
 
 def pipelines(arrays, batch_size=100, binarization="dynamic", seed=0, validation_size=0, train_limit=None,
               train_classes=()):
-    """Builds the pipelines of a source's arrays (SourceArrays).
+    """Builds the pipelines of a source's arrays (zoo.sources.SourceArrays).
 
     Args:
       arrays: what the source holds.

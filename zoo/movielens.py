@@ -81,7 +81,7 @@ def dense_ids(rows):
 def _read_tfds():
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(TFDS_NAME)
+    builder = tfds.builder(TFDS_NAME, data_dir=os.environ.get("TFDS_DATA_DIR"))  # read now, not at tfds import
     if not Path(builder.data_dir).exists() and not tfds_reachable():
         raise DataError(f"no MovieLens 100K found: no directory was given (--data-dir or {MOVIELENS_DIR_ENV}) and "
                         "tensorflow-datasets cannot download it (no connection). Get u.data from GroupLens and pass "

@@ -153,10 +153,11 @@ def data_entry(config, dataset):
     """The card's "data": the source, its fingerprint, the input shape, the preprocessing the endpoints apply to what
     a program sends, the binarization and the parts trained and tested on."""
     mnist = dataset.spec == "mnist"
-    source = dataset.source
+    from_tfds = dataset.fingerprint == "tensorflow-datasets:mnist"
     entry = {
         "dataset": "MNIST" if mnist else dataset.spec,
-        "source": "MNIST IDX files" if mnist and source.startswith(("/", ".")) else source,
+        # no path of the machine that trained it
+        "source": ("tensorflow-datasets:mnist" if from_tfds else "MNIST IDX files") if mnist else dataset.source,
         "fingerprint": dataset.fingerprint,
         "kind": dataset.kind,
         "input_shape": list(dataset.input_shape),
