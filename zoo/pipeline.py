@@ -168,7 +168,7 @@ def data_entry(config, dataset):
         entry["columns"] = list(dataset.columns or ())
     else:
         entry["preprocessing"] = (f"the endpoints take images [batch, {', '.join(map(str, dataset.input_shape))}] "
-                                  "with values in [0, 1] (grey levels / 255) at this size")
+                                  "with values in [0, 1], at this size")
         entry["training_binarization"] = config.binarization
         entry["test_binarization"] = ("binarized once with a fixed seed" if config.binarization == "dynamic"
                                       else config.binarization)
