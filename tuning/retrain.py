@@ -9,7 +9,7 @@ from pathlib import Path
 from tuning import report
 from tuning.spaces import PROBE_OBJECTIVE, default_hyperparameters, recipe_config
 from tuning.trials import probe_accuracy
-from zoo import data, pipeline, training
+from zoo import pipeline, training
 from zoo.errors import ZooError
 
 
@@ -56,7 +56,6 @@ def retrain(search, name, hyperparameters, best, trials_completed, command):
     print(f"retraining the {name} configuration {hyperparameters} for {search.final_epochs} epochs")
     metrics = pipeline.publish(config, command=f"{command}  # {name} configuration", card_extra=card_extra)
     if search.objective == PROBE_OBJECTIVE:  # the objective itself, measured on the test split
-        dataset = data.mnist(config.batch_size, config.binarization, config.data_dir, config.seed,
-                             config.validation_size, config.train_limit or None)
+        dataset = training.dataset_of(config)
         metrics["test_probe_accuracy"] = probe_accuracy(training.load_trained(config), dataset, "test")
     return {"hyperparameters": hyperparameters, "metrics": metrics}

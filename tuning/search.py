@@ -27,7 +27,7 @@ from pathlib import Path
 from tuning.cluster import cluster_error, is_worker, tuner_id
 from tuning.spaces import PROBE_OBJECTIVE, objective_names, tunable_spaces
 from zoo import cli, flags
-from zoo.config import DATA_DIR_ENV, STRATEGIES
+from zoo.config import STRATEGIES, DataFlags
 from zoo.errors import ZooError
 from zoo.files import atomic_write_text, owned_dir, present, read_json, settings_mismatch
 from zoo.flags import flag
@@ -43,8 +43,8 @@ SEARCH_DEFINING_FLAGS = ("model", "space", "tuner", "epochs", "objective", "dire
 
 
 @dataclasses.dataclass
-class SearchConfig:
-    """Flags of `python -m tuning.search`."""
+class SearchConfig(DataFlags):
+    """Flags of `python -m tuning.search`: what it searches, and the data (DataFlags) its trials train on."""
 
     model: str = flag("vae", "registered model to tune (one with search spaces and a recipe recipes.<model>_mnist)")
     space: str = flag("latent_dim", "search space, defined beside the model (its `search_spaces`)")
@@ -60,8 +60,6 @@ class SearchConfig:
     direction: str = flag(None, f"whether the objective is minimized or maximized (fixed for val_loss and "
                                 f"{PROBE_OBJECTIVE}; default min for the others)", choices=("min", "max"))
     factor: int = flag(3, "Hyperband's reduction factor", flags.count(2, 100))
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, then "
-                               "tensorflow-datasets)", flags.existing_dir)
     batch_size: int = flag(100, "images per batch", flags.BATCH_SIZE)
     learning_rate: float = flag(1e-3, "Adam learning rate, constant during trials", flags.positive)
     seed: int = flag(0, "seed of data shuffling and initialization; the oracle's seed is this + 1 (Keras Tuner "
@@ -102,7 +100,7 @@ class SearchConfig:
         fixed = FIXED_DIRECTIONS.get(self.objective, self.direction)
         if self.direction != fixed:
             return f"{self.objective} is to be {fixed}imized; received --direction {self.direction}"
-        return cluster_error()
+        return cluster_error() or super().check()
 
     @property
     def hyperparameters(self):
@@ -110,8 +108,13 @@ class SearchConfig:
         return tunable_spaces()[self.model][self.space]
 
     def defining_settings(self):
-        """The settings that define the search (see SEARCH_DEFINING_FLAGS)."""
-        return {k: getattr(self, k) for k in SEARCH_DEFINING_FLAGS}
+        """The settings that define the search (see SEARCH_DEFINING_FLAGS; and the data flags but for MNIST, whose
+        searches were recorded before they existed)."""
+        settings = {k: getattr(self, k) for k in SEARCH_DEFINING_FLAGS}
+        if self.data != "mnist":
+            settings.update(data=self.data, image_size=list(self.image_size), label_column=self.label_column,
+                            test_fraction=self.test_fraction)
+        return settings
 
 
 def check_search_dir(search):
@@ -146,9 +149,10 @@ def main(argv=None):
     os.environ.setdefault("ZOO_SPEED_AUTO", "rule")  # see --xla: zoo.speed's fixed rule, no timing per trial
     # TensorFlow and Keras Tuner only now that the flags are good, so that bad ones fail fast.
     from tuning import retrain, tuner
-    from zoo import data
+    from zoo import sources
 
-    data.load_mnist_arrays(search.data_dir)  # bad data fails here, once, not in every trial
+    sources.load(search.data, search.data_dir, tuple(search.image_size) or None, search.label_column,
+                 search.test_fraction, search.seed)  # bad data fails here, once, not in every trial
     check_search_dir(search)
     oracle = tuner.run_search(search)
     if is_worker():

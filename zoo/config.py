@@ -11,6 +11,14 @@ from zoo.flags import flag
 DATA_DIR_ENV = "ZOO_DATA_DIR"
 IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1] everywhere
 BINARIZATIONS = ("dynamic", "threshold", "none")
+
+
+def resolved_binarization(binarization, data):
+    """What --binarization `binarization` is for --data `data`: auto = dynamic for MNIST (its likelihoods are of
+    dynamically binarized digits), none (the grey levels, or a table's values) for other data."""
+    if binarization == "auto":
+        return "dynamic" if data == "mnist" else "none"
+    return binarization
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
@@ -119,16 +127,10 @@ DISTRIBUTE_FLAGS = tuple(field.name for field in dataclasses.fields(DistributeFl
 
 
 @dataclasses.dataclass
-class TrainConfig(DistributeFlags):
-    """Flags shared by every recipe. Recipes subclass it to set `model`, their own `DEFAULTS` (zoo.flags.Flags) and
-    model flags."""
+class DataFlags(flags.Flags):
+    """--data and how it is read (zoo.sources): the flags of every recipe, search and benchmark that trains on data
+    a user chooses."""
 
-    model: str = "vae"
-    epochs: int = flag(10, "training epochs", flags.EPOCHS)
-    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.BATCH_SIZE)
-    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
-    lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
-    seed: int = flag(0, "seed of data shuffling, initialization and the model's noise", flags.SEED)
     data: str = flag("mnist", "what to train on: mnist, tfds:NAME[:SPLIT], images:DIR, arrays:FILE.npz, csv:FILE or "
                               "sklearn:NAME (breast_cancer, digits); docs/data.md", data_spec.problem)
     data_dir: str = flag(None, f"--data mnist: directory of the MNIST IDX files (default: ${DATA_DIR_ENV}, "
@@ -138,6 +140,24 @@ class TrainConfig(DistributeFlags):
                                    "feature)")
     test_fraction: float = flag(0.2, "the share of a source without a test split held out as its test part (drawn "
                                      "with --seed, stratified by class)", flags.open_unit_interval)
+
+    def check(self):
+        if self.data != "mnist" and self.data_dir:
+            return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"
+        return super().check()
+
+
+@dataclasses.dataclass
+class TrainConfig(DataFlags, DistributeFlags):
+    """Flags shared by every recipe. Recipes subclass it to set `model`, their own `DEFAULTS` (zoo.flags.Flags) and
+    model flags."""
+
+    model: str = "vae"
+    epochs: int = flag(10, "training epochs", flags.EPOCHS)
+    batch_size: int = flag(100, "images per batch (divides 60000 and 10000 by default)", flags.BATCH_SIZE)
+    learning_rate: float = flag(1e-3, "Adam learning rate (peak)", flags.positive)
+    lr_schedule: str = flag("cosine", "learning-rate schedule over all epochs", choices=("constant", "cosine"))
+    seed: int = flag(0, "seed of data shuffling, initialization and the model's noise", flags.SEED)
     binarization: str = flag("auto", "binarization of the images ('none': grey levels in [0, 1]; 'dynamic': a fresh "
                                      "Bernoulli draw each epoch; auto = dynamic for --data mnist, none for other data)",
                              choices=("auto", *BINARIZATIONS))
@@ -165,18 +185,12 @@ class TrainConfig(DistributeFlags):
     # the others.
     frechet_every: int = 0
 
-    def __post_init__(self):
-        if self.binarization == "auto":  # resolved here, so that cards, checkpoints and caches hold what ran
-            self.binarization = "dynamic" if self.data == "mnist" else "none"
-
     def check(self):
         """Checks involving several flags (`zoo.flags.parse` calls it): the model's (`arguments_problem`), then the
         export dir's; a message, or None."""
         problem = arguments_problem(flags.model_kwargs(self), flags.flag_name)
         if problem:
             return problem
-        if self.data != "mnist" and self.data_dir:
-            return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"
         if self.export_dir:
             problem = files.export_dir_problem(self.export_dir, keep_clear_of=(self.run_dir,))
             if problem:

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import files
-from zoo.config import BINARIZATIONS, DATA_DIR_ENV, IMAGE_SHAPE
+from zoo.config import BINARIZATIONS, DATA_DIR_ENV, IMAGE_SHAPE, resolved_binarization
 from zoo.data_spec import SourceArrays
 from zoo.errors import DataError
 
@@ -282,13 +282,15 @@ def pipelines(arrays, batch_size=100, binarization="dynamic", seed=0, validation
     Args:
       arrays: what the source holds.
       batch_size: inputs per batch; training batches all have this size (the remainder is dropped).
-      binarization: one of BINARIZATIONS, for images in [0, 1]; a table takes only "none".
+      binarization: one of BINARIZATIONS, for images in [0, 1], or auto (zoo.config.resolved_binarization); a table
+        takes only "none".
       seed: shuffling (and dynamic binarization) seed.
       validation_size: inputs held out from the end of the training part for validation (0: none).
       train_limit: use only the first `train_limit` training inputs (for quick runs and tests).
       train_classes: keep only training and validation inputs of these classes (one-class training, e.g. digits);
         the test part keeps every class.
     """
+    binarization = resolved_binarization(binarization, arrays.spec)
     if binarization not in BINARIZATIONS:
         raise DataError(f"binarization must be one of {BINARIZATIONS}; received {binarization!r}")
     if arrays.kind == "table" and binarization != "none":

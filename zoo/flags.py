@@ -37,6 +37,11 @@ class Flags:
 
     DEFAULTS = {}
 
+    def check(self):
+        """A message if flags that involve each other disagree, else None (a subclass adds its checks, then calls
+        this)."""
+        return None
+
     def __init_subclass__(cls, **kwargs):
         # Runs before @dataclass reads the class: each changed default becomes the class's own field.
         super().__init_subclass__(**kwargs)

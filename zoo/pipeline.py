@@ -21,7 +21,7 @@ import tensorflow_probability as tfp
 import zoo
 from zoo import anomaly, distribute, export, flags, latent, metrics, plots, registry, training
 from zoo.batching import apply_in_batches
-from zoo.config import BINARIZATIONS, TrainConfig
+from zoo.config import BINARIZATIONS, TrainConfig, resolved_binarization
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
@@ -169,9 +169,9 @@ def data_entry(config, dataset):
     else:
         entry["preprocessing"] = (f"the endpoints take images [batch, {', '.join(map(str, dataset.input_shape))}] "
                                   "with values in [0, 1], at this size")
-        entry["training_binarization"] = config.binarization
-        entry["test_binarization"] = ("binarized once with a fixed seed" if config.binarization == "dynamic"
-                                      else config.binarization)
+        binarization = resolved_binarization(config.binarization, dataset.spec)
+        entry["training_binarization"] = binarization
+        entry["test_binarization"] = "binarized once with a fixed seed" if binarization == "dynamic" else binarization
     if dataset.class_names:
         entry["class_names"] = list(dataset.class_names)
     entry["test_part"] = dataset.test_part

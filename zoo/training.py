@@ -20,7 +20,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import data, flags, sources, speed
-from zoo.config import IMAGE_SHAPE, PRECISIONS, TrainConfig
+from zoo.config import IMAGE_SHAPE, PRECISIONS, TrainConfig, resolved_binarization
 from zoo.distribute import (check_workers_agree, current_strategy, is_chief, is_multi_worker, sharded, worker_dir,
                             worker_loss_reported)
 from zoo.errors import TrainingDiverged, ZooError, in_one_line
@@ -303,8 +303,11 @@ def constructor_defaults(model, keys):
 
 
 def run_flags(config):
-    """The RUN_DEFINING_FLAGS of `config`'s serialised settings (zoo.flags.settings_dict)."""
-    return {k: v for k, v in flags.settings_dict(config).items() if k in RUN_DEFINING_FLAGS}
+    """The RUN_DEFINING_FLAGS of `config`'s serialised settings (zoo.flags.settings_dict), the binarization as it ran
+    (auto resolved: zoo.config.resolved_binarization)."""
+    settings = {k: v for k, v in flags.settings_dict(config).items() if k in RUN_DEFINING_FLAGS}
+    settings["binarization"] = resolved_binarization(config.binarization, config.data)
+    return settings
 
 
 def run_config(model, config, data_fingerprint):
