@@ -36,6 +36,28 @@ def conv_width_problem(shown, arch, hidden_units):
                 "received none")
 
 
+def conv_shape_problem(image_shape, networks, alternative, divisor=1, min_side=1):
+    """A message if convolutional `networks` cannot take inputs of `image_shape`: they need images [H, W, C] whose
+    sides are at least `min_side` and divisible by `divisor`; `alternative` says what to use instead."""
+    shape = tuple(image_shape)
+    if len(shape) != 3:
+        return (f"{networks} needs images [H, W, C]; received image_shape={shape}: rows [d] and other shapes need "
+                f"{alternative}")
+    bad = [side for side in shape[:2] if side % divisor or side < min_side]
+    if bad:
+        lower, upper = divisor * (bad[0] // divisor), divisor * max(-(-bad[0] // divisor), -(-min_side // divisor))
+        sizes = [size for size in sorted({lower, upper}) if size >= min_side and size > 0]
+        rule = " and ".join([f"divisible by {divisor}"] * (divisor > 1) + [f"of at least {min_side}"] * (min_side > 1))
+        return (f"{networks} needs image sides {rule}; received image_shape={shape}: use sides of "
+                f"{' or '.join(map(str, sizes))} (--image-size) or {alternative}")
+
+
+def image_shape_problem(shown, arch, image_shape):
+    # Two stride-2 convolutions each way: the decoder doubles a side twice from a quarter of it.
+    if arch == "conv":
+        return conv_shape_problem(image_shape, "the conv architecture", f"{shown('arch')} mlp", divisor=4)
+
+
 def iwae_beta_problem(shown, beta, importance_samples):
     # With k > 1 a beta on the weights' log p(z) - log q(z|x) makes a weighted bound that is no standard objective.
     if beta != 1 and int(importance_samples) > 1:
@@ -58,7 +80,7 @@ def noise_level_problem(shown, corruption, noise_level):
                     f"{shown('noise_level')}={noise_level}")
 
 
-ARGUMENT_CHECKS = (conv_width_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem)
+ARGUMENT_CHECKS = (conv_width_problem, image_shape_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem)
 
 
 def arguments_problem(arguments, shown=str):
