@@ -9,10 +9,13 @@ from zoo import cluster, files, flags
 from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
-IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1] everywhere
+IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1]; a model's image_shape may be any [H, W, C] or [d]
 BINARIZATIONS = ("dynamic", "threshold", "none")
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
+# zoo.models.vae: p(x | z) Bernoulli (inputs in [0, 1]), Gaussian with a learned scale per input dimension, or with unit
+# scale
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_fixed")
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
 # --strategy: auto = mirrored with several GPUs, else one device; multi_worker reads TF_CONFIG (zoo.cluster)
 STRATEGIES = ("auto", "one", "mirrored", "multi_worker")
@@ -80,7 +83,20 @@ def noise_level_problem(shown, corruption, noise_level):
                     f"{shown('noise_level')}={noise_level}")
 
 
-ARGUMENT_CHECKS = (conv_width_problem, image_shape_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem)
+def standardize_problem(shown, standardize, likelihood):
+    if standardize and likelihood == "bernoulli":
+        return (f"{shown('standardize')} gives real-valued inputs, which a Bernoulli likelihood cannot model: use "
+                f"{shown('likelihood')} gaussian or gaussian_fixed; received {shown('likelihood')}=bernoulli")
+
+
+def standardize_output_problem(shown, standardize, output_activation):
+    if standardize and output_activation == "sigmoid":
+        return (f"{shown('standardize')} gives real-valued inputs, which a sigmoid output cannot reconstruct: use "
+                f"{shown('output_activation')} linear; received {shown('output_activation')}=sigmoid")
+
+
+ARGUMENT_CHECKS = (conv_width_problem, image_shape_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem,
+                   standardize_problem, standardize_output_problem)
 
 
 def arguments_problem(arguments, shown=str):

@@ -70,8 +70,8 @@ class MnistClassifier(ZooModel):
         return {"probs": tf.nn.softmax(tf.cast(self.head(features), tf.float32)), "features": features}
 
     def endpoints(self):
-        return {"classify": signatures.Endpoint(lambda images: self.classify(signatures.checked_images(images)),
-                                                (signatures.images_spec(self.image_shape),))}
+        return {"classify": signatures.Endpoint(lambda inputs: self.classify(self.checked_inputs(inputs)),
+                                                (self.inputs_spec(),))}
 
     def compute_losses(self, images, labels, training=False):
         logits = self(images, training=training)
