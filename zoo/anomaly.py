@@ -24,16 +24,18 @@ from zoo.models.vae import VAE
 
 
 def reconstruction_scores(model, images, batch_size=500, **unused):
-    """Per-image reconstruction error (`model.reconstruction_error`; for the VAE, the decoder's cross-entropy
-    at the posterior mean)."""
-    return apply_in_batches(model.reconstruction_error, images, batch_size, np.float64)
+    """Per-image reconstruction error (`model.reconstruction_error`; for the VAE, -log p(x | z) at the posterior
+    mean), in model units (of the standardized inputs when the model standardizes)."""
+    return apply_in_batches(lambda batch: model.reconstruction_error(model.standardized(batch)), images, batch_size,
+                            np.float64)
 
 
 def named_model_score(name):
     """The score function of the model's own anomaly score `name` (the VAE's ANOMALY_SCORES)."""
 
     def score(model, images, batch_size=500, **unused):
-        return apply_in_batches(lambda batch: model.named_anomaly_score(batch, name), images, batch_size, np.float64)
+        return apply_in_batches(lambda batch: model.named_anomaly_score(model.standardized(batch), name), images,
+                                batch_size, np.float64)
 
     return score
 
@@ -51,10 +53,15 @@ def _has_likelihood(model):
     return model.evaluation == "likelihood" and not model.takes_labels
 
 
+def _has_model_score(name):
+    """Whether a model has its own anomaly score `name` (the PNG ones only for images in [0, 1]: VAE.anomaly_scores)."""
+    return lambda model: _has_likelihood(model) and name in model.anomaly_scores
+
+
 # name -> (which models it applies to, the score function)
 SCORES = {
     "reconstruction": (_unconditional_autoencoder, reconstruction_scores),
-    **{name: (_has_likelihood, named_model_score(name)) for name in VAE.ANOMALY_SCORES},
+    **{name: (_has_model_score(name), named_model_score(name)) for name in VAE.ANOMALY_SCORES},
     "neg_log_likelihood": (_has_likelihood, neg_log_likelihood_scores),
 }
 
@@ -138,7 +145,8 @@ CARD_FALSE_POSITIVE_RATE = 0.01
 def card_entry(model, normal_images, held_out_data, false_positive_rate=CARD_FALSE_POSITIVE_RATE, batch_size=500):
     """The card's "anomaly" entry: what the `score` endpoint computes and the threshold above which a
     fraction `false_positive_rate` of the normal images `normal_images` (described by `held_out_data`) scores."""
-    normal = apply_in_batches(model.anomaly_score, normal_images, batch_size, np.float64)
+    normal = apply_in_batches(lambda batch: model.anomaly_score(model.standardized(batch)), normal_images, batch_size,
+                              np.float64)
     return {"endpoint": "score", "score": model.anomaly_score_description,
             "threshold": threshold_at_false_positive_rate(normal, false_positive_rate),
             "target_false_positive_rate": false_positive_rate, "held_out_data": held_out_data,

@@ -9,7 +9,7 @@ from zoo import cluster, data_spec, files, flags
 from zoo.flags import flag
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
-IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1] everywhere
+IMAGE_SHAPE = (28, 28, 1)  # MNIST: float32 [28, 28, 1] in [0, 1]; a model's image_shape may be any [H, W, C] or [d]
 BINARIZATIONS = ("dynamic", "threshold", "none")
 
 
@@ -21,6 +21,9 @@ def resolved_binarization(binarization, data):
     return binarization
 ARCHITECTURES = ("mlp", "conv")  # zoo.nets builds each of these
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-entropy, linear + squared error
+# zoo.models.vae: p(x | z) Bernoulli (inputs in [0, 1]), Gaussian with a learned scale per input dimension, or with unit
+# scale
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_fixed")
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
 # --strategy: auto = mirrored with several GPUs, else one device; multi_worker reads TF_CONFIG (zoo.cluster)
 STRATEGIES = ("auto", "one", "mirrored", "multi_worker")
@@ -42,6 +45,28 @@ def conv_width_problem(shown, arch, hidden_units):
     if arch == "conv" and not hidden_units:
         return (f"{shown('arch')} conv needs one {shown('hidden_units')} value (the width of its dense layer); "
                 "received none")
+
+
+def conv_shape_problem(image_shape, networks, alternative, divisor=1, min_side=1):
+    """A message if convolutional `networks` cannot take inputs of `image_shape`: they need images [H, W, C] whose
+    sides are at least `min_side` and divisible by `divisor`; `alternative` says what to use instead."""
+    shape = tuple(image_shape)
+    if len(shape) != 3:
+        return (f"{networks} needs images [H, W, C]; received image_shape={shape}: rows [d] and other shapes need "
+                f"{alternative}")
+    bad = [side for side in shape[:2] if side % divisor or side < min_side]
+    if bad:
+        lower, upper = divisor * (bad[0] // divisor), divisor * max(-(-bad[0] // divisor), -(-min_side // divisor))
+        sizes = [size for size in sorted({lower, upper}) if size >= min_side and size > 0]
+        rule = " and ".join([f"divisible by {divisor}"] * (divisor > 1) + [f"of at least {min_side}"] * (min_side > 1))
+        return (f"{networks} needs image sides {rule}; received image_shape={shape}: use sides of "
+                f"{' or '.join(map(str, sizes))} (--image-size) or {alternative}")
+
+
+def image_shape_problem(shown, arch, image_shape):
+    # Two stride-2 convolutions each way: the decoder doubles a side twice from a quarter of it.
+    if arch == "conv":
+        return conv_shape_problem(image_shape, "the conv architecture", f"{shown('arch')} mlp", divisor=4)
 
 
 def iwae_beta_problem(shown, beta, importance_samples):
@@ -66,7 +91,20 @@ def noise_level_problem(shown, corruption, noise_level):
                     f"{shown('noise_level')}={noise_level}")
 
 
-ARGUMENT_CHECKS = (conv_width_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem)
+def standardize_problem(shown, standardize, likelihood):
+    if standardize and likelihood == "bernoulli":
+        return (f"{shown('standardize')} gives real-valued inputs, which a Bernoulli likelihood cannot model: use "
+                f"{shown('likelihood')} gaussian or gaussian_fixed; received {shown('likelihood')}=bernoulli")
+
+
+def standardize_output_problem(shown, standardize, output_activation):
+    if standardize and output_activation == "sigmoid":
+        return (f"{shown('standardize')} gives real-valued inputs, which a sigmoid output cannot reconstruct: use "
+                f"{shown('output_activation')} linear; received {shown('output_activation')}=sigmoid")
+
+
+ARGUMENT_CHECKS = (conv_width_problem, image_shape_problem, iwae_beta_problem, dreg_beta_problem, noise_level_problem,
+                   standardize_problem, standardize_output_problem)
 
 
 def arguments_problem(arguments, shown=str):

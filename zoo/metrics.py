@@ -27,8 +27,10 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
     together (up to `decoded_per_call` images: larger matmuls, fewer calls).
 
     Args:
-      model: a model with `posterior`, `draw_codes` and `terms_at` (the VAE; see VAE.importance_terms).
-      images: float32 array [n, 28, 28, 1] of binary images.
+      model: a model with `posterior`, `draw_codes` and `terms_at` (the VAE; see VAE.importance_terms), whatever its
+        likelihood.
+      images: float32 array [n, *model.image_shape] of inputs in raw units (binary images for MNIST); a model that
+        standardizes is given them standardized, and the estimate is then of the standardized inputs, as its losses.
       num_samples: k.
       labels: the images' labels [n], for conditional models (`model.takes_labels`).
     Returns:
@@ -41,6 +43,7 @@ def per_image_log_likelihood(model, images, num_samples, batch_size=100, seed=LI
     @tf.function
     def log_weights(batch, batch_labels, seeds, counts):
         condition = model.condition_of(batch_labels) if conditional else None
+        batch = model.standardized(batch)
         q = model.posterior(batch, condition)
         codes = tf.concat([model.draw_codes(q, count, seeds[i]) for i, count in enumerate(counts)], axis=0)
         terms = model.terms_at(q, codes, batch, condition)
@@ -128,7 +131,11 @@ def jacobian_frobenius_norms(encode, images, batch_size=100):
 
 def autoencoder_test_metrics(model, images, batch_size=100):
     """Test metrics of a deterministic autoencoder: reconstruction errors of clean and masked inputs,
-    the mean Jacobian Frobenius norm of its code, and the mean code activation for sigmoid codes."""
+    the mean Jacobian Frobenius norm of its code (with respect to the raw input), and the mean code activation for
+    sigmoid codes."""
+    def encode(batch):
+        return model.encode(model.standardized(batch))
+
     clean = reconstruction_errors(model, images)
     masked_inputs = reconstruction_errors(model, masked(images), targets=images)
     metrics = {"test_squared_error": clean["squared_error"],
@@ -136,11 +143,10 @@ def autoencoder_test_metrics(model, images, batch_size=100):
     if model.output_activation == "sigmoid":
         metrics.update(test_bce_nats=clean["bce_nats"],
                        **{f"test_masked_q{MASKED_INPUT_Q}_bce_nats": masked_inputs["bce_nats"]})
-    metrics["test_jacobian_norm"] = float(np.mean(jacobian_frobenius_norms(model.encode, images[:JACOBIAN_IMAGES],
-                                                                           batch_size)))
+    metrics["test_jacobian_norm"] = float(np.mean(jacobian_frobenius_norms(encode, images[:JACOBIAN_IMAGES], batch_size)))
     metrics["jacobian_norm_images"] = min(len(images), JACOBIAN_IMAGES)
     if model.code_activation == "sigmoid":
-        metrics["test_mean_activation"] = float(np.mean(apply_in_batches(model.encode, images)))
+        metrics["test_mean_activation"] = float(np.mean(apply_in_batches(encode, images)))
     return metrics
 
 
@@ -152,7 +158,8 @@ def active_units(model, images, labels=None, batch_size=500, threshold=ACTIVE_UN
     """{layer: number of active units} of a VAE's stochastic layers (`model.posterior_means`) over `images`: the
     units whose posterior mean E_q[u | x] varies across images with a variance above `threshold`."""
     def means(batch, batch_labels):
-        return model.posterior_means(batch, model.condition_of(batch_labels) if model.takes_labels else None)
+        return model.posterior_means(model.standardized(batch),
+                                     model.condition_of(batch_labels) if model.takes_labels else None)
 
     if labels is None:
         labels = np.zeros(len(images), np.int32)

@@ -25,13 +25,15 @@ def _check_arch(arch):
 
 
 def encoder(arch, image_shape, output_dim, hidden_units, name="encoder"):
-    """A network mapping images [b, *image_shape] to a vector [b, output_dim] (linear output)."""
+    """A network mapping inputs [b, *image_shape] (images [H, W, C] or rows [d]; conv: images only) to a vector
+    [b, output_dim] (linear output)."""
     _check_arch(arch)
     return ARCHITECTURES[arch]["encoder"](tuple(image_shape), output_dim, tuple(hidden_units), name)
 
 
 def decoder(arch, latent_dim, image_shape, hidden_units, name="decoder"):
-    """A network mapping codes [b, latent_dim] to per-pixel outputs [b, *image_shape] (linear output)."""
+    """A network mapping codes [b, latent_dim] to outputs [b, *image_shape], one per pixel or feature (linear
+    output)."""
     _check_arch(arch)
     return ARCHITECTURES[arch]["decoder"](latent_dim, tuple(image_shape), tuple(hidden_units), name)
 
@@ -53,18 +55,20 @@ def _mlp():
     return {"encoder": build_encoder, "decoder": build_decoder}
 
 
-def _check_dense_width(hidden_units):
-    problem = config.conv_width_problem(str, "conv", hidden_units)
+def _check_conv(image_shape, hidden_units):
+    problem = (config.conv_width_problem(str, "conv", hidden_units)
+               or config.image_shape_problem(str, "conv", image_shape))
     if problem:
         raise ValueError(problem)
 
 
 @architecture("conv")
 def _conv():
-    """Two stride-2 convolutions each way (28 -> 14 -> 7), then one dense layer of hidden_units[-1]."""
+    """Two stride-2 convolutions each way (28 -> 14 -> 7), then one dense layer of hidden_units[-1]: images [H, W, C]
+    whose sides 4 divides."""
 
     def build_encoder(image_shape, output_dim, hidden_units, name):
-        _check_dense_width(hidden_units)
+        _check_conv(image_shape, hidden_units)
         return keras.Sequential(
             [
                 keras.Input(image_shape),
@@ -78,10 +82,8 @@ def _conv():
         )
 
     def build_decoder(latent_dim, image_shape, hidden_units, name):
-        _check_dense_width(hidden_units)
+        _check_conv(image_shape, hidden_units)
         height, width, channels = image_shape
-        if height % 4 or width % 4:
-            raise ValueError(f"the conv architecture needs image sides divisible by 4; received {image_shape}")
         return keras.Sequential(
             [
                 keras.Input((latent_dim,)),

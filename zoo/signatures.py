@@ -2,24 +2,31 @@
 input signatures, and input checks that run inside the SavedModel (so a plain TensorFlow program gets a
 clear error for a bad input rather than a silent wrong answer).
 
-Endpoints (images float32 [batch, 28, 28, 1] in [0, 1]):
+Endpoints take float32 inputs of the model's shape: images [batch, H, W, C] (MNIST's [batch, 28, 28, 1]), named
+"images", or rows [batch, d] of a table, named "rows" (`score(rows=...)`):
 
     encode(images) -> {"code", ...}           probabilistic encoders add "mean" and "stddev"
-    decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"
+    decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"; real-valued ones "mean" (and "stddev")
     reconstruct(images) -> {"probs"}          the autoencoders' serving_default
     sample(num, seed) -> {"images"}           generative models; stateless in (num, seed); num <= MAX_SAMPLES
+                                              ({"rows"} for rows)
     generate(code) -> {"images"}              GANs (no encoder)
     classify(images) -> {"probs", "features"} the classifier
     complete(ratings) -> {"ratings"}          AutoRec: rating vectors (0 = unknown) completed, clipped to [1, 5]
     score(images) -> {"score"}                anomaly score per image, higher = more unusual
     restore(images) -> {"restored"}           denoising autoencoders: corrupted images restored
 
-Codes must be within [-CODE_LIMIT, CODE_LIMIT]. An empty batch gives empty outputs.
-Conditional models (the CVAE) take digits int32 [b] beside images or codes, and sample(num, seed, digit).
+Inputs must be finite. Those of a Bernoulli likelihood or a sigmoid output (the MNIST models) must also be in
+[0, 1]; those of a Gaussian likelihood, a linear output or a model that standardizes its inputs may be any real
+values, and are given in the data's own (raw) units: a model that standardizes does so inside, and its "probs",
+"mean" and samples come back in raw units. Codes must be within [-CODE_LIMIT, CODE_LIMIT]. An empty batch gives
+empty outputs. Conditional models (the CVAE) take digits int32 [b] beside images or codes, and
+sample(num, seed, digit).
 """
 
 import dataclasses
 import functools
+import inspect
 from typing import Callable
 
 import tensorflow as tf
@@ -40,8 +47,13 @@ class Endpoint:
     inputs: tuple
 
 
-def images_spec(image_shape):
-    return tf.TensorSpec([None, *image_shape], tf.float32, name="images")
+def input_name(input_shape):
+    """What an endpoint calls a model's inputs of `input_shape`: "rows" for rank-1 rows [d], else "images"."""
+    return "rows" if len(input_shape) == 1 else "images"
+
+
+def inputs_spec(input_shape):
+    return tf.TensorSpec([None, *input_shape], tf.float32, name=input_name(input_shape))
 
 
 def code_spec(latent_dim):
@@ -62,8 +74,9 @@ def contract_checked(function, specs):
     """`function` as the SavedModel exports it: each input is first checked at run time against its spec's shape
     (a SavedModel signature, what TF Serving and `model.signatures[...]` call, does not check shapes itself, and an
     MLP would flatten a [b, 784, 1, 1] batch without complaint), and an empty batch gives empty outputs (oneDNN's
-    convolutions fail on zero rows: the function then runs on one row of zeros, and its outputs are cut to none)."""
-    @functools.wraps(function)  # keeps the argument names, so that callers may pass inputs by name
+    convolutions fail on zero rows: the function then runs on one row of zeros, and its outputs are cut to none).
+    Its arguments are named as the specs are, so that callers may pass inputs by name (`score(rows=...)`)."""
+    @functools.wraps(function)
     def checked(*inputs):
         inputs = [tf.ensure_shape(value, spec.shape, name=spec.name) for value, spec in zip(inputs, specs)]
         batched = [value for value, spec in zip(inputs, specs) if spec.shape.rank]
@@ -78,6 +91,9 @@ def contract_checked(function, specs):
             return tf.nest.map_structure(lambda output: output[:0], function(*one_row))
 
         return tf.cond(empty, on_one_row_of_zeros, lambda: function(*inputs))
+
+    checked.__signature__ = inspect.Signature([inspect.Parameter(spec.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                                               for spec in specs])
     return checked
 
 
@@ -86,12 +102,15 @@ def _passing(value, checks):
         return tf.identity(value)
 
 
-def checked_images(images):
-    """`images` once they are finite and in [0, 1]; an InvalidArgumentError saying which rule failed otherwise."""
-    images = tf.debugging.assert_all_finite(images, "images must be finite (no NaN or Inf)")
-    return _passing(images, [
-        tf.debugging.assert_greater_equal(images, 0.0, message="images must be in [0, 1]; found a value below 0"),
-        tf.debugging.assert_less_equal(images, 1.0, message="images must be in [0, 1]; found a value above 1"),
+def checked_inputs(inputs, name="images", unit_interval=True):
+    """`inputs` once they are finite and, with `unit_interval`, in [0, 1]; an InvalidArgumentError saying which rule
+    failed otherwise (`name`: what the messages call them)."""
+    inputs = tf.debugging.assert_all_finite(inputs, f"{name} must be finite (no NaN or Inf)")
+    if not unit_interval:
+        return inputs
+    return _passing(inputs, [
+        tf.debugging.assert_greater_equal(inputs, 0.0, message=f"{name} must be in [0, 1]; found a value below 0"),
+        tf.debugging.assert_less_equal(inputs, 1.0, message=f"{name} must be in [0, 1]; found a value above 1"),
     ])
 
 

@@ -3,15 +3,16 @@ Salakhutdinov, 2006), dense or convolutional, of any depth, with a code smaller 
 larger (overcomplete) than the input, and an optional L2 penalty lambda * ||theta||^2 on the weights.
 
 The output and the loss follow the input: `output_activation="sigmoid"` gives binary cross-entropy (nats per
-image) for inputs in [0, 1]; `output_activation="linear"` squared error (summed over pixels, per
-image) for real values. The other classic variants (linear = PCA,
+image) for inputs in [0, 1]; `output_activation="linear"` squared error (summed over pixels or features, per
+input) for real values, such as the rows of a table (with `standardize=True`, of the standardized values: see
+zoo.models.base). The other classic variants (linear = PCA,
 tied, sparse, denoising, contractive) subclass this one and override only what differs.
 """
 
 import keras
 import tensorflow as tf
 
-from zoo import nets
+from zoo import config, nets
 from zoo.config import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from zoo.losses import l2_penalty, per_image_error
 from zoo.models.base import Autoencoder
@@ -19,7 +20,7 @@ from zoo.registry import register
 
 
 def mean_image(dataset, images_of=lambda batch: batch):
-    """The mean image over the batches of `dataset`, accumulated in float64."""
+    """The mean input (image or row) over the batches of `dataset`, accumulated in float64."""
     total, count = 0.0, 0
     for batch in dataset:
         images = tf.cast(images_of(batch), tf.float64)
@@ -41,10 +42,11 @@ class AE(Autoencoder):
       latent_dim: size of the code h (under 784: undercomplete; over: overcomplete).
       arch: "mlp" (dense) or "conv" (convolutional), see `zoo.nets`.
       hidden_units: widths of the hidden layers, mirrored by the decoder; more entries, a deeper network.
-      output_activation: "sigmoid" (binary cross-entropy, inputs in [0, 1]) or "linear" (squared error, real inputs).
+      output_activation: "sigmoid" (binary cross-entropy, inputs in [0, 1]) or "linear" (squared error, real inputs;
+        needed with standardize).
       code_activation: activation of the code layer.
       l2: lambda of the weight penalty lambda * ||theta||^2 (0: none).
-      **kwargs: image_shape, seed and keras.Model arguments.
+      **kwargs: image_shape, seed, standardize and keras.Model arguments.
     """
 
     loss_names = ("loss", "reconstruction", "l2")
@@ -63,6 +65,9 @@ class AE(Autoencoder):
             raise ValueError(f"code_activation must be one of {CODE_ACTIVATIONS}; received {code_activation!r}")
         if not l2 >= 0:
             raise ValueError(f"l2 must be >= 0; received l2={l2}")
+        problem = config.arguments_problem(dict(standardize=self.standardize, output_activation=output_activation))
+        if problem:
+            raise ValueError(problem)
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.hidden_units = tuple(int(units) for units in hidden_units)
@@ -71,6 +76,19 @@ class AE(Autoencoder):
         self.l2 = float(l2)
         self.encoder, self.decoder = self.build_networks()
         self.built = True
+
+    @property
+    def real_valued(self):
+        return self.output_activation == "linear"
+
+    @property
+    def pixel_inputs(self):
+        """Whether the inputs are pixels in [0, 1]: images [H, W, C], not standardized."""
+        return len(self.image_shape) == 3 and not self.standardize
+
+    def in_pixel_range(self, values):
+        """Reconstructions of pixels clipped to [0, 1] (`pixel_inputs`); of other inputs, as they are."""
+        return tf.clip_by_value(values, 0.0, 1.0) if self.pixel_inputs else values
 
     def build_networks(self):
         """(encoder, decoder): images -> code pre-activations, codes -> per-pixel outputs before the output link."""
@@ -81,11 +99,12 @@ class AE(Autoencoder):
         """The bias variable of the decoder's output layer (per pixel for dense decoders, per channel for conv)."""
         return self.decoder.layers[-1].bias if self.arch == "conv" else self.decoder.layers[-2].bias
 
-    def adapt(self, dataset):
-        """Initializes the output bias to the mean training image, through the inverse of the output link.
+    def initialize_from(self, dataset):
+        """Initializes the output bias to the mean training input, through the inverse of the output link.
 
         Without it, Adam makes the code units stand in for the output bias: sigmoid codes saturate at 1
-        and the model collapses to reconstructing the mean image. `dataset` yields images or (images, labels).
+        and the model collapses to reconstructing the mean image. `dataset` yields inputs or (inputs, labels) in
+        model units (`adapt` passes them standardized when the model standardizes).
         """
         mean = mean_image(dataset, self.images_of)
         if self.output_activation == "sigmoid":
@@ -101,15 +120,16 @@ class AE(Autoencoder):
         return tf.cast(self.decoder(codes), tf.float32)
 
     def decode(self, codes):
-        """Reconstructed images in [0, 1] (a linear output is clipped to the pixel range)."""
+        """Reconstructions: sigmoid probabilities, or the linear output (`in_pixel_range`)."""
         raw = self.decode_raw(codes)
-        return tf.sigmoid(raw) if self.output_activation == "sigmoid" else tf.clip_by_value(raw, 0.0, 1.0)
+        return tf.sigmoid(raw) if self.output_activation == "sigmoid" else self.in_pixel_range(raw)
 
     def decode_outputs(self, codes):
         raw = self.decode_raw(codes)
         if self.output_activation == "sigmoid":
             return {"probs": tf.sigmoid(raw), "logits": raw}
-        return {"probs": tf.clip_by_value(raw, 0.0, 1.0), "mean": raw}
+        mean = self.raw(raw)
+        return {"probs": self.in_pixel_range(mean), "mean": mean}
 
     def training_inputs(self, images):
         """What the encoder sees in a training step (the denoising AE corrupts here)."""
@@ -146,7 +166,7 @@ class AE(Autoencoder):
     @property
     def anomaly_score_description(self):
         return ("reconstruction error: binary cross-entropy in nats" if self.output_activation == "sigmoid"
-                else "reconstruction error: squared error summed over pixels")
+                else "reconstruction error: squared error summed over pixels or features")
 
     def endpoints(self):
         return {**super().endpoints(), "score": self.score_endpoint()}

@@ -64,7 +64,7 @@ class AutoRec(ZooModel):
         return {"complete": signatures.Endpoint(lambda ratings: {"ratings": self.complete(signatures.checked_ratings(ratings))},
                                                 (signatures.ratings_spec(self.num_inputs),))}
 
-    def adapt(self, dataset):
+    def initialize_from(self, dataset):
         """Starts the output bias at each entry's mean observed rating (the overall mean where none is observed),
         so that training begins from sensible ratings rather than 0. `dataset` yields (ratings, observed)."""
         total, count = 0.0, 0.0

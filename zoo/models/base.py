@@ -1,8 +1,20 @@
-"""The shared bases: `ZooModel` (trackers, the model's random stream, train_step/test_step around
-`losses_of`, training hooks, the endpoints it exports, config) for every model, and `Autoencoder`,
-whose losses are one `compute_losses(images)`."""
+"""The shared bases: `ZooModel` (trackers, the model's random stream, the units of its inputs, train_step/test_step
+around `losses_of`, training hooks, the endpoints it exports, config) for every model, and `Autoencoder`,
+whose losses are one `compute_losses(images)`.
+
+Units. An autoencoder made with `standardize=True` keeps the mean and scale of each input dimension of its training
+data (non-trainable weights `input_mean` and `input_scale`, set by `adapt`) and works on standardized inputs
+(x - input_mean) / input_scale, its model units: `losses_of`, `compute_losses`, `encode`, `decode`, `sample`, the
+likelihoods and scores take and give model units. What faces the data takes raw units: the train and test steps and
+`adapt` take raw batches, `call` (`model(x)`) gives the reconstruction of raw inputs in raw units, and the endpoints
+take raw inputs and return reconstructions, decodings and samples in raw units. `standardized(x)` and `raw(x)`
+convert; without `standardize` (the default, and every MNIST model) both leave values as they are.
+"""
+
+import numbers
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo import signatures
@@ -11,13 +23,47 @@ from zoo.search_space import Int
 from zoo.signatures import Endpoint
 
 
+def input_statistics(dataset, inputs_of):
+    """(mean, scale) of each input dimension over the batches of `dataset` (`inputs_of(batch)` their inputs), float32
+    from a float64 accumulation in one pass (batch means and sums of squared deviations merged as Chan, Golub & LeVeque,
+    1979): the mean and the standard deviation over all inputs (numpy's `mean` and `std`), the scale 1 for a
+    dimension whose value never changes."""
+    count, mean, squares, low, high = 0, 0.0, 0.0, np.inf, -np.inf
+    for batch in dataset:
+        inputs = np.asarray(inputs_of(batch), np.float64)
+        if not len(inputs):
+            continue
+        batch_mean = inputs.mean(axis=0)
+        delta, total = batch_mean - mean, count + len(inputs)
+        squares = squares + np.square(inputs - batch_mean).sum(0) + np.square(delta) * (count * len(inputs) / total)
+        mean, count = mean + delta * (len(inputs) / total), total
+        low, high = np.minimum(low, inputs.min(axis=0)), np.maximum(high, inputs.max(axis=0))
+    if not count:
+        raise ValueError("standardize needs the training inputs' statistics; adapt received no inputs")
+    scale = np.sqrt(squares / count).astype(np.float32)
+    return mean.astype(np.float32), np.where((high > low) & (scale > 0), scale, np.float32(1.0))
+
+
+class _Mapped:
+    """The batches of `batches` passed through `function`, as often as they are iterated."""
+
+    def __init__(self, batches, function):
+        self.batches, self.function = batches, function
+
+    def __iter__(self):
+        return map(self.function, self.batches)
+
+
 class ZooModel(keras.Model):
-    """What every zoo model shares: one Mean tracker per name in `loss_names`, a seeded random stream,
-    the hooks the training core calls, and `get_config` of the image shape and seed.
+    """What every zoo model shares: one Mean tracker per name in `loss_names`, a seeded random stream, the units of
+    its inputs (see the module doc), the hooks the training core calls, and `get_config` of the input shape, seed and
+    standardize.
 
     Args:
-      image_shape: shape of one image.
+      image_shape: the shape of one input: an image [H, W, C] or a row [d] (the name is kept for saved configs).
       seed: seed of the model's own random stream (noise in the train and test steps).
+      standardize: work on inputs standardized by the training data's mean and scale (set by `adapt`); for the
+        autoencoders with real-valued outputs.
     """
 
     loss_names = ("loss",)
@@ -28,11 +74,27 @@ class ZooModel(keras.Model):
     ENDPOINTS = ()
     serving_endpoint = None
     evaluation = None  # the name of its test measures in zoo.metrics.EVALUATIONS, if it has any
+    # Whether `standardize=True` is offered: by the autoencoders, whose endpoints convert between the units.
+    standardizable = False
+    # Whether the inputs are any real values (a Gaussian likelihood, a linear output) rather than values in [0, 1].
+    real_valued = False
 
-    def __init__(self, image_shape=IMAGE_SHAPE, seed=0, **kwargs):
+    def __init__(self, image_shape=IMAGE_SHAPE, seed=0, standardize=False, **kwargs):
         super().__init__(**kwargs)
-        self.image_shape = tuple(image_shape)
+        if not tuple(image_shape) or not all(isinstance(side, numbers.Integral) and side > 0 for side in image_shape):
+            raise ValueError("image_shape must be the shape of one input, an image [H, W, C] or a row [d], in "
+                             f"positive integers; received image_shape={image_shape!r}")
+        if standardize and not self.standardizable:
+            raise ValueError(f"standardize is for the autoencoders; {type(self).__name__} takes its inputs as they "
+                             f"are: received standardize={standardize!r}")
+        self.image_shape = tuple(int(side) for side in image_shape)
         self.seed = seed
+        self.standardize = bool(standardize)
+        if self.standardize:
+            self.input_mean = self.add_weight(shape=self.image_shape, initializer="zeros", trainable=False,
+                                              name="input_mean")
+            self.input_scale = self.add_weight(shape=self.image_shape, initializer="ones", trainable=False,
+                                               name="input_scale")
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
 
@@ -54,8 +116,58 @@ class ZooModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def adapt(self, dataset):
-        """Sets data statistics a fresh model starts from (the training core calls it before a new run's first
-        epoch with the training batches); none by default."""
+        """Sets what a fresh model starts from, from the training batches `dataset` (inputs, or tuples with the inputs
+        first; the training core calls it once, before a new run's first epoch): with `standardize`, the mean and
+        scale of the inputs first, then the model's own statistics (`initialize_from`) on the standardized batches."""
+        if self.standardize:
+            mean, scale = input_statistics(dataset, self.images_of)
+            self.input_mean.assign(mean)
+            self.input_scale.assign(scale)
+            dataset = _Mapped(dataset, self.standardized_batch)
+        self.initialize_from(dataset)
+
+    def initialize_from(self, dataset):
+        """Sets data statistics a fresh model starts from, from training batches in model units; none by default."""
+
+    # Units (see the module doc).
+    @property
+    def input_name(self):
+        """What the endpoints call the inputs: "images", or "rows" for rows [d]."""
+        return signatures.input_name(self.image_shape)
+
+    @property
+    def bounded_inputs(self):
+        """Whether the inputs are values in [0, 1], which the endpoints check: not real-valued, not standardized."""
+        return not (self.real_valued or self.standardize)
+
+    def inputs_spec(self):
+        return signatures.inputs_spec(self.image_shape)
+
+    def checked_inputs(self, inputs):
+        """Endpoint inputs once they are finite and, if `bounded_inputs`, in [0, 1] (checked in the graph)."""
+        return signatures.checked_inputs(inputs, self.input_name, unit_interval=self.bounded_inputs)
+
+    def standardized(self, inputs):
+        """Raw inputs in model units: (inputs - input_mean) / input_scale with `standardize`, else `inputs`."""
+        if not self.standardize:
+            return inputs
+        return (tf.cast(inputs, tf.float32) - self.input_mean) / self.input_scale
+
+    def raw(self, values, shift=True):
+        """Values in model units (a mean; with `shift=False` a spread, such as a standard deviation) in raw units:
+        values * input_scale + input_mean (values * input_scale) with `standardize`, else `values`."""
+        if not self.standardize:
+            return values
+        scaled = values * self.input_scale
+        return scaled + self.input_mean if shift else scaled
+
+    def standardized_batch(self, data):
+        """A batch of raw inputs, or a tuple with them first (inputs, labels, ...), with the inputs standardized."""
+        if not self.standardize:
+            return data
+        if isinstance(data, (tuple, list)):
+            return (self.standardized(data[0]), *data[1:])
+        return self.standardized(data)
 
     def failure(self, logs):
         """A message if an epoch's logs show training has failed in a model-specific way, else None."""
@@ -94,12 +206,12 @@ class ZooModel(keras.Model):
         return data[0] if isinstance(data, (tuple, list)) else data
 
     def losses_of(self, data, training=False):
-        """{name: scalar} of the loss terms on a batch `data` (the first named "loss" is minimized)."""
+        """{name: scalar} of the loss terms on a batch `data` in model units (the first named "loss" is minimized)."""
         raise NotImplementedError
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            losses = self.losses_of(data, training=True)
+            losses = self.losses_of(self.standardized_batch(data), training=True)
             # Each replica's gradients are summed across replicas, so each contributes its share.
             objective = losses["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
             objective = self.optimizer.scale_loss(objective)
@@ -108,7 +220,7 @@ class ZooModel(keras.Model):
         return self._track(losses)
 
     def test_step(self, data):
-        return self._track(self.losses_of(data, training=False))
+        return self._track(self.losses_of(self.standardized_batch(data), training=False))
 
     def _track(self, losses):
         for name, tracker in self.trackers.items():
@@ -141,9 +253,15 @@ class ZooModel(keras.Model):
         return {}
 
     def sample_endpoint(self):
-        """`sample(num, seed) -> {"images"}`, stateless in (num, seed), for models with `sample(num, seed_pair)`."""
-        return Endpoint(lambda num, seed: {"images": self.sample(signatures.checked_count(num), signatures.seed_pair(seed))},
+        """`sample(num, seed) -> {"images"}` ({"rows"} for rows), stateless in (num, seed), for models with
+        `sample(num, seed_pair)`."""
+        return Endpoint(lambda num, seed: self.sample_outputs(self.sample(signatures.checked_count(num),
+                                                                          signatures.seed_pair(seed))),
                         (signatures.NUM_SPEC, signatures.SEED_SPEC))
+
+    def sample_outputs(self, samples):
+        """What a sample endpoint returns of samples in model units: {"images" or "rows": them in raw units}."""
+        return {self.input_name: self.raw(samples)}
 
     # Constructor arguments that change what an endpoint serves, not what trains: not part of a run's identity.
     serving_options = ()
@@ -154,7 +272,7 @@ class ZooModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(image_shape=self.image_shape, seed=self.seed)
+        config.update(image_shape=self.image_shape, seed=self.seed, standardize=self.standardize)
         return config
 
 
@@ -162,14 +280,15 @@ class Autoencoder(ZooModel):
     """Base class of the autoencoders: the train/test steps of `ZooModel` around `compute_losses(images)`.
 
     A variant lists its loss terms in `loss_names` (the first is "loss", the minimized objective),
-    implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode`, and
-    builds its networks in `__init__` so that the model is built on construction.
+    implements `compute_losses(images, training) -> {name: scalar}`, `encode` and `decode` (all in model units, see
+    the module doc), and builds its networks in `__init__` so that the model is built on construction.
     `search_spaces` are the hyperparameter spaces `tuning.search` offers for it (see zoo.search_space).
     """
 
     search_spaces = {"latent_dim": (Int("latent_dim", 2, 128, sampling="log"),)}
     ENDPOINTS = ("encode", "decode", "reconstruct")
     serving_endpoint = "reconstruct"
+    standardizable = True
 
     # What the code of encode and decode is, for the card, where its size alone does not say it.
     code_description = None
@@ -179,22 +298,30 @@ class Autoencoder(ZooModel):
         """Units of the code `encode` gives and `decode` takes."""
         return self.latent_dim
 
-    def call(self, images, training=False):
-        return self.decode(self.encode(images))
+    def call(self, inputs, training=False):
+        """The reconstruction of raw inputs (a batch, or a tuple with it first), in raw units."""
+        return self.raw(self.reconstruction(self.standardized_batch(inputs)))
+
+    def reconstruction(self, inputs):
+        """The reconstruction of inputs in model units (what `call` gives in raw units)."""
+        return self.decode(self.encode(inputs))
+
+    def served_inputs(self, inputs):
+        """Raw endpoint inputs, checked (`checked_inputs`) and standardized: what the model's methods take."""
+        return self.standardized(self.checked_inputs(inputs))
 
     def endpoints(self):
-        images, code = signatures.images_spec(self.image_shape), signatures.code_spec(self.code_size)
-        checked = signatures.checked_images
+        inputs, code = self.inputs_spec(), signatures.code_spec(self.code_size)
         return {
-            "encode": Endpoint(lambda images: self.encode_outputs(checked(images)), (images,)),
+            "encode": Endpoint(lambda inputs: self.encode_outputs(self.served_inputs(inputs)), (inputs,)),
             "decode": Endpoint(lambda code: self.decode_outputs(signatures.checked_codes(code)), (code,)),
-            "reconstruct": Endpoint(lambda images: {"probs": self(checked(images))}, (images,)),
+            "reconstruct": Endpoint(lambda inputs: {"probs": self(self.checked_inputs(inputs))}, (inputs,)),
         }
 
     def score_endpoint(self):
-        """`score(images) -> {"score"}`, each image's `anomaly_score`, for the autoencoders that have one."""
-        return Endpoint(lambda images: {"score": self.anomaly_score(signatures.checked_images(images))},
-                        (signatures.images_spec(self.image_shape),))
+        """`score(images) -> {"score"}`, each input's `anomaly_score` (in model units), for the autoencoders that have
+        one."""
+        return Endpoint(lambda inputs: {"score": self.anomaly_score(self.served_inputs(inputs))}, (self.inputs_spec(),))
 
     def reconstruction_error(self, images):
         """Each image's reconstruction error [b] (what `reconstruction` anomaly scores rank by)."""
@@ -217,6 +344,6 @@ class Autoencoder(ZooModel):
         return {"code": self.encode(images)}
 
     def decode_outputs(self, codes):
-        """What the exported `decode` endpoint returns."""
-        return {"probs": self.decode(codes)}
+        """What the exported `decode` endpoint returns: the decoded means in raw units."""
+        return {"probs": self.raw(self.decode(codes))}
 

@@ -9,7 +9,7 @@ samples.
 import keras
 import tensorflow as tf
 
-from zoo import signatures
+from zoo import config, signatures
 from zoo.models.base import ZooModel
 from zoo.registry import register
 
@@ -43,6 +43,10 @@ class MnistClassifier(ZooModel):
 
     def build_feature_net(self):
         """The network from images to the feature layer [b, feature_units]."""
+        # Two 2x2 poolings: images [H, W, C] of sides 4 and more.
+        problem = config.conv_shape_problem(self.image_shape, "mnist_classifier", "mlp_classifier", min_side=4)
+        if problem:
+            raise ValueError(problem)
         conv = dict(kernel_size=3, padding="same", activation="relu")
         return keras.Sequential([
             keras.Input(self.image_shape),
@@ -66,8 +70,8 @@ class MnistClassifier(ZooModel):
         return {"probs": tf.nn.softmax(tf.cast(self.head(features), tf.float32)), "features": features}
 
     def endpoints(self):
-        return {"classify": signatures.Endpoint(lambda images: self.classify(signatures.checked_images(images)),
-                                                (signatures.images_spec(self.image_shape),))}
+        return {"classify": signatures.Endpoint(lambda inputs: self.classify(self.checked_inputs(inputs)),
+                                                (self.inputs_spec(),))}
 
     def compute_losses(self, images, labels, training=False):
         logits = self(images, training=training)

@@ -14,7 +14,7 @@ and an exponential moving average of the generator's weights (Yazıcı et al., 2
 import keras
 import tensorflow as tf
 
-from zoo import signatures
+from zoo import config, signatures
 from zoo.models.base import ZooModel
 from zoo.registry import register
 
@@ -111,7 +111,7 @@ class GAN(ZooModel):
         discriminator); real and generated images go through D in separate batches, as in DCGAN.
       ema_decay: if > 0, `generate` serves an exponential moving average of the generator's weights with this decay.
       discriminator_lr_ratio: the discriminator's learning rate over the generator's (TTUR; 1 = one rate).
-      image_shape, seed: as for the autoencoders.
+      image_shape, seed: as for the autoencoders (images [H, W, C] whose sides 4 divides, pixels in [0, 1]).
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "value")
@@ -128,6 +128,11 @@ class GAN(ZooModel):
             raise ValueError(f"ema_decay must be in [0, 1); received ema_decay={ema_decay}")
         if discriminator_lr_ratio <= 0:
             raise ValueError(f"discriminator_lr_ratio must be > 0; received discriminator_lr_ratio={discriminator_lr_ratio}")
+        # The generator doubles a side twice from a quarter of it; its sigmoid output is pixels in [0, 1].
+        problem = config.conv_shape_problem(self.image_shape, "the GAN", "another model (the GAN is convolutional)",
+                                            divisor=4)
+        if problem:
+            raise ValueError(problem)
         self.latent_dim, self.filters, self.non_saturating = int(latent_dim), int(filters), bool(non_saturating)
         self.hinge, self.spectral_norm, self.ema_decay = bool(hinge), bool(spectral_norm), float(ema_decay)
         if int(refinement_convs) < 0:

@@ -29,7 +29,7 @@ class LinearAE(AE):
     Args:
       latent_dim: k, the number of principal directions learned.
       l2: lambda of lambda * (||W_encoder||^2 + ||W_decoder||^2); > 0 orders the directions.
-      **kwargs: image_shape, seed and keras.Model arguments.
+      **kwargs: image_shape, seed, standardize and keras.Model arguments.
     """
 
     FIXED = {"arch": "mlp", "hidden_units": (), "output_activation": "linear", "code_activation": "linear"}
@@ -46,8 +46,8 @@ class LinearAE(AE):
                                     keras.layers.Reshape(self.image_shape)], name="decoder")
         return encoder, decoder
 
-    def adapt(self, dataset):
-        """Sets the centring mean to the mean image of `dataset` (batches of images or of (images, labels))."""
+    def initialize_from(self, dataset):
+        """Sets the centring mean to the mean input of `dataset` (batches of inputs or of (inputs, labels))."""
         self.mean.assign(mean_image(dataset, self.images_of))
 
     def encode(self, images):

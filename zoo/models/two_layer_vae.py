@@ -1,13 +1,14 @@
 """A VAE with two stochastic layers, z1 -> z2 (Burda, Grosse & Salakhutdinov, 2016, "Importance Weighted
 Autoencoders", section 5): p(x, z1, z2) = p(z2) p(z1 | z2) p(x | z1) and q(z1, z2 | x) = q(z1 | x) q(z2 | z1),
-with Gaussian p(z1 | z2), q(z1 | x), q(z2 | z1) and Bernoulli pixels, all TFP distributions.
+with Gaussian p(z1 | z2), q(z1 | x), q(z2 | z1) and the VAE's p(x | z1) (Bernoulli pixels by default), all TFP
+distributions.
 
 Everything else is the VAE's (ELBO or importance-weighted bound, the DReG gradient, scores, endpoints): a draw is
 the pair (z1, z2) concatenated along the last axis. The endpoints' code is the bottom layer z1 (`bottom_latent_dim`),
 the one that carries the image: `encode` gives the mean of q(z1 | x) as `code` (and the top layer's q(z2 | z1) at it
-as `top_mean` and `top_stddev`), `decode` maps z1 to Bernoulli means, so `reconstruct` = decode(encode(x)); `sample`
-draws z2 ~ N(0, I) and then z1 ~ p(z1 | z2). (Through the mean of p(z1 | z2), a top code decodes to nearly the same
-digit whatever the image: the trained p(z1 | z2) keeps what tells digits apart in its noise.)
+as `top_mean` and `top_stddev`), `decode` maps z1 to the means of p(x | z1), so `reconstruct` = decode(encode(x));
+`sample` draws z2 ~ N(0, I) and then z1 ~ p(z1 | z2). (Through the mean of p(z1 | z2), a top code decodes to nearly
+the same digit whatever the image: the trained p(z1 | z2) keeps what tells digits apart in its noise.)
 """
 
 import keras
@@ -45,7 +46,8 @@ class TwoLayerVAE(VAE):
                                         name="top_decoder")
 
     def build_networks(self):
-        """(encoder, decoder) between x and z1: images -> [mean, raw scale] of q(z1 | x), z1 -> Bernoulli logits."""
+        """(encoder, decoder) between x and z1: inputs -> [mean, raw scale] of q(z1 | x), z1 -> the parameters of
+        p(x | z1)."""
         return (nets.encoder(self.arch, self.image_shape, 2 * self.bottom_latent_dim, self.hidden_units),
                 nets.decoder(self.arch, self.bottom_latent_dim, self.image_shape, self.hidden_units))
 
@@ -119,8 +121,8 @@ class TwoLayerVAE(VAE):
         return {"z1": q.mean(), "z2": tf.reduce_mean(self.top_posterior(bottom).mean(), axis=0)}
 
     def sample(self, num, seed, condition=None):
-        """Bernoulli means of `num` ancestral draws z2 ~ N(0, I), z1 ~ p(z1 | z2); stateless in the int seed [2].
-        z1 is drawn, not set to its mean: the trained p(z1 | z2) keeps much of what tells digits apart in its
+        """The means of p(x | z1) of `num` ancestral draws z2 ~ N(0, I), z1 ~ p(z1 | z2); stateless in the int
+        seed [2]. z1 is drawn, not set to its mean: the trained p(z1 | z2) keeps much of what tells digits apart in its
         noise, and its means decode to nearly one digit."""
         top = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
         p = self.bottom_prior(top)

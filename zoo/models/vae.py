@@ -1,22 +1,25 @@
 """Variational autoencoder (Kingma & Welling, 2014), with beta (Higgins et al., 2017) and the
 importance-weighted objective (Burda et al., 2016, "Importance Weighted Autoencoders").
 
-q(z|x) is a diagonal Gaussian with softplus-positive scale, p(z) = N(0, I), and p(x|z) a product of
-Bernoullis over the pixels, all TFP distributions. Loss = -ELBO in nats per image; with
+q(z|x) is a diagonal Gaussian with softplus-positive scale, p(z) = N(0, I), and p(x|z) a product over the pixels
+(or the features of a row) of Bernoullis, for inputs in [0, 1] such as MNIST, or of Gaussians, for real values (the
+`likelihood` argument, see LIKELIHOODS), all TFP distributions. Loss = -ELBO in nats per image; with
 `importance_samples` k > 1 the loss is the negative k-sample importance-weighted bound instead, and
 `gradient_estimator="dreg"` trains the encoder with the doubly reparameterized gradient of that bound
 (Tucker, Lawson, Gu & Maddison, 2019, "Doubly Reparameterized Gradient Estimators for Monte Carlo
 Objectives"): lower variance, the same expectation, the decoder's gradient unchanged.
 """
 
+import dataclasses
 import math
+from typing import Callable
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from zoo import config, nets
-from zoo.losses import per_image_error, png_bits
+from zoo.losses import png_bits
 from zoo.models.base import Autoencoder
 from zoo.registry import register
 
@@ -25,10 +28,53 @@ ANOMALY_SCORE_SAMPLES = 16
 tfd = tfp.distributions
 
 
+def bernoulli_log_prob(p, inputs):
+    """`p.log_prob(inputs)` of an Independent Bernoulli, summed from the logits as x * logits - softplus(logits) in one
+    fused pass; TFP's Bernoulli log_prob made several passes over the [k, batch, pixels] logits and took 40% of an
+    evaluation's time (benchmarks/evaluation_speed.py)."""
+    logits = p.distribution.logits
+    axes = tf.range(tf.rank(logits) - p.reinterpreted_batch_ndims, tf.rank(logits))
+    return tf.reduce_sum(inputs * logits - tf.nn.softplus(logits), axis=axes)
+
+
+def gaussian_outputs(model, p):
+    mean = model.raw(p.mean())
+    return {"probs": mean, "mean": mean, "stddev": model.raw(p.stddev(), shift=False)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Likelihood:
+    """A choice of p(x | z), independent over the pixels or features of an input."""
+
+    # (model, decoder outputs [..., *image_shape]) -> the TFP distribution of each pixel or feature
+    distribution: Callable
+    # (model, p(x | z)) -> what the decode endpoint returns, in raw units
+    decoded: Callable
+    real_valued: bool  # inputs are any real values (else values in [0, 1])
+    learns_scale: bool = False  # a trainable raw scale per pixel or feature, `likelihood_raw_scale`
+    log_prob: Callable = lambda p, inputs: p.log_prob(inputs)
+
+
+# Gaussian scales are softplus(raw scale) + GAUSSIAN_SCALE_FLOOR, learned from 1 or fixed at 1.
+GAUSSIAN_SCALE_FLOOR = 1e-3
+
+LIKELIHOODS = {
+    "bernoulli": Likelihood(lambda model, logits: tfd.Bernoulli(logits=logits),
+                            lambda model, p: {"logits": p.distribution.logits, "probs": p.mean()},
+                            real_valued=False, log_prob=bernoulli_log_prob),
+    "gaussian": Likelihood(lambda model, mean: tfd.Normal(loc=mean, scale=tf.nn.softplus(model.likelihood_raw_scale)
+                                                          + GAUSSIAN_SCALE_FLOOR),
+                           gaussian_outputs, real_valued=True, learns_scale=True),
+    "gaussian_fixed": Likelihood(lambda model, mean: tfd.Normal(loc=mean, scale=tf.ones_like(mean)), gaussian_outputs,
+                                 real_valued=True),
+}
+assert set(LIKELIHOODS) == set(config.LIKELIHOODS), "zoo.config.LIKELIHOODS must name every likelihood"
+
+
 @register("vae")
 @keras.saving.register_keras_serializable("zoo")
 class VAE(Autoencoder):
-    """Variational autoencoder with a Gaussian posterior and a Bernoulli likelihood.
+    """Variational autoencoder with a Gaussian posterior and a Bernoulli or Gaussian likelihood.
 
     Args:
       latent_dim: size of z.
@@ -45,7 +91,10 @@ class VAE(Autoencoder):
       anomaly_score_name: what the `score` endpoint returns, a name in `VAE.ANOMALY_SCORES`.
       complexity_weight: w of the neg_elbo_minus_weighted_png_nats score (set by
         `zoo.anomaly.decorrelating_weight` on held-out normal images).
-      **kwargs: image_shape, seed and keras.Model arguments.
+      likelihood: p(x | z), a name in `zoo.config.LIKELIHOODS`: "bernoulli" (inputs in [0, 1]; MNIST), "gaussian"
+        (real values; N(decoder output, softplus(s) + 1e-3) with s a trainable weight per pixel or feature) or
+        "gaussian_fixed" (real values; unit scale). `decode` and `sample` give the mean.
+      **kwargs: image_shape, seed, standardize (with a Gaussian likelihood) and keras.Model arguments.
     """
 
     loss_names = ("loss", "reconstruction", "kl")
@@ -57,11 +106,20 @@ class VAE(Autoencoder):
 
     def __init__(self, latent_dim=32, arch="mlp", hidden_units=(512, 512), beta=1.0, importance_samples=1,
                  gradient_estimator="reparameterization", anomaly_score_name="neg_elbo", complexity_weight=1.0,
-                 kl_warmup_steps=0, **kwargs):
+                 kl_warmup_steps=0, likelihood="bernoulli", **kwargs):
         super().__init__(**kwargs)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}; received likelihood={likelihood!r}")
+        self.likelihood_name = likelihood
         if anomaly_score_name not in self.ANOMALY_SCORES:
             raise ValueError(f"anomaly_score_name must be one of {', '.join(self.ANOMALY_SCORES)}; received "
                              f"anomaly_score_name={anomaly_score_name!r}")
+        if anomaly_score_name not in self.anomaly_scores:
+            raise ValueError(f"anomaly_score_name={anomaly_score_name!r} sets the likelihood against the PNG length of "
+                             "the input, which needs images [H, W, C] of 1 to 4 channels in [0, 1] (a Bernoulli "
+                             f"likelihood, not standardized); received image_shape={self.image_shape}, "
+                             f"likelihood={likelihood!r}, standardize={self.standardize}: use one of "
+                             f"{', '.join(self.anomaly_scores)}")
         if int(latent_dim) <= 0:
             raise ValueError(f"latent_dim must be a positive integer; received latent_dim={latent_dim}")
         if beta < 0:
@@ -74,7 +132,8 @@ class VAE(Autoencoder):
             raise ValueError(f"gradient_estimator must be one of {', '.join(self.GRADIENT_ESTIMATORS)}; received "
                              f"gradient_estimator={gradient_estimator!r}")
         problem = config.arguments_problem(dict(beta=beta, importance_samples=importance_samples,
-                                                gradient_estimator=gradient_estimator))
+                                                gradient_estimator=gradient_estimator, likelihood=likelihood,
+                                                standardize=self.standardize))
         if problem:
             raise ValueError(problem)
         self.gradient_estimator = gradient_estimator
@@ -86,10 +145,19 @@ class VAE(Autoencoder):
         self.importance_samples = int(importance_samples)
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.encoder, self.decoder = self.build_networks()
+        if LIKELIHOODS[likelihood].learns_scale:
+            start = math.log(math.expm1(1.0 - GAUSSIAN_SCALE_FLOOR))  # a scale of 1 at first
+            self.likelihood_raw_scale = self.add_weight(shape=self.image_shape, name="likelihood_raw_scale",
+                                                        initializer=keras.initializers.Constant(start))
         self.built = True
 
+    @property
+    def real_valued(self):
+        return LIKELIHOODS[self.likelihood_name].real_valued
+
     def build_networks(self):
-        """(encoder, decoder): images -> [mean, raw scale] of q(z|x), codes -> Bernoulli logits."""
+        """(encoder, decoder): inputs -> [mean, raw scale] of q(z|x), codes -> the likelihood's parameters (Bernoulli
+        logits or Gaussian means)."""
         return (nets.encoder(self.arch, self.image_shape, 2 * self.latent_dim, self.hidden_units),
                 nets.decoder(self.arch, self.latent_dim, self.image_shape, self.hidden_units))
 
@@ -114,7 +182,8 @@ class VAE(Autoencoder):
         return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim))
 
     def likelihood(self, codes, condition=None):
-        """p(x | z) for codes of shape [..., latent_dim]: Bernoulli pixels, batch shape [...].
+        """p(x | z) for codes of shape [..., latent_dim]: independent pixels or features, each as LIKELIHOODS names
+        for `likelihood`, batch shape [...].
 
         A condition [b, ...] goes with codes [b, latent_dim] or [k, b, latent_dim]."""
         leading = tf.shape(codes)[:-1]
@@ -122,17 +191,15 @@ class VAE(Autoencoder):
         if condition is not None:
             repeats = tf.shape(flat_codes)[0] // tf.maximum(tf.shape(condition)[0], 1)  # 0 rows: nothing to tile
             condition = tf.tile(condition, tf.concat([[repeats], tf.ones_like(tf.shape(condition)[1:])], 0))
-        logits = tf.cast(self.decoder(self.decoder_input(flat_codes, condition)), tf.float32)
-        logits = tf.reshape(logits, tf.concat([leading, self.image_shape], 0))
-        return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=len(self.image_shape))
+        outputs = tf.cast(self.decoder(self.decoder_input(flat_codes, condition)), tf.float32)
+        outputs = tf.reshape(outputs, tf.concat([leading, self.image_shape], 0))
+        return tfd.Independent(LIKELIHOODS[self.likelihood_name].distribution(self, outputs),
+                               reinterpreted_batch_ndims=len(self.image_shape))
 
     def log_likelihood(self, codes, images, condition=None):
-        """log p(x | z) [...]: `likelihood(codes, condition).log_prob(images)`, summed from the logits as
-        x * logits - softplus(logits) in one fused pass; TFP's Bernoulli log_prob made several passes over the
-        [k, batch, pixels] logits and took 40% of an evaluation's time (benchmarks/evaluation_speed.py)."""
-        logits = self.likelihood(codes, condition).distribution.logits
-        pixel_axes = tf.range(tf.rank(logits) - len(self.image_shape), tf.rank(logits))
-        return tf.reduce_sum(images * logits - tf.nn.softplus(logits), axis=pixel_axes)
+        """log p(x | z) [...]: `likelihood(codes, condition).log_prob(images)` (fused for the Bernoulli,
+        `bernoulli_log_prob`)."""
+        return LIKELIHOODS[self.likelihood_name].log_prob(self.likelihood(codes, condition), images)
 
     def encode(self, images, condition=None):
         return self.posterior(images, condition).mean()
@@ -145,15 +212,14 @@ class VAE(Autoencoder):
         return {"code": q.mean(), "mean": q.mean(), "stddev": q.stddev()}
 
     def decode_outputs(self, codes, condition=None):
-        p = self.likelihood(codes, condition)
-        return {"logits": p.distribution.logits, "probs": p.mean()}
+        return LIKELIHOODS[self.likelihood_name].decoded(self, self.likelihood(codes, condition))
 
     def posterior_means(self, images, condition=None):
         """{layer name: E_q[z | x] per image} of each stochastic layer (what metrics.active_units measures)."""
         return {"z": self.posterior(images, condition).mean()}
 
     def sample(self, num, seed, condition=None):
-        """Bernoulli means of `num` decoded prior draws; stateless in the int seed [2]."""
+        """The means of p(x | z) of `num` prior draws z; stateless in the int seed [2]."""
         codes = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
         return self.decode(codes, condition)
 
@@ -210,9 +276,9 @@ class VAE(Autoencoder):
         terms = self.terms_at(q, self.codes_at(q, eps), images, condition)
         return -tf.reduce_mean(terms["log_px_z"], axis=0) + self.kl_of(terms)
 
-    # name -> (description, score(model, images, condition)); higher = more anomalous. The last two set the likelihood
-    # against the image's complexity (Serrà et al., 2020): a simple image (a 1) is likely under any model of digits,
-    # so its -ELBO alone is low even when it is not of the normal class.
+    # name -> (description, score(model, images, condition)); higher = more anomalous. The PNG_SCORES set the
+    # likelihood against the image's complexity (Serrà et al., 2020): a simple image (a 1) is likely under any model
+    # of digits, so its -ELBO alone is low even when it is not of the normal class.
     ANOMALY_SCORES = {
         "neg_elbo": ("-ELBO in nats", lambda model, images, condition: model.neg_elbo(images, condition)),
         "neg_elbo_per_png_bit": (
@@ -226,6 +292,14 @@ class VAE(Autoencoder):
             lambda model, images, condition: (model.neg_elbo(images, condition)
                                               - model.complexity_weight * math.log(2) * png_bits(images))),
     }
+
+    PNG_SCORES = ("neg_elbo_per_png_bit", "neg_elbo_minus_png_nats", "neg_elbo_minus_weighted_png_nats")
+
+    @property
+    def anomaly_scores(self):
+        """The names in ANOMALY_SCORES that apply to this model's inputs: the PNG_SCORES to images in [0, 1] only."""
+        png_images = len(self.image_shape) == 3 and self.image_shape[-1] <= 4 and self.bounded_inputs
+        return tuple(name for name in self.ANOMALY_SCORES if png_images or name not in self.PNG_SCORES)
 
     @property
     def anomaly_score_description(self):
@@ -279,8 +353,8 @@ class VAE(Autoencoder):
         return tf.stop_gradient(loss) + surrogate - tf.stop_gradient(surrogate)
 
     def reconstruction_error(self, images, condition=None):
-        """-log p(x | z) at the posterior mean, per image [b] in nats (the decoder's cross-entropy)."""
-        return per_image_error("sigmoid", images, self.decode_outputs(self.encode(images, condition), condition)["logits"])
+        """-log p(x | z) at the posterior mean, per input [b] in nats (the decoder's cross-entropy for Bernoullis)."""
+        return -self.log_likelihood(self.encode(images, condition), images, condition)
 
     def test_metric_name(self, name):
         return f"test_{name}_nats"
@@ -300,5 +374,6 @@ class VAE(Autoencoder):
             anomaly_score_name=self.anomaly_score_name,
             complexity_weight=self.complexity_weight,
             kl_warmup_steps=self.kl_warmup_steps,
+            likelihood=self.likelihood_name,
         )
         return config
