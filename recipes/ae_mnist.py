@@ -25,9 +25,9 @@ class AutoencoderFlags(config.TrainConfig):
     arch: str = flag("mlp", "encoder/decoder architecture", choices=config.ARCHITECTURES, model_arg=True)
     hidden_units: tuple = flag((512,), "widths of the hidden layers (more values: a deeper network)", flags.WIDTHS,
                                model_arg=True)
-    output_activation: str = flag("sigmoid", "sigmoid + binary cross-entropy for inputs in [0, 1] (MNIST's "
-                                             "default), linear + squared error for real values",
-                                  choices=config.OUTPUT_ACTIVATIONS, model_arg=True)
+    output_activation: str = flag("auto", "sigmoid + binary cross-entropy for inputs in [0, 1], linear + squared "
+                                          "error for real values; auto = linear for a table, sigmoid for images",
+                                  choices=("auto", *config.OUTPUT_ACTIVATIONS), model_arg=True)
     l2: float = flag(0.0, "lambda of the weight penalty lambda * ||theta||^2", flags.non_negative, model_arg=True)
 
 

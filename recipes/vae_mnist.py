@@ -34,9 +34,9 @@ class VAEMnistConfig(config.TrainConfig):
     kl_warmup_steps: int = flag(0, "training steps over which the weight on the latent terms rises from 0 to 1 (KL "
                                    "warm-up, which keeps more latent units active; 0 = none; one epoch is 60000 / "
                                    "--batch-size steps)", flags.count(0, 10_000_000), model_arg=True)
-    likelihood: str = flag("bernoulli", "p(x | z): bernoulli for inputs in [0, 1] (MNIST); gaussian (a learned scale per "
-                                        "pixel or feature) or gaussian_fixed (unit scale) for real values",
-                           choices=config.LIKELIHOODS, model_arg=True)
+    likelihood: str = flag("auto", "p(x | z): bernoulli for inputs in [0, 1]; gaussian (a learned scale per pixel or "
+                                   "feature) or gaussian_fixed (unit scale) for real values; auto = gaussian for a "
+                                   "table, bernoulli for images", choices=("auto", *config.LIKELIHOODS), model_arg=True)
 
 
 PROG = "python -m recipes.vae_mnist"

@@ -264,5 +264,5 @@ def test_the_vae_recipe_offers_the_likelihoods():
     assert config.LIKELIHOODS == ("bernoulli", "gaussian", "gaussian_fixed")
     parsed = flags.parse(VAEMnistConfig, ["--likelihood", "gaussian"])
     assert flags.model_kwargs(parsed)["likelihood"] == "gaussian"
-    assert flags.model_kwargs(VAEMnistConfig())["likelihood"] == "bernoulli"
+    assert flags.model_kwargs(VAEMnistConfig())["likelihood"] == "auto"
     assert config.arguments_problem({"arch": "conv", "image_shape": (30,)}, flags.flag_name).endswith("--arch mlp")

@@ -58,7 +58,8 @@ def test_the_changed_default_is_what_the_card_and_the_run_definition_hold(mnist_
     from zoo import data, pipeline, training
 
     settings = LongerVAEConfig(latent_dim=2)
-    model = zoo.get(settings.model, seed=settings.seed, **flags.model_kwargs(settings))
+    model = zoo.get(settings.model, seed=settings.seed, **{**flags.model_kwargs(settings),
+                                                          **training.data_arguments(settings)})
     card = pipeline.card(model, settings, {}, data.mnist(100, "dynamic", mnist_dir), "cmd")
     assert card["flags"]["epochs"] == 7 and card["flags"]["hidden_units"] == [16] and "data_dir" not in card["flags"]
     assert card["flags"] == {k: v for k, v in flags.settings_dict(settings).items() if k != "data_dir"}

@@ -24,6 +24,12 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "linear")  # zoo.models.ae: sigmoid + cross-ent
 # zoo.models.vae: p(x | z) Bernoulli (inputs in [0, 1]), Gaussian with a learned scale per input dimension, or with unit
 # scale
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_fixed")
+# Model flags whose "auto" follows the kind of data (zoo.sources): flag -> {kind: value}. A table's standardised
+# real values take a Gaussian and squared error, images in [0, 1] a Bernoulli and cross-entropy.
+AUTO_BY_DATA_KIND = {
+    "likelihood": {"table": "gaussian", "images": "bernoulli"},
+    "output_activation": {"table": "linear", "images": "sigmoid"},
+}
 CODE_ACTIVATIONS = ("linear", "sigmoid", "relu", "tanh")
 # --strategy: auto = mirrored with several GPUs, else one device; multi_worker reads TF_CONFIG (zoo.cluster)
 STRATEGIES = ("auto", "one", "mirrored", "multi_worker")

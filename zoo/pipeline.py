@@ -104,18 +104,26 @@ def evaluation_store(run_dir, model, config, checkpoint, best):
 
 
 def normal_training_images(dataset, train_digits=()):
-    """(images, description) of normal images from the training split (never the test split) that the anomaly
-    threshold is set on: the validation images held out from training if there are any, else the last
-    THRESHOLD_TRAINING_IMAGES training images, which the model trained on (the description says so)."""
-    digits = f" of digits {list(train_digits)}" if train_digits else ""
+    """(inputs, description) of normal inputs from the training split (never the test split) that the anomaly
+    threshold is set on: the validation inputs held out from training if there are any, else the last
+    THRESHOLD_TRAINING_IMAGES training inputs, which the model trained on (the description says so). MNIST's are
+    described as before: images of digits."""
+    mnist = dataset.spec == "mnist"
+    unit = "rows" if dataset.kind == "table" else "images"
+    if not train_digits:
+        classes = ""
+    elif mnist or not dataset.class_names:
+        classes = f" of digits {list(train_digits)}" if mnist else f" of classes {list(train_digits)}"
+    else:
+        classes = f" of class {', '.join(dataset.class_names[index] for index in train_digits)}"
     if dataset.validation_images is not None:
         return (dataset.validation_images,
-                f"the {len(dataset.validation_images)} validation images{digits} held out from the training split")
+                f"the {len(dataset.validation_images)} validation {unit}{classes} held out from the training split")
     images = dataset.fixed_training_images(min(THRESHOLD_TRAINING_IMAGES, dataset.train_size))
-    what = "MNIST training images" if dataset.spec == "mnist" else "training inputs"
-    return images, (f"the last {len(images)} {what}{digits}, which the model also trained on (no "
-                    "validation split was held out): unseen normal digits score a little higher, so expect more "
-                    "than the target rate of them above the threshold")
+    what = "MNIST training images" if mnist else f"training {unit}"
+    return images, (f"the last {len(images)} {what}{classes}, which the model also trained on (no validation "
+                    f"split was held out): unseen normal {unit} score a little higher, so expect more than the "
+                    "target rate of them above the threshold")
 
 
 def anomaly_entry(model, dataset, train_digits=()):

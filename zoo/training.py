@@ -20,7 +20,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import data, flags, sources, speed
-from zoo.config import IMAGE_SHAPE, PRECISIONS, TrainConfig, resolved_binarization
+from zoo.config import AUTO_BY_DATA_KIND, IMAGE_SHAPE, PRECISIONS, TrainConfig, resolved_binarization
 from zoo.distribute import (check_workers_agree, current_strategy, is_chief, is_multi_worker, sharded, worker_dir,
                             worker_loss_reported)
 from zoo.errors import TrainingDiverged, ZooError, in_one_line
@@ -64,14 +64,17 @@ def dataset_of(config, stream_seed=None, batch_size=None):
                           config.train_limit or None, config.train_digits)
 
 
-def data_arguments(config, dataset):
-    """The model arguments that follow the data: its input shape, standardisation for a table, and the likelihood
-    where the flag says auto (a Gaussian for a table's real values, Bernoulli for images in [0, 1])."""
-    arguments = {"image_shape": tuple(dataset.input_shape)}
-    if dataset.kind == "table":
+def data_arguments(config, dataset=None):
+    """The model arguments that follow the data (`dataset`; None: MNIST's shape): its input shape, standardisation for
+    a table, and each model flag set to auto (zoo.config.AUTO_BY_DATA_KIND: for a table's real values a Gaussian
+    likelihood and a linear output, for images in [0, 1] a Bernoulli and a sigmoid)."""
+    kind = dataset.kind if dataset is not None else "images"
+    arguments = {"image_shape": tuple(dataset.input_shape)} if dataset is not None else {}
+    if kind == "table":
         arguments["standardize"] = True
-    if flags.model_kwargs(config).get("likelihood") == "auto":
-        arguments["likelihood"] = "gaussian" if dataset.kind == "table" else "bernoulli"
+    model_flags = flags.model_kwargs(config)
+    arguments.update({name: by_kind[kind] for name, by_kind in AUTO_BY_DATA_KIND.items()
+                      if model_flags.get(name) == "auto"})
     return arguments
 
 
@@ -280,7 +283,8 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
     if isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)):
         execution_steps = 1
     with strategy.scope():
-        model = zoo.get(config.model, seed=config.seed, **{**flags.model_kwargs(config), **(data_args or {})})
+        data_args = data_arguments(config) if data_args is None else data_args
+        model = zoo.get(config.model, seed=config.seed, **{**flags.model_kwargs(config), **data_args})
         learning_rate = config.learning_rate
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(

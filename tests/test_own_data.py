@@ -1,0 +1,164 @@
+"""The user's own data end to end: a recipe trains on each kind of source (an image folder, tensorflow-datasets, an
+npz of arrays, a CSV table), exports an artifact whose endpoints take that data's shape (raw rows for a table, which
+the SavedModel standardises), resumes, refuses a run dir trained on other data; the tuner searches on a table; the
+tabular anomaly recipe beats nothing it should not and exports a detector that scores raw rows."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import run_python
+
+FAST = ["--xla", "off", "--precision", "float32", "--epochs", "2", "--eval-samples", "5"]
+
+
+@pytest.fixture(scope="module")
+def own_data(tmp_path_factory):
+    """The four sources, made from data scikit-learn ships: a CSV (breast cancer, string labels), an npz and an
+    image folder (the 8x8 digits, the folder's as 16x16 RGB PNGs in class subfolders)."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    root = tmp_path_factory.mktemp("own_data")
+    cancer = load_breast_cancer()
+    names = [name.replace(" ", "_") for name in cancer.feature_names]
+    lines = [",".join([*names, "diagnosis"])]
+    lines += [",".join([*(f"{value:.6g}" for value in row), cancer.target_names[label]])
+              for row, label in zip(cancer.data, cancer.target)]
+    (root / "cancer.csv").write_text("\n".join(lines) + "\n")
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., None]
+    np.savez(root / "digits.npz", x_train=images[:1400], y_train=digits.target[:1400], x_test=images[1400:],
+             y_test=digits.target[1400:])
+    for index, (image, label) in enumerate(zip(digits.images[:300], digits.target[:300])):
+        folder = root / "folder" / f"class_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        grey = (image * 255 / 16).astype(np.uint8)
+        rgb = np.stack([grey, grey[::-1], 255 - grey], axis=-1)
+        Image.fromarray(rgb).resize((16, 16)).save(folder / f"{index}.png")
+    return root
+
+
+def train(recipe, argv):
+    import importlib
+
+    return importlib.import_module(f"recipes.{recipe}").main(argv)
+
+
+def endpoint_shapes(artifact, name, inputs):
+    """{output: shape} of the artifact's endpoint `name` called with `inputs` ({input: nested list}) by a process
+    that imports only TensorFlow (floats become float32, whole numbers int32)."""
+    code = (f"import json, tensorflow as tf\nm = tf.saved_model.load({str(artifact)!r})\n"
+            f"out = getattr(m, {name!r})(**{{k: tf.constant(v) for k, v in json.loads({json.dumps(inputs)!r}).items()}})\n"
+            "print(json.dumps({k: [list(v.shape), float(tf.reduce_min(v)), float(tf.reduce_max(v))] "
+            "for k, v in out.items()}))")
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_table_trains_exports_and_the_artifact_takes_raw_rows(own_data, tmp_path):
+    run, art = tmp_path / "run", tmp_path / "art"
+    argv = ["--data", f"csv:{own_data / 'cancer.csv'}", "--label-column", "diagnosis", "--output-activation",
+            "linear", "--latent-dim", "4", "--hidden-units", "16", "--batch-size", "50", *FAST,
+            "--run-dir", str(run), "--export-dir", str(art)]
+    measured = train("ae_mnist", argv)
+    assert np.isfinite(measured["test_squared_error"])
+    card = json.loads((art / "card.json").read_text())
+    assert card["data"]["kind"] == "table" and card["data"]["input_shape"] == [30]
+    assert card["data"]["class_names"] == ["benign", "malignant"] and len(card["data"]["columns"]) == 30
+    assert card["model_config"]["standardize"] is True and "standardise" in card["data"]["preprocessing"]
+    rows = np.loadtxt(own_data / "cancer.csv", delimiter=",", skiprows=1, usecols=range(30), max_rows=8)
+    shapes = endpoint_shapes(art, "reconstruct", {"rows": rows.tolist()})
+    (shape, low, high), = shapes.values()
+    assert shape == [8, 30]
+    assert high > 100  # raw units: the areas of the rows are in the hundreds, standardised values near 0
+    score = endpoint_shapes(art, "score", {"rows": rows.tolist()})["score"]
+    assert score[0] == [8] and score[1] >= 0
+    # The same command resumes the finished run; the run dir refuses the same flags on changed data.
+    assert train("ae_mnist", argv[:-2] + ["--export-dir", ""])["epochs"] == 2
+    changed = own_data / "cancer_changed.csv"
+    changed.write_text((own_data / "cancer.csv").read_text().replace("17.99", "18.99", 1))
+    with pytest.raises(Exception, match="other settings"):
+        train("ae_mnist", [*argv[:1], f"csv:{changed}", *argv[2:-2], "--export-dir", ""])
+
+
+def test_a_gaussian_vae_on_a_table_by_default(own_data, tmp_path):
+    measured = train("vae_mnist", ["--data", f"csv:{own_data / 'cancer.csv'}", "--label-column", "diagnosis",
+                                   "--latent-dim", "4", "--hidden-units", "32", "--batch-size", "50", *FAST,
+                                   "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "art")])
+    card = json.loads((tmp_path / "art" / "card.json").read_text())
+    assert card["model_config"]["likelihood"] == "gaussian" and card["model_config"]["standardize"] is True
+    assert np.isfinite(measured["test_nll_nats"])
+    (shape, low, high), = endpoint_shapes(tmp_path / "art", "sample", {"num": 5, "seed": 1}).values()
+    assert shape == [5, 30] and high > 100  # rows in raw units
+
+
+def test_npz_images_and_an_image_folder_train_and_export_at_their_shape(own_data, tmp_path):
+    for spec, shape in ((f"arrays:{own_data / 'digits.npz'}", [8, 8, 1]), (f"images:{own_data / 'folder'}",
+                                                                          [16, 16, 3])):
+        art = tmp_path / spec.split(":")[0]
+        train("vae_mnist", ["--data", spec, "--latent-dim", "4", "--hidden-units", "32", "--batch-size", "20",
+                            *FAST, "--run-dir", str(tmp_path / f"run_{art.name}"), "--export-dir", str(art)])
+        card = json.loads((art / "card.json").read_text())
+        assert card["data"]["input_shape"] == shape and card["model_config"]["likelihood"] == "bernoulli"
+        images = np.full([3, *shape], 0.5).tolist()
+        (out_shape, low, high), = endpoint_shapes(art, "reconstruct", {"images": images}).values()
+        assert out_shape == [3, *shape] and 0 <= low <= high <= 1
+        assert sorted(path.name for path in art.glob("*.png"))  # its figures, drawn at its size
+
+
+def test_tensorflow_datasets_by_name(tmp_path):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("mnist", data_dir=str(tmp_path))
+    builder.info.set_splits(tfds.core.SplitDict([tfds.core.SplitInfo(name=split, shard_lengths=[60], num_bytes=0)
+                                                 for split in ("train", "test")]))
+    os.makedirs(builder.data_dir)
+    builder.info.write_to_directory(builder.data_dir)
+    with tfds.testing.mock_data(num_examples=60, data_dir=str(tmp_path)):
+        measured = train("ae_mnist", ["--data", "tfds:mnist", "--latent-dim", "4", "--hidden-units", "16",
+                                      "--batch-size", "20", *FAST, "--run-dir", str(tmp_path / "run"),
+                                      "--export-dir", str(tmp_path / "art")])
+    card = json.loads((tmp_path / "art" / "card.json").read_text())
+    assert card["data"]["dataset"] == "tfds:mnist" and card["data"]["input_shape"] == [28, 28, 1]
+    assert np.isfinite(measured["test_bce_nats"])
+
+
+def test_the_tuner_searches_on_a_table(own_data, tmp_path):
+    from tuning import search
+
+    out = tmp_path / "search"
+    search.main(["--model", "ae", "--space", "latent_dim", "--tuner", "random", "--max-trials", "2", "--epochs", "2",
+                 "--data", f"csv:{own_data / 'cancer.csv'}", "--label-column", "diagnosis", "--batch-size", "50",
+                 "--validation-size", "60", "--final-epochs", "1", "--no-compare-default", "--out", str(out)])
+    assert json.loads((out / "search.json").read_text())["data"].startswith("csv:")
+    card = json.loads((out / "best" / "saved_model" / "card.json").read_text())
+    assert card["data"]["kind"] == "table" and card["flags"]["data"].startswith("csv:")
+
+
+def test_the_tabular_anomaly_recipe_and_its_detector(tmp_path):
+    from recipes import anomaly_tabular
+
+    run, art = tmp_path / "run", tmp_path / "art"
+    per_seed = anomaly_tabular.main(["--seeds", "0", "--epochs", "40", "--run-dir", str(run), "--export-dir",
+                                     str(art)])
+    aurocs = per_seed[0]
+    assert set(aurocs) == {"autoencoder", *anomaly_tabular.BASELINES}
+    assert all(0.8 < value <= 1 for value in aurocs.values()), aurocs  # malignant rows rank above benign ones
+    assert (run / "results.md").read_text().count("|") > 10 and (run / "roc.png").stat().st_size > 10_000
+    card = json.loads((art / "card.json").read_text())
+    threshold = card["anomaly"]["threshold"]
+    from sklearn.datasets import load_breast_cancer
+
+    cancer = load_breast_cancer()
+    code = (f"import json, numpy as np, tensorflow as tf\nfrom sklearn.datasets import load_breast_cancer\n"
+            f"b = load_breast_cancer()\nm = tf.saved_model.load({str(art)!r})\n"
+            "print(json.dumps(m.score(rows=tf.constant(b.data, tf.float32))['score'].numpy().tolist()))")
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    benign, malignant = scores[cancer.target == 1], scores[cancer.target == 0]
+    assert np.mean(malignant > threshold) > 3 * np.mean(benign > threshold)
