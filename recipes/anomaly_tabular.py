@@ -5,13 +5,14 @@ and score the held-out test rows of every class; AUROC says how well the score r
 the normal ones. With no flags: scikit-learn's Wisconsin breast cancer data (569 rows of 30 measurements; benign
 normal, malignant anomalous), 5 seeds, each its own stratified split.
 
-Detectors: the zoo's dense autoencoder (score: squared reconstruction error of the standardised row) and, on the
-same splits and the same standardisation, scikit-learn's IsolationForest, LocalOutlierFactor (novelty) and
-OneClassSVM with their default settings. The autoencoder's settings are the flags' (nothing is tuned on anomalies or
-test rows); its threshold is set on held-out normal training rows for --false-positive-rate. Each seed's
-autoencoder is a run of the training core in <run-dir>/ae/seed<s> (rerunning resumes); results.json, results.md and
-the ROC curves of the first seed go to <run-dir>. With --export-dir the first seed's autoencoder is exported: its
-`score` endpoint takes raw rows (it standardises them itself) and its card holds the threshold.
+Detectors: the zoo's dense autoencoder (score: squared reconstruction error of the standardised row), its VAE with
+a Gaussian likelihood (score: -ELBO) and, on the same splits and the same standardisation, scikit-learn's
+IsolationForest, LocalOutlierFactor (novelty) and OneClassSVM with their default settings. The zoo's detectors use
+the flags' settings (nothing is tuned on anomalies or test rows); their thresholds are set on held-out normal
+training rows for --false-positive-rate. Each seed's detector is a run of the training core in
+<run-dir>/<detector>/seed<s> (rerunning resumes); results.json, results.md and the ROC curves of the first seed go
+to <run-dir>. With --export-dir the first seed's detectors are exported to <export-dir>/<detector>: their `score`
+endpoint takes raw rows (the model standardises them itself) and their card holds the threshold.
 """
 
 import dataclasses
@@ -24,6 +25,23 @@ from zoo.flags import flag
 PROG = "python -m recipes.anomaly_tabular"
 OUT_DIR = f"the output dir of {PROG}"
 BASELINES = ("isolation_forest", "local_outlier_factor", "one_class_svm")
+
+
+def _autoencoder(settings):
+    from recipes.ae_mnist import AEMnistConfig
+
+    return AEMnistConfig(output_activation="linear", latent_dim=settings.latent_dim,
+                         hidden_units=settings.hidden_units)
+
+
+def _vae(settings):
+    from recipes.vae_mnist import VAEMnistConfig
+
+    return VAEMnistConfig(likelihood="gaussian", latent_dim=settings.latent_dim, hidden_units=settings.hidden_units)
+
+
+# name -> (the recipe config it trains with, given the settings; the anomaly score it ranks rows by)
+DETECTORS = {"autoencoder": (_autoencoder, "reconstruction"), "vae": (_vae, "neg_elbo")}
 
 
 @dataclasses.dataclass
@@ -40,7 +58,8 @@ class AnomalyTabularConfig(config.DistributeFlags):
                                 flags.open_unit_interval)
     validation_size: int = flag(60, "training rows held out (of every class; the normal ones set the threshold)",
                                 flags.count(1, 1_000_000))
-    latent_dim: int = flag(4, "the autoencoder's code size", flags.WIDTHS)
+    detectors: tuple = flag(tuple(DETECTORS), "the zoo's detectors to train", choices=tuple(DETECTORS), type=str)
+    latent_dim: int = flag(4, "the autoencoders' code size", flags.WIDTHS)
     hidden_units: tuple = flag((32,), "widths of its hidden layers", flags.WIDTHS)
     epochs: int = flag(300, "training epochs", flags.EPOCHS)
     batch_size: int = flag(16, "rows per batch", flags.BATCH_SIZE)
@@ -48,21 +67,19 @@ class AnomalyTabularConfig(config.DistributeFlags):
     false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", flags.open_unit_interval)
     run_dir: str = flag("runs/anomaly_tabular", "where the runs, results and figures go; rerunning resumes",
                         flags.owned_dir(OUT_DIR))
-    export_dir: str = flag("", "if set, the first seed's autoencoder is exported here with the threshold in its card")
+    export_dir: str = flag("", "if set, the first seed's detectors are exported to <export-dir>/<detector> with the "
+                               "threshold in their card")
 
 
-def autoencoder_config(settings, seed, normal_index):
-    """The training config of the autoencoder of one seed: a dense AE with a linear output (squared error) on the
-    standardised rows of the normal class."""
-    from recipes.ae_mnist import AEMnistConfig
-
-    return AEMnistConfig(
-        data=settings.data, label_column=settings.label_column, test_fraction=settings.test_fraction,
-        binarization="none", output_activation="linear", latent_dim=settings.latent_dim,
-        hidden_units=settings.hidden_units, epochs=settings.epochs, batch_size=settings.batch_size,
+def detector_config(settings, detector, seed, normal_index):
+    """The training config of `detector` for one seed, on the standardised rows of the normal class."""
+    make_config, _ = DETECTORS[detector]
+    return dataclasses.replace(
+        make_config(settings), data=settings.data, label_column=settings.label_column,
+        test_fraction=settings.test_fraction, epochs=settings.epochs, batch_size=settings.batch_size,
         learning_rate=settings.learning_rate, seed=seed, validation_size=settings.validation_size,
         train_digits=(normal_index,), strategy=settings.strategy, cpu_devices=settings.cpu_devices,
-        run_dir=str(Path(settings.run_dir) / "ae" / f"seed{seed}"), export_dir="")
+        run_dir=str(Path(settings.run_dir) / detector / f"seed{seed}"), export_dir="")
 
 
 def normal_index(class_names, normal_class):
@@ -97,25 +114,29 @@ def baseline_scores(normal_rows, test_rows, seed):
 
 
 def evaluate_seed(settings, seed):
-    """Trains (or resumes) the autoencoder of `seed` and fits the baselines on the same split; returns
-    ({detector: AUROC}, the autoencoder's threshold entry, (test scores, is_anomaly) per detector, the trained
-    model, its config, data and checkpoint)."""
+    """Trains (or resumes) the zoo's detectors of `seed` and fits the baselines on the same split; returns
+    ({detector: AUROC}, {zoo detector: its threshold entry}, {detector: (test scores, is_anomaly)},
+    {zoo detector: (model, config, data, checkpoint)})."""
     from zoo import anomaly, pipeline, sources, training
 
     arrays = sources.load(settings.data, None, None, settings.label_column, settings.test_fraction, seed)
     normal = normal_index(arrays.class_names, settings.normal_class)
-    ae_config = autoencoder_config(settings, seed, normal)
-    model, dataset, checkpoint = training.train(ae_config, verbose=0)
-    is_anomaly = dataset.test_labels != normal
-    scores = {"autoencoder": anomaly.scores(model, dataset.test_images, "reconstruction")}
+    scores, thresholds, trained = {}, {}, {}
+    for detector in settings.detectors:
+        config = detector_config(settings, detector, seed, normal)
+        model, dataset, checkpoint = training.train(config, verbose=0)
+        is_anomaly = dataset.test_labels != normal
+        score_name = DETECTORS[detector][1]
+        scores[detector] = anomaly.scores(model, dataset.test_images, score_name)
+        held_out = pipeline.normal_training_images(dataset, config.train_digits)
+        thresholds[detector] = anomaly.card_entry(model, *held_out, false_positive_rate=settings.false_positive_rate)
+        thresholds[detector].update(anomaly.precision_recall(scores[detector], is_anomaly,
+                                                             thresholds[detector]["threshold"]))
+        trained[detector] = (model, config, dataset, checkpoint)
     normal_rows = dataset.fixed_training_images(dataset.train_size)
     scores.update(baseline_scores(normal_rows, dataset.test_images, seed))
     aurocs = {name: anomaly.auroc(values, is_anomaly) for name, values in scores.items()}
-    held_out = pipeline.normal_training_images(dataset, ae_config.train_digits)
-    threshold = anomaly.card_entry(model, *held_out, false_positive_rate=settings.false_positive_rate)
-    threshold.update(anomaly.precision_recall(scores["autoencoder"], is_anomaly, threshold["threshold"]))
-    return aurocs, threshold, {name: (values, is_anomaly) for name, values in scores.items()}, (
-        model, ae_config, dataset, checkpoint)
+    return aurocs, thresholds, {name: (values, is_anomaly) for name, values in scores.items()}, trained
 
 
 def write_table(settings, per_seed, path):
@@ -133,6 +154,20 @@ def write_table(settings, per_seed, path):
     return path
 
 
+def export_detectors(settings, argv, aurocs, thresholds, trained, figures):
+    """Exports each trained detector of the first seed to <export-dir>/<detector>, its threshold in the card."""
+    from zoo import export, pipeline
+
+    for detector, (model, recipe_config, dataset, checkpoint) in trained.items():
+        measured = {"test_auroc": aurocs[detector], "epochs": checkpoint.state["epochs_done"],
+                    "train_seconds": round(checkpoint.state["train_seconds"], 1)}
+        card = pipeline.card(model, recipe_config, measured, dataset, flags.command_line(PROG, argv),
+                             checkpoint.state.get("speed_settings"))
+        card["anomaly"] = {**thresholds[detector], "normal_class": settings.normal_class}
+        export.export(model, Path(settings.export_dir) / detector, card, figures)
+        print(f"exported {Path(settings.export_dir) / detector}")
+
+
 def main(argv=None):
     settings = flags.parse(AnomalyTabularConfig, argv, prog=PROG, description=__doc__)
     return cli.run_distributed(run, settings, argv, "run_dir")
@@ -140,7 +175,7 @@ def main(argv=None):
 
 def run(settings, argv):
     """The recipe, in the scope of its --strategy."""
-    from zoo import export, pipeline, plots
+    from zoo import plots
     from zoo.files import owned_dir
 
     out = owned_dir(settings.run_dir, OUT_DIR)
@@ -152,20 +187,14 @@ def run(settings, argv):
         print("  AUROC " + ", ".join(f"{name} {value:.4f}" for name, value in aurocs.items()), flush=True)
         if index == 0:
             plots.roc_curves({name: (*curve, aurocs[name]) for name, curve in curves.items()}, out / "roc.png",
-                             f"{settings.data}, normal class {settings.normal_class}: seed {seed}")
+                             f"{settings.data}, normal class {settings.normal_class}: seed {seed}",
+                             legend_title="detector", normal=f"normal ({settings.normal_class}) rows")
             if settings.export_dir:
-                model, ae_config, dataset, checkpoint = trained
-                measured = {"test_auroc": aurocs["autoencoder"], "epochs": checkpoint.state["epochs_done"],
-                            "train_seconds": round(checkpoint.state["train_seconds"], 1)}
-                card = pipeline.card(model, ae_config, measured, dataset, flags.command_line(PROG, argv),
-                                     checkpoint.state.get("speed_settings"))
-                card["anomaly"] = {**thresholds[seed], "normal_class": settings.normal_class}
-                export.export(model, settings.export_dir, card, [out / "roc.png"])
-                print(f"exported {settings.export_dir}")
+                export_detectors(settings, argv, aurocs, thresholds[seed], trained, [out / "roc.png"])
     (out / "results.json").write_text(json.dumps({
         "command": flags.command_line(PROG, argv), "settings": flags.settings_dict(settings),
         "auroc": {str(seed): values for seed, values in per_seed.items()},
-        "autoencoder_threshold": {str(seed): entry for seed, entry in thresholds.items()}}, indent=1))
+        "thresholds": {str(seed): entry for seed, entry in thresholds.items()}}, indent=1))
     table = write_table(settings, per_seed, out / "results.md")
     print(Path(table).read_text())
     return per_seed

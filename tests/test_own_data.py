@@ -146,16 +146,16 @@ def test_the_tabular_anomaly_recipe_and_its_detector(tmp_path):
     per_seed = anomaly_tabular.main(["--seeds", "0", "--epochs", "40", "--run-dir", str(run), "--export-dir",
                                      str(art)])
     aurocs = per_seed[0]
-    assert set(aurocs) == {"autoencoder", *anomaly_tabular.BASELINES}
+    assert set(aurocs) == {*anomaly_tabular.DETECTORS, *anomaly_tabular.BASELINES}
     assert all(0.8 < value <= 1 for value in aurocs.values()), aurocs  # malignant rows rank above benign ones
     assert (run / "results.md").read_text().count("|") > 10 and (run / "roc.png").stat().st_size > 10_000
-    card = json.loads((art / "card.json").read_text())
+    card = json.loads((art / "vae" / "card.json").read_text())
     threshold = card["anomaly"]["threshold"]
     from sklearn.datasets import load_breast_cancer
 
     cancer = load_breast_cancer()
     code = (f"import json, numpy as np, tensorflow as tf\nfrom sklearn.datasets import load_breast_cancer\n"
-            f"b = load_breast_cancer()\nm = tf.saved_model.load({str(art)!r})\n"
+            f"b = load_breast_cancer()\nm = tf.saved_model.load({str(art / 'vae')!r})\n"
             "print(json.dumps(m.score(rows=tf.constant(b.data, tf.float32))['score'].numpy().tolist()))")
     result = run_python(code)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -264,17 +264,18 @@ def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
                       "adding v(d) = mean code of d - mean code of the rest", row_labels)
 
 
-def roc_curves(curves, path, title):
-    """ROC curves, one per entry of `curves` {label: (scores, is_anomaly, auroc)}."""
+def roc_curves(curves, path, title, legend_title="normal digit", normal="normal digits"):
+    """ROC curves, one per entry of `curves` {label: (scores, is_anomaly, auroc)}; `legend_title` heads the labels,
+    `normal` names what the false positives are."""
     fig, ax = plt.subplots(figsize=(5.2, 5))
     for label, (scores, is_anomaly, auroc) in curves.items():
         fpr, tpr = roc_curve(scores, is_anomaly)
         ax.plot(fpr, tpr, linewidth=1.2, label=f"{label}: AUROC {auroc:.3f}")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("false-positive rate (normal digits flagged)")
+    ax.set_xlabel(f"false-positive rate ({normal} flagged)")
     ax.set_ylabel("true-positive rate (anomalies flagged)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, title="normal digit", title_fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, title=legend_title, title_fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
