@@ -11,7 +11,7 @@ IsolationForest, LocalOutlierFactor (novelty) and OneClassSVM with their default
 the flags' settings (nothing is tuned on anomalies or test rows); their thresholds are set on held-out normal
 training rows for --false-positive-rate. Each seed's detector is a run of the training core in
 <run-dir>/<detector>/seed<s> (rerunning resumes); results.json, results.md and the ROC curves of the first seed go
-to <run-dir>. With --export-dir the first seed's detectors are exported to <export-dir>/<detector>: their `score`
+to <run-dir>. With --export-dir the first seed's detectors are exported (see its help): their `score`
 endpoint takes raw rows (the model standardises them itself) and their card holds the threshold.
 """
 
@@ -67,8 +67,9 @@ class AnomalyTabularConfig(config.DistributeFlags):
     false_positive_rate: float = flag(0.05, "target false-positive rate of the threshold", flags.open_unit_interval)
     run_dir: str = flag("runs/anomaly_tabular", "where the runs, results and figures go; rerunning resumes",
                         flags.owned_dir(OUT_DIR))
-    export_dir: str = flag("", "if set, the first seed's detectors are exported to <export-dir>/<detector> with the "
-                               "threshold in their card")
+    export_dir: str = flag("", "if set, the first seed's detectors are exported with the threshold in their card: to "
+                               "the path with {detector} replaced by the detector's name (e.g. "
+                               "saved_models/breast_cancer_{detector}), else to <export-dir>/<detector>")
 
 
 def detector_config(settings, detector, seed, normal_index):
@@ -154,6 +155,13 @@ def write_table(settings, per_seed, path):
     return path
 
 
+def export_path(export_dir, detector):
+    """Where `detector` is exported: `export_dir` with {detector} replaced, else <export_dir>/<detector>."""
+    if "{detector}" in export_dir:
+        return Path(export_dir.replace("{detector}", detector))
+    return Path(export_dir) / detector
+
+
 def export_detectors(settings, argv, aurocs, thresholds, trained, figures):
     """Exports each trained detector of the first seed to <export-dir>/<detector>, its threshold in the card."""
     from zoo import export, pipeline
@@ -164,8 +172,9 @@ def export_detectors(settings, argv, aurocs, thresholds, trained, figures):
         card = pipeline.card(model, recipe_config, measured, dataset, flags.command_line(PROG, argv),
                              checkpoint.state.get("speed_settings"))
         card["anomaly"] = {**thresholds[detector], "normal_class": settings.normal_class}
-        export.export(model, Path(settings.export_dir) / detector, card, figures)
-        print(f"exported {Path(settings.export_dir) / detector}")
+        export_dir = export_path(settings.export_dir, detector)
+        export.export(model, export_dir, card, figures)
+        print(f"exported {export_dir}")
 
 
 def main(argv=None):
