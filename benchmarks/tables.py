@@ -328,7 +328,7 @@ def mean_std(values, fmt="{:.4f}"):
     if len(values) < 2:
         return fmt.format(mean)
     std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{fmt.format(mean)} ± {fmt.format(std)}"
+    return f"{fmt.format(mean)} ± {fmt.format(std).lstrip('+')}"
 
 
 def pretrain():
@@ -383,6 +383,28 @@ def anomaly():
                     f"AUROC (%), one model per digit. `{results['command']}`.")
 
 
+def anomaly_tabular():
+    results = load("anomaly_tabular/results.json")
+    per_seed = results["auroc"]
+    seeds = sorted(per_seed, key=int)
+    detectors = list(per_seed[seeds[0]])
+    best_baseline = max((d for d in detectors if d in TABULAR_BASELINES),
+                        key=lambda d: sum(per_seed[s][d] for s in seeds))
+    rows = []
+    for detector in detectors:
+        values = [100 * per_seed[seed][detector] for seed in seeds]
+        differences = [100 * (per_seed[seed][detector] - per_seed[seed][best_baseline]) for seed in seeds]
+        paired = "-" if detector == best_baseline else mean_std(differences, "{:+.1f}")
+        rows.append([detector, *(f"{v:.1f}" for v in values), mean_std(values, "{:.1f}"), paired])
+    settings = results["settings"]
+    return markdown(["detector", *(f"seed {seed}" for seed in seeds), "mean ± std",
+                     f"paired difference to {best_baseline}"], rows,
+                    f"AUROC (%) on the held-out rows ({100 * settings['test_fraction']:.0f}% of each class per seed), "
+                    f"normal class {settings['normal_class']}; " + cpu_note(results))
+
+
+TABULAR_BASELINES = ("isolation_forest", "local_outlier_factor", "one_class_svm")
+
 AUTOREC_SETTINGS = {"biases": "regularization", "biased_mf": "l2", "i_autorec": "(l2, input_dropout)",
                     "u_autorec": "(l2, input_dropout)"}
 
@@ -415,7 +437,8 @@ TABLES = {fn.__name__: fn for fn in (
     artifacts, artifacts_summary, vae_artifacts, classic_autoencoders, gan_ablation, sample_quality, training_speed,
     training_speed_defaults, training_speed_batch_size, recipe_speed, default_recipe, default_recipe_precision,
     evaluation_speed, serving_speed,
-    serving_http, distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly, autorec)}
+    serving_http, distributed_training, distributed_tuning, semi_supervised_speed, restore, pretrain, anomaly,
+    anomaly_tabular, autorec)}
 
 
 def marked_files():

@@ -184,7 +184,7 @@ def main(argv=None):
 
 def run(settings, argv):
     """The recipe, in the scope of its --strategy."""
-    from zoo import plots
+    from zoo import plots, speed
     from zoo.files import owned_dir
 
     out = owned_dir(settings.run_dir, OUT_DIR)
@@ -201,7 +201,7 @@ def run(settings, argv):
             if settings.export_dir:
                 export_detectors(settings, argv, aurocs, thresholds[seed], trained, [out / "roc.png"])
     (out / "results.json").write_text(json.dumps({
-        "command": flags.command_line(PROG, argv), "settings": flags.settings_dict(settings),
+        "command": flags.command_line(PROG, argv), "cpu": speed.cpu_model(), "settings": flags.settings_dict(settings),
         "auroc": {str(seed): values for seed, values in per_seed.items()},
         "thresholds": {str(seed): entry for seed, entry in thresholds.items()}}, indent=1))
     table = write_table(settings, per_seed, out / "results.md")
