@@ -645,6 +645,7 @@ def digits_only_url(own_data_models, tmp_path):
 
 def test_without_a_model_of_28x28_digits_there_is_no_draw_view(open_page, digits_only_url):
     page = open_page(digits_only_url)
+    assert page.inner_text("#status") == "1 model"
     assert page.is_hidden("nav button[data-view=draw]") and page.is_hidden("#draw")
     assert page.is_visible("#inputs") and page.locator("#inputs-results tbody tr").count() == 8
     assert page.is_hidden("#inputs-drawn")

@@ -659,7 +659,7 @@ async function start() {
   setUpPad();
   state.models = (await api("/v1/models")).models;
   state.models.forEach((m) => { state.byName[m.name] = m; });
-  idleStatus = `${state.models.length} models`;
+  idleStatus = `${state.models.length} model${state.models.length === 1 ? "" : "s"}`;
   status(idleStatus);
   renderGallery();
   const names = (filter) => state.models.filter(filter).map((m) => m.name);
