@@ -46,3 +46,11 @@ def run_python(code_or_args, env=None, timeout=300):
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def own_data_models(tmp_path_factory):
+    """A models directory of artifacts of other inputs than MNIST's (tests/own_data.py: 8x8x1, 16x16x3 and rows)."""
+    from tests import own_data
+
+    return own_data.make_models(tmp_path_factory.mktemp("own_data"))

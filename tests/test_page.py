@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from tests import own_data
 from tests.conftest import ROOT
 from zoo import serve
 
@@ -334,7 +335,7 @@ def test_nothing_overflows_sideways_on_a_phone(open_page, server_url, tmp_path):
     set_digits(page)
     draw_and_wait(page, SEVEN)
     wide = {}
-    for view in ["draw", "latent", "generate", "gallery"]:
+    for view in ["draw", "inputs", "latent", "generate", "gallery"]:
         show(page, view)
         page.screenshot(path=tmp_path / f"phone_{view}.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -408,4 +409,244 @@ def test_without_latent_directions_the_page_says_so_and_the_other_views_work(ope
     show(page, "draw")
     draw_and_wait(page, SEVEN)
     assert page.locator("#reconstructions .tile").count() == 1
+    assert_fine(page)
+
+
+# Artifacts of other inputs than MNIST's (tests/own_data.py): 8x8x1 digits, 16x16x3 colour images and table rows.
+@pytest.fixture(scope="module")
+def own_url(own_data_models, tmp_path_factory):
+    """A server on the own-data artifacts and one of MNIST's (vae_mnist), side by side."""
+    browser_or_skip()
+    models = tmp_path_factory.mktemp("own_models")
+    for path in [*own_data_models.iterdir(), ROOT / "saved_models" / "vae_mnist"]:
+        (models / path.name).symlink_to(path)
+    yield from start_server(["--models", str(models)], tmp_path_factory.mktemp("own_server") / "server.log")
+
+
+@pytest.fixture(scope="module")
+def own_models(own_url):
+    with urllib.request.urlopen(f"{own_url}/v1/models") as response:
+        return {model["name"]: model for model in json.load(response)["models"]}
+
+
+def canvas_facts(page, selector):
+    """[width, height, whether some pixel is coloured, the greatest red minus green, green minus red] of every canvas
+    matched by `selector`."""
+    return page.eval_on_selector_all(selector, """canvases => canvases.map(canvas => {
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let coloured = false, red = -255, green = -255;
+        for (let i = 0; i < data.length; i += 4) {
+            coloured ||= data[i] !== data[i + 1] || data[i + 1] !== data[i + 2];
+            red = Math.max(red, data[i] - data[i + 1]); green = Math.max(green, data[i + 1] - data[i]);
+        }
+        return [canvas.width, canvas.height, coloured, red, green]; })""")
+
+
+def own_inputs(page, model, action=None):
+    """Shows `model` on the Reconstruct & score view (or does `action` there) and waits for its results table."""
+    ready = page.eval_on_selector("#inputs-results", "table => Number(table.dataset.ready || 0)")
+    if action is None:
+        select(page, "#inputs-model", model)
+    else:
+        action()
+    settle(page, "([ready, model]) => { const table = document.getElementById('inputs-results'); "
+                 "return Number(table.dataset.ready || 0) > ready && table.dataset.model === model; }", [ready, model])
+
+
+def test_the_draw_view_offers_only_the_models_of_28x28_digits(open_page, own_url, own_models):
+    page = open_page(own_url)
+    assert page.inner_text("#status") == f"{len(own_models)} models" and page.is_visible("nav button[data-view=draw]")
+    draw_and_wait(page, SEVEN)
+    assert page.locator("#reconstructions .tile span").all_inner_texts() == ["vae_mnist"]
+    assert page.locator("#scores tbody td:first-child").all_inner_texts() == ["vae_mnist"]
+    assert_fine(page)
+
+
+def test_every_model_reconstructs_and_scores_its_own_inputs_drawn_at_their_own_size(open_page, own_url, own_models,
+                                                                                    own_data_models, tmp_path):
+    page = open_page(own_url)
+    show(page, "inputs")
+    assert sorted(options(page, "#inputs-model")) == sorted(own_models)
+    for model in ["vae_digits", "vae_colour", "vae_mnist"]:
+        height, width, channels = own_models[model]["data"]["shape"]
+        own_inputs(page, model)  # the model's own samples, reconstructed and scored
+        rows = page.locator("#inputs-results tbody tr")
+        assert rows.count() == 8
+        assert page.locator("#inputs-results thead th").all_inner_texts() == [
+            "input", "reconstruction", "score", "verdict", "slerp"]
+        scale = max(1, 64 // max(height, width))
+        facts = canvas_facts(page, "#inputs-results canvas")
+        assert {(w, h) for w, h, *_ in facts} == {(width * scale, height * scale)}, model
+        assert {coloured for _, _, coloured, *_ in facts} == {channels == 3}, model
+        threshold = own_models[model]["anomaly"]["threshold"]
+        assert f"card threshold {threshold:.1f}" in page.inner_text("#inputs-caption")
+        for row in rows.all():
+            score, verdict = row.locator("td").nth(2).inner_text(), row.locator("td").nth(3).inner_text()
+            assert verdict == ("unusual" if float(score) > threshold else "normal"), (model, score)
+        page.screenshot(path=tmp_path / f"inputs_{model}.png", full_page=True)
+    # Image files of the user's, resized to the model's size: a red square and a green one.
+    files = [next((own_data_models.parent / "colour" / f"class{label}").glob("*.png")) for label in (0, 1)]
+    for model, side, channels in [("vae_colour", 16, 3), ("vae_digits", 8, 1)]:
+        select(page, "#inputs-model", model)
+        settle(page, "model => document.getElementById('inputs-results').dataset.model === model", model)
+        own_inputs(page, model, lambda: page.set_input_files("#inputs-files", files))
+        facts = canvas_facts(page, "#inputs-results tbody tr td:first-child canvas")
+        assert [(w, h) for w, h, *_ in facts] == [(side * (64 // side),) * 2] * 2
+        if channels == 3:
+            (_, _, _, red, _), (_, _, _, _, green) = facts
+            assert red > 150 and green > 100, facts  # the squares' own colours
+        else:
+            assert not any(coloured for _, _, coloured, *_ in facts)
+    page.screenshot(path=tmp_path / "inputs_files.png", full_page=True)
+    assert_fine(page)
+
+
+def row_result(page, action):
+    """Does `action` on the table view and waits until its result is of another row (or an error shows)."""
+    before = page.eval_on_selector("#row-result", "result => result.dataset.scored || ''")
+    action()
+    settle(page, "before => (document.getElementById('row-result').dataset.scored || '') !== before", before)
+    return page.inner_text("#row-result .row-score")
+
+
+def test_a_table_row_typed_or_pasted_is_scored_against_the_card_threshold(open_page, own_url, own_models, tmp_path):
+    page = open_page(own_url)
+    show(page, "inputs")
+    select(page, "#inputs-model", "table_rows")
+    settle(page, "() => (document.getElementById('row-result').dataset.scored || '').startsWith('table_rows ')")
+    assert page.is_hidden("#image-inputs") and page.is_visible("#row-inputs")
+    assert page.locator("#row-fields label span").all_inner_texts() == own_data.COLUMNS
+    assert "takes rows of 5 numbers" in page.inner_text("#inputs-about")
+    fields = page.locator("#row-fields input").all()
+    for field, value in zip(fields, own_data.TABLE_MEAN):
+        field.fill(str(value))
+    said = row_result(page, lambda: page.click("#row-score"))
+    assert said.startswith("score 0 (squared standardized distance from the mean row, higher = more unusual); card "
+                           f"threshold {own_data.TABLE_THRESHOLD}") and said.endswith(": normal"), said
+    assert page.locator("#row-result thead th").all_inner_texts()[1:] == own_data.COLUMNS
+    far = [mean + 3 * scale for mean, scale in zip(own_data.TABLE_MEAN, own_data.TABLE_SCALE)]
+    pasted = ",".join(own_data.COLUMNS) + "\n" + ", ".join(map(str, far))  # a header line, then the row
+    said = row_result(page, lambda: page.fill("#row-paste", pasted))
+    assert said.startswith("score 45 ") and said.endswith(": unusual"), said
+    assert [float(field.input_value()) for field in fields] == pytest.approx(far)
+    page.screenshot(path=tmp_path / "table.png", full_page=True)
+    page.fill("#row-paste", "1, 2, 3")
+    assert page.inner_text("#row-paste-note") == "3 of the 5 numbers a row has"
+    fields[1].fill("")
+    page.click("#row-score")
+    page.wait_for_function("document.getElementById('status').textContent === 'error: texture needs a number'")
+    fields[1].fill("19.3")
+    said = row_result(page, lambda: page.click("#row-score"))
+    assert page.inner_text("#status") == f"{len(own_models)} models"
+    said = row_result(page, lambda: page.click("#row-sample"))
+    assert said.startswith("score ") and page.input_value("#row-paste") == ""
+    assert_fine(page)
+
+
+def test_every_latent_model_of_other_inputs_redraws_and_slerps_between_two_of_its_inputs(open_page, own_url,
+                                                                                         own_models, tmp_path):
+    page = open_page(own_url)
+    show(page, "latent")
+    assert sorted(options(page, "#latent-model")) == ["vae_colour", "vae_digits", "vae_mnist"]
+    for model in ["vae_digits", "vae_colour"]:
+        height, width, _ = own_models[model]["data"]["shape"]
+        set_range(page, "#pc1", 0)
+        select(page, "#latent-model", model)
+        wait_drawn(page, "#latent-image", f"{model} 0.00 0.00")
+        shape = ", ".join(map(str, own_models[model]["data"]["shape"]))
+        assert page.inner_text("#slerp-note") == f"no A and B of {model}'s input shape [{shape}] yet"
+        before = image(page, "#latent-image")
+        set_range(page, "#pc1", 1.5)
+        wait_drawn(page, "#latent-image", f"{model} 1.50 0.00")
+        assert image(page, "#latent-image") != before, model
+        (facts,) = canvas_facts(page, "#latent-image")
+        assert facts[:2] == [width * (224 // width), height * (224 // height)]
+        # A and B: two of the model's samples, picked on the Reconstruct & score view
+        show(page, "inputs")
+        own_inputs(page, model)
+        page.click("#inputs-results tbody tr:nth-child(1) button:text('A')")
+        page.click("#inputs-results tbody tr:nth-child(2) button:text('B')")
+        show(page, "latent")
+        set_range(page, "#slerp-t", 0)
+        wait_drawn(page, "#slerp-image", f"{model} t=0.00")
+        assert page.inner_text("#slerp-note") == "" and page.locator("#slerp-strip .tile").count() == 8
+        start = image(page, "#slerp-image")
+        set_range(page, "#slerp-t", 1)
+        wait_drawn(page, "#slerp-image", f"{model} t=1.00")
+        assert image(page, "#slerp-image") != start, model
+    page.screenshot(path=tmp_path / "latent.png", full_page=True)
+    assert_fine(page)
+
+
+def test_every_sampler_of_other_inputs_draws_at_its_size_and_reseeds(open_page, own_url, own_models, tmp_path):
+    page = open_page(own_url)
+    show(page, "generate")
+    assert sorted(options(page, "#gen-model")) == ["table_rows", "vae_colour", "vae_digits", "vae_mnist"]
+    for model in ["vae_digits", "vae_colour", "table_rows"]:
+        data = own_models[model]["data"]
+        target = "#gen-table" if data["kind"] == "table" else "#gen-grid"
+        select(page, "#gen-model", model)
+        settle(page, "([target, model]) => (document.querySelector(target).dataset.drawn || '').startsWith(model + ' ')",
+               [target, model])
+        assert page.is_visible(target) and page.is_hidden("#gen-table" if target == "#gen-grid" else "#gen-grid")
+        if data["kind"] == "table":
+            assert page.locator("#gen-table thead th").all_inner_texts()[1:] == own_data.COLUMNS
+            assert page.locator("#gen-table tbody tr").count() == 8
+            before = page.inner_text("#gen-table tbody")
+        else:
+            height, width, channels = data["shape"]
+            ((w, h, coloured, *_),) = canvas_facts(page, "#gen-grid")
+            assert (w, h, coloured) == (8 * width * (56 // width), 8 * height * (56 // height), channels == 3)
+            before = image(page, "#gen-grid")
+        seed = drawn(page, target)
+        page.click("#gen-reseed")
+        settle(page, "([target, seed]) => document.querySelector(target).dataset.drawn !== seed", [target, seed])
+        after = page.inner_text("#gen-table tbody") if data["kind"] == "table" else image(page, "#gen-grid")
+        assert after != before, model
+        page.screenshot(path=tmp_path / f"generate_{model}.png", full_page=True)
+    assert_fine(page)
+
+
+def test_the_gallery_says_what_each_model_takes(open_page, own_url, own_models):
+    page = open_page(own_url)
+    show(page, "gallery")
+    for model, takes in [("vae_digits", "images [8, 8, 1]"), ("vae_colour", "images [16, 16, 3]"),
+                         ("table_rows", "rows of 5 numbers"), ("vae_mnist", "images [28, 28, 1]")]:
+        text = page.inner_text(f"#cards .card[data-model={model}]")
+        assert f"input\t{takes}" in text and f"data\t{own_models[model]['data']['dataset']}" in text, text
+    assert f"columns\t{', '.join(own_data.COLUMNS)}" in page.inner_text("#cards .card[data-model=table_rows]")
+    assert_fine(page)
+
+
+def test_no_view_of_other_inputs_overflows_sideways_on_a_phone(open_page, own_url, tmp_path):
+    page = open_page(own_url, PHONE)
+    wide = {}
+    for view, model in [("inputs", "vae_colour"), ("inputs", "table_rows"), ("generate", "table_rows"),
+                        ("latent", "vae_colour")]:
+        show(page, view)
+        selector = {"inputs": "#inputs-model", "generate": "#gen-model", "latent": "#latent-model"}[view]
+        select(page, selector, model)
+        page.wait_for_load_state("networkidle")
+        assert_fine(page)
+        page.screenshot(path=tmp_path / f"phone_{view}_{model}.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[f"{view} {model}"] = width
+    assert wide == {}
+
+
+@pytest.fixture
+def digits_only_url(own_data_models, tmp_path):
+    """A server on the 8x8 digits' VAE alone: no model takes what the Draw view draws."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "vae_digits").symlink_to(own_data_models / "vae_digits")
+    yield from start_server(["--models", str(tmp_path / "models")], tmp_path / "server.log")
+
+
+def test_without_a_model_of_28x28_digits_there_is_no_draw_view(open_page, digits_only_url):
+    page = open_page(digits_only_url)
+    assert page.inner_text("#status") == "1 model"
+    assert page.is_hidden("nav button[data-view=draw]") and page.is_hidden("#draw")
+    assert page.is_visible("#inputs") and page.locator("#inputs-results tbody tr").count() == 8
+    assert page.is_hidden("#inputs-drawn")
     assert_fine(page)

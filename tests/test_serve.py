@@ -10,8 +10,12 @@ import tensorflow as tf
 from starlette.testclient import TestClient
 
 from benchmarks import serving_http
+from tests import own_data
 from tests.conftest import ROOT, run_python
 from zoo import flags, servables, server
+from zoo.request_parsing import expected_shape
+
+ARTIFACTS = sorted(path.parent.name for path in (ROOT / "saved_models").glob("*/saved_model.pb"))
 
 
 class HalfPlusThree(tf.Module):
@@ -54,6 +58,19 @@ def zoo_client():
     return TestClient(server.create_app(loaded, max_body_bytes=2**20, max_rows=300)), loaded
 
 
+@pytest.fixture(scope="module")
+def own_data_client(own_data_models):
+    """The artifacts of other inputs than MNIST's (tests/own_data.py), served."""
+    loaded = servables.load_all(own_data_models, log=lambda line: None)
+    return TestClient(server.create_app(loaded, max_body_bytes=2**20, max_rows=300)), loaded
+
+
+def served(request, name):
+    """(test client, Servable) of the artifact `name`: a committed one, or one of tests/own_data.py's."""
+    client, loaded = request.getfixturevalue("own_data_client" if name in own_data.NAMES else "zoo_client")
+    return client, loaded[name]
+
+
 def valid_inputs(signature):
     """A small valid input for each of the signature's named inputs."""
     rng = np.random.default_rng(0)
@@ -70,24 +87,98 @@ def valid_inputs(signature):
     return inputs
 
 
-def test_every_signature_of_every_artifact_answers_like_the_savedmodel(zoo_client):
-    client, loaded = zoo_client
-    assert len(loaded) == len(list((ROOT / "saved_models").glob("*/saved_model.pb")))
-    for name, servable in loaded.items():
-        for signature_name, signature in servable.signatures.items():
-            inputs = valid_inputs(signature)
-            response = client.post(f"/v1/models/{name}:predict",
-                                   json={"signature_name": signature_name, "inputs": inputs})
-            assert response.status_code == 200, (name, signature_name, response.text[:300])
-            outputs = response.json()["outputs"]
-            expected = signature.function(**{k: tf.constant(v, spec.dtype) for (k, v), spec in
-                                             zip(inputs.items(), signature.inputs.values())})
-            if len(signature.outputs) == 1:
-                outputs = {signature.outputs[0]: outputs}
-            for output_name in signature.outputs:
-                np.testing.assert_allclose(np.asarray(outputs[output_name], np.float32),
-                                           expected[output_name].numpy(), rtol=1e-5, atol=1e-5,
-                                           err_msg=f"{name}.{signature_name}.{output_name}")
+def test_every_artifact_is_served(zoo_client, own_data_client):
+    assert sorted(zoo_client[1]) == ARTIFACTS and sorted(own_data_client[1]) == own_data.NAMES
+
+
+@pytest.mark.parametrize("name", [*ARTIFACTS, *own_data.NAMES])
+def test_every_signature_of_every_artifact_answers_like_the_savedmodel(request, name):
+    client, servable = served(request, name)
+    for signature_name, signature in servable.signatures.items():
+        inputs = valid_inputs(signature)
+        response = client.post(f"/v1/models/{name}:predict", json={"signature_name": signature_name, "inputs": inputs})
+        assert response.status_code == 200, (name, signature_name, response.text[:300])
+        outputs = response.json()["outputs"]
+        expected = signature.function(**{k: tf.constant(v, spec.dtype) for (k, v), spec in
+                                         zip(inputs.items(), signature.inputs.values())})
+        if len(signature.outputs) == 1:
+            outputs = {signature.outputs[0]: outputs}
+        for output_name in signature.outputs:
+            np.testing.assert_allclose(np.asarray(outputs[output_name], np.float32),
+                                       expected[output_name].numpy(), rtol=1e-5, atol=1e-5,
+                                       err_msg=f"{name}.{signature_name}.{output_name}")
+
+
+def wrong_shapes(shape):
+    """Shapes a request may wrongly give an input of `shape` ([None, ...] batched, [] a scalar), two rows each: one
+    dimension too many, the last one a size too large, the last one missing."""
+    if not shape:
+        return [[2]]
+    dims = shape[1:]
+    return [[2, *dims, 1]] + ([[2, *dims[:-1], dims[-1] + 1], [2, *dims[:-1]]] if dims else [])
+
+
+@pytest.mark.parametrize("name", [*ARTIFACTS, *own_data.NAMES])
+def test_an_input_of_the_wrong_shape_is_a_400_naming_the_shape_the_signature_takes(request, name):
+    client, servable = served(request, name)
+    checked = 0
+    for signature_name, signature in servable.signatures.items():
+        valid = valid_inputs(signature)
+        for input_name, spec in signature.inputs.items():
+            shape = spec.shape.as_list()
+            bodies = [(wrong, {"inputs": {**valid, input_name: np.zeros(wrong, int).tolist()}})
+                      for wrong in wrong_shapes(shape)]
+            if len(signature.inputs) == 1 and shape:  # the row format: one instance of a wrong shape per row
+                bodies += [(wrong, {"instances": np.zeros(wrong, int).tolist()}) for wrong in wrong_shapes(shape)]
+            if len(shape) > 1:  # rows of different shapes
+                ragged = [np.zeros(shape[1:]).tolist(), np.zeros(wrong_shapes(shape)[1][1:]).tolist()]
+                bodies.append((None, {"inputs": {**valid, input_name: ragged}}))
+            for wrong, body in bodies:
+                response = client.post(f"/v1/models/{name}:predict", json={"signature_name": signature_name, **body})
+                error = response.json()["error"]
+                assert response.status_code == 400, (signature_name, input_name, wrong, error)
+                assert f"input '{input_name}'" in error and f"shape {expected_shape(shape)}" in error, error
+                assert wrong is None or error.endswith(f"; received {wrong}"), error
+                assert "\n" not in error and len(error) < 400, error
+                checked += 1
+    assert checked >= 3 * len(servable.signatures) - 1  # (a GAN's generate and sample, each one input)
+
+
+@pytest.mark.parametrize("name", [*ARTIFACTS, *own_data.NAMES])
+def test_the_metadata_and_the_model_list_say_what_shape_of_data_a_model_takes(request, name):
+    client, servable = served(request, name)
+    card_data = servable.card["data"]
+    shape = card_data.get("input_shape", [28, 28, 1])  # (MNIST's cards from before the entry was written)
+    defs = client.get(f"/v1/models/{name}/metadata").json()["metadata"]["signature_def"]["signature_def"]
+    data_shapes = {(signature, tensor): tuple(int(dim["size"]) for dim in spec["tensor_shape"]["dim"])
+                   for signature, sig_def in defs.items() for part in ("inputs", "outputs")
+                   for tensor, spec in sig_def[part].items() if tensor in ("images", "rows")}
+    assert data_shapes and set(data_shapes.values()) == {(-1, *shape)}, data_shapes
+    (summary,) = [model for model in client.get("/v1/models").json()["models"] if model["name"] == name]
+    data = summary["data"]
+    assert data["shape"] == shape and data["name"] == ("rows" if len(shape) == 1 else "images")
+    assert data["kind"] == ("table" if len(shape) == 1 else "images")
+    assert data["dataset"] == card_data["dataset"] and data["preprocessing"] == card_data.get("preprocessing")
+    assert data["columns"] == (own_data.COLUMNS if name == "table_rows" else None)
+
+
+def test_a_table_model_scores_rows_in_either_format(own_data_client):
+    client, _ = own_data_client
+    rows = [own_data.TABLE_MEAN, [value + 3 * scale for value, scale in zip(own_data.TABLE_MEAN, own_data.TABLE_SCALE)]]
+    expected = [0.0, 9.0 * len(own_data.COLUMNS)]
+    for body in [{"instances": rows}, {"instances": [{"rows": row} for row in rows]}, {"inputs": {"rows": rows}},
+                 {"inputs": rows}]:
+        response = client.post("/v1/models/table_rows:predict", json={"signature_name": "score", **body})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        np.testing.assert_allclose(answer.get("predictions", answer.get("outputs")), expected, rtol=1e-4, atol=1e-4)
+    short = client.post("/v1/models/table_rows:predict", json={"signature_name": "score", "instances": [[1.0] * 4]})
+    assert short.status_code == 400 and short.json()["error"] == (
+        "input 'rows' (the instances) must have shape [batch, 5], one [5] per instance; received [1, 4]")
+    nan = client.post("/v1/models/table_rows:predict", content='{"signature_name": "score", "inputs": [[1, 2, NaN, 4, 5]]}')
+    assert nan.status_code == 400 and nan.json()["error"].startswith("rows must be finite (no NaN or Inf)")
+    drawn = client.post("/v1/models/table_rows:predict", json={"signature_name": "sample", "inputs": {"num": 3, "seed": 1}})
+    assert np.shape(drawn.json()["outputs"]) == (3, 5)
 
 
 def test_row_format_gives_one_object_per_row(zoo_client):
@@ -105,7 +196,7 @@ def test_row_format_gives_one_object_per_row(zoo_client):
     ("{not json", 400, "malformed JSON"),
     ("[1, 2]", 400, "JSON object"),
     ('{"signature_name": "nope", "instances": []}', 400, 'Serving signature name: "nope" not found'),
-    ('{"instances": [[1]]}', 400, "must have shape [batch, 28, 28, 1]; received [1, 1]"),
+    ('{"instances": [[1]]}', 400, "must have shape [batch, 28, 28, 1], one [28, 28, 1] per instance; received [1, 1]"),
     ('{"instances": [], "inputs": []}', 400, "not both"),
     ('{"signature_name": "decode"}', 400, "either 'instances'"),
     ('{"signature_name": "sample", "instances": [1]}', 400, "columnar"),

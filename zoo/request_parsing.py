@@ -35,13 +35,19 @@ def shape_text(shape):
     return "[" + ", ".join("batch" if size is None else str(size) for size in shape) + "]"
 
 
+def expected_shape(shape):
+    """The shape a signature input takes, as its errors say it: "[batch, 8, 8, 1], one [8, 8, 1] per instance"."""
+    per_instance = f", one {shape_text(shape[1:])} per instance" if len(shape) > 1 and shape[0] is None else ""
+    return shape_text(shape) + per_instance
+
+
 def to_array(value, spec, what, max_rows):
     """`value` (nested JSON lists or a number) as a numpy array of the spec's dtype and shape, or a RequestError
     naming the input, what it received and what is allowed."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
-        raise RequestError(f"{what} must be a (nested) list of numbers of shape {shape_text(spec.shape)}; "
+        raise RequestError(f"{what} must be a (nested) list of numbers of shape {expected_shape(spec.shape)}; "
                            f"could not read it as one ({str(error).splitlines()[0][:120]})") from None
     if array.dtype.kind not in "biuf":
         raise RequestError(f"{what} must hold numbers (dtype {spec.dtype}); received values of type "
@@ -55,7 +61,7 @@ def to_array(value, spec, what, max_rows):
         if array.size and (array.min() < info.min or array.max() > info.max):
             raise RequestError(f"{what} must be within {spec.dtype}'s range {info.min}..{info.max}")
     if array.ndim != len(spec.shape) or any(size not in (None, got) for got, size in zip(array.shape, spec.shape)):
-        raise RequestError(f"{what} must have shape {shape_text(spec.shape)}; received {list(array.shape)}")
+        raise RequestError(f"{what} must have shape {expected_shape(spec.shape)}; received {list(array.shape)}")
     if array.ndim and array.shape[0] > max_rows:
         raise RequestError(f"{what} holds {array.shape[0]} rows; at most {max_rows} are accepted per request "
                            "(split the batch)", status=413)
@@ -74,7 +80,7 @@ def row_inputs(instances, specs, max_rows):
                            'format, {"inputs": {...}}')
     names = list(specs)
     if len(names) == 1 and not (instances and isinstance(instances[0], dict)):
-        return {names[0]: to_array(instances, specs[names[0]], "instances", max_rows)}
+        return {names[0]: to_array(instances, specs[names[0]], f"input '{names[0]}' (the instances)", max_rows)}
     if not all(isinstance(row, dict) for row in instances):
         raise RequestError(f"this signature takes several named inputs {names}: each instance must be an object "
                            "holding all of them")

@@ -19,6 +19,11 @@ from zoo.errors import ZooError
 from zoo.files import ListOf, Number, Record, fault
 from zoo.request_parsing import InputSpec, RequestError, shape_text
 
+# The signatures whose input is the model's data (an image or a table row), in the order `data_input` looks at them;
+# the data's name is "images" (one input [H, W, C], or [d] from before rows were named) or "rows" (one row [d]).
+DATA_SIGNATURES = ("reconstruct", "score", "encode", "classify", "restore", "serving_default")
+DATA_NAMES = ("images", "rows")
+
 # The card metrics the gallery shows, in this order, where a card has them.
 KEY_METRICS = ("test_nll_nats", "test_elbo_nats", "test_bce_nats", "test_squared_error", "test_accuracy",
                "frechet_distance", "test_rmse")
@@ -91,6 +96,45 @@ class Servable:
     figures: dict
     latent: dict = None
 
+    def data_input(self):
+        """{"name", "shape"} of the data the model takes (images [H, W, C] or rows [d], one of them, without the batch
+        dimension), read from its signatures: the input of that name of the first of DATA_SIGNATURES to have one,
+        else (a GAN) what its sample or generate signature gives; None for a model of other data (AutoRec's ratings).
+        """
+        for name in DATA_SIGNATURES:
+            inputs = self.signatures[name].inputs if name in self.signatures else {}
+            for input_name, spec in inputs.items():
+                if input_name in DATA_NAMES and spec.shape.rank and spec.shape[0] is None:
+                    return {"name": input_name, "shape": spec.shape.as_list()[1:]}
+        for name in ("sample", "generate"):
+            signature = self.signatures.get(name)
+            outputs = signature.function.structured_outputs if signature else {}
+            for output_name in DATA_NAMES:
+                spec = outputs.get(output_name)
+                if spec is not None and spec.shape.rank and None not in spec.shape.as_list()[1:]:
+                    return {"name": output_name, "shape": spec.shape.as_list()[1:]}
+        return None
+
+    def data(self):
+        """The data the model takes, as the page reads it: `data_input`'s name and shape, its kind ("images" for
+        [H, W] or [H, W, C] with C = 1, 3 or 4, "table" for rows [d], else "other"), the card's dataset, its
+        preprocessing and, for a table, its columns (the card's, where they are as many strings as the row has
+        values, else null); None for a model of other data."""
+        found = self.data_input()
+        if found is None:
+            return None
+        shape = found["shape"]
+        card = self.card.get("data") if isinstance(self.card.get("data"), dict) else {}
+        kind = ("table" if len(shape) == 1 else
+                "images" if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)) else "other")
+        columns = card.get("columns")
+        usable = (kind == "table" and isinstance(columns, list) and len(columns) == shape[0]
+                  and all(isinstance(column, str) for column in columns))
+        dataset, preprocessing = (card.get(key) for key in ("dataset", "preprocessing"))
+        return {**found, "kind": kind, "dataset": dataset if isinstance(dataset, str) else None,
+                "preprocessing": preprocessing if isinstance(preprocessing, str) else None,
+                "columns": columns if usable else None}
+
     def code_size(self):
         """Units of the code its decode (or generate) signature takes, or None."""
         for name in ("decode", "generate"):
@@ -116,6 +160,7 @@ class Servable:
                            for name, sig in self.signatures.items()},
             "metrics": {name: metrics[name] for name in KEY_METRICS if name in metrics},
             "nll_importance_samples": metrics.get("nll_importance_samples"),
+            "data": self.data(),
             "code_size": self.code_size(),
             "code": card.get("code", {}).get("what"),
             "parameters": card.get("parameters"),

@@ -1,8 +1,10 @@
 // The zoo's page: calls the server's TensorFlow Serving REST API (/v1/models/...:predict) and draws the results.
 "use strict";
 
-const state = { models: [], byName: {}, digitA: null, digitB: null, latent: null };
-const SIZE = 28;
+// pairs: slerp's inputs A and B, by input shape ({"[28,28,1]": {A, B}}); inputs: the Reconstruct & score view's.
+const state = { models: [], byName: {}, pairs: {}, latent: null, inputs: [] };
+const SIZE = 28;  // the Draw view's digits: 28x28x1, MNIST's
+const MNIST = [SIZE, SIZE, 1];
 
 // The status line shows the model count, or the busy note or error of the action numbered `statusFrom`.
 let idleStatus = "", actions = 0, statusFrom = 0;
@@ -76,19 +78,34 @@ async function predict(model, signature, inputs, output) {
   return value;
 }
 
-function pixelsOf(image) {  // [28][28][1] (or [28][28]) -> flat array of 784 values in [0, 1]
-  return image.flat(2);
+// An image as the server sends it, [H][W][C] (or [H][W]): its height, width and channels.
+function imageShape(image) {
+  const pixel = image[0][0];
+  return [image.length, image[0].length, Array.isArray(pixel) ? pixel.length : 1];
 }
 
-function drawDigit(canvas, image) {
-  const values = pixelsOf(image);
+function sameShape(a, b) { return Array.isArray(a) && Array.isArray(b) && a.join() === b.join(); }
+
+// The whole number of canvas pixels per image pixel that makes the image's longer side about `size` pixels.
+function scaleFor(shape, size) { return Math.max(1, Math.floor(size / Math.max(shape[0], shape[1]))); }
+
+// Draws an image ([H][W][C], values in [0, 1]: grey for one channel, colour for three or four) over the whole
+// canvas, each pixel a square; with `size`, the canvas is first made the image's own size times scaleFor(size).
+function drawImage(canvas, image, size) {
+  const [height, width, channels] = imageShape(image);
+  if (size) {
+    const scale = scaleFor([height, width], size);
+    canvas.width = width * scale; canvas.height = height * scale;
+  }
   const small = document.createElement("canvas");
-  small.width = SIZE; small.height = SIZE;
+  small.width = width; small.height = height;
   const context = small.getContext("2d");
-  const data = context.createImageData(SIZE, SIZE);
-  values.forEach((v, i) => {
-    const grey = Math.max(0, Math.min(255, Math.round(v * 255)));
-    data.data.set([grey, grey, grey, 255], 4 * i);
+  const data = context.createImageData(width, height);
+  const level = (v) => Math.max(0, Math.min(255, Math.round(v * 255)));
+  image.flat().forEach((pixel, i) => {
+    const values = Array.isArray(pixel) ? pixel : [pixel];
+    const rgb = channels >= 3 ? values.slice(0, 3).map(level) : Array(3).fill(level(values[0]));
+    data.data.set([...rgb, 255], 4 * i);
   });
   context.putImageData(data, 0, 0);
   const target = canvas.getContext("2d");
@@ -96,9 +113,9 @@ function drawDigit(canvas, image) {
   target.drawImage(small, 0, 0, canvas.width, canvas.height);
 }
 
-function tile(label, image, scale = 3) {
-  const canvas = element("canvas", { width: SIZE * scale, height: SIZE * scale });
-  drawDigit(canvas, image);
+function tile(label, image, size = 84) {
+  const canvas = element("canvas");
+  drawImage(canvas, image, size);
   return element("div", { className: "tile" }, canvas, element("span", {}, label));
 }
 
@@ -111,6 +128,21 @@ function takesOnly(model, signature, inputs) {
   const names = signatureInputs(model, signature);
   return names !== null && names.length === inputs.length && inputs.every((n) => names.includes(n));
 }
+
+// What the server says of a model's data: {name: "images" or "rows", shape, kind: "images" or "table", dataset,
+// preprocessing, columns}, or null.
+function dataOf(model) { return (state.byName[model] && state.byName[model].data) || null; }
+
+// Whether `signature` takes the model's data alone (images of the model's shape, or rows).
+function takesData(model, signature) {
+  const data = dataOf(model);
+  return Boolean(data) && ["images", "table"].includes(data.kind) && takesOnly(model, signature, [data.name]);
+}
+
+// Whether the model takes 28x28x1 digits (the Draw view's).
+function takesDigits(model) { return sameShape((dataOf(model) || {}).shape, MNIST); }
+
+function shapeText(shape) { return `[${shape.join(", ")}]`; }
 
 // Drawing pad -> a 28x28 digit as MNIST prepares them: the ink's bounding box scaled into 20x20, centred by its
 // centre of mass.
@@ -133,11 +165,11 @@ function setUpPad() {
     if (!drawing) return;
     context.lineTo(...point(event)); context.stroke();
   });
-  const end = () => { if (drawing) { drawing = false; onDigitDrawn(); } };
+  const end = () => { if (drawing) { drawing = false; state.drawn = true; onDigitDrawn(); } };
   pad.addEventListener("pointerup", end);
   pad.addEventListener("pointercancel", end);
   document.getElementById("clear").addEventListener("click", () => {
-    clear(); document.getElementById("reconstructions").replaceChildren();
+    clear(); state.drawn = false; document.getElementById("reconstructions").replaceChildren();
     document.getElementById("scores").replaceChildren(); document.getElementById("prediction").textContent = "";
   });
   document.getElementById("as-a").addEventListener("click", () => useDigit("A"));
@@ -179,14 +211,15 @@ function padDigit() {
 const onDigitDrawn = latest(async () => {
   const image = padDigit();
   if (!image) return;
-  drawDigit(document.getElementById("input28"), image);
+  drawImage(document.getElementById("input28"), image);
   await askModels(image);
 }, "asking the models ...");
 
 async function askModels(image) {
-  const recon = state.models.filter((m) => takesOnly(m.name, "reconstruct", ["images"]));
-  const scored = state.models.filter((m) => takesOnly(m.name, "score", ["images"]));
-  const classifier = state.models.find((m) => takesOnly(m.name, "classify", ["images"]));
+  const digits = (signature) => (m) => takesDigits(m.name) && takesOnly(m.name, signature, ["images"]);
+  const recon = state.models.filter(digits("reconstruct"));
+  const scored = state.models.filter(digits("score"));
+  const classifier = state.models.find(digits("classify"));
   const [reconstructions, scoreValues, probs] = await Promise.all([
     Promise.all(recon.map((m) => predict(m.name, "reconstruct", { images: [image] }, "probs"))),
     Promise.all(scored.map((m) => predict(m.name, "score", { images: [image] }, "score"))),
@@ -196,7 +229,7 @@ async function askModels(image) {
   tiles.replaceChildren(...reconstructions.map((out, i) => tile(recon[i].name, out[0])));
   // The VAE first: its score is -ELBO in nats.
   const isVae = ([m]) => m.model === "vae";
-  showScores(scored.map((m, i) => [m, scoreValues[i][0]]).sort((a, b) => isVae(b) - isVae(a)));
+  showScores(scored.map((m, i) => [m, scoreValues[i][0]]).sort((a, b) => isVae(b) - isVae(a)), "digits");
   if (probs) {
     const p = probs[0];
     const best = p.indexOf(Math.max(...p));
@@ -206,25 +239,36 @@ async function askModels(image) {
   tiles.dataset.ready = String(Number(tiles.dataset.ready || 0) + 1);
 }
 
+function anomaly(m) { return m.anomaly || {}; }
+
+// "unusual" above the card's threshold, else "normal"; "" without a threshold.
+function verdict(m, value) {
+  const { threshold } = anomaly(m);
+  return typeof threshold !== "number" ? "" : value > threshold ? "unusual" : "normal";
+}
+
+// What the card's threshold flags: "; the card's threshold flags the top 1% of normal digits".
+function flagged(models, what) {
+  const rates = [...new Set(models.map((m) => anomaly(m).target_false_positive_rate))]
+    .filter((rate) => typeof rate === "number").map((rate) => `${+(100 * rate).toPrecision(3)}%`);
+  return rates.length ? `; the card's threshold flags the top ${rates.join(" or ")} of normal ${what}` : "";
+}
+
 // The score table: [[model, score], ...] as one group of rows per measure (the card's anomaly.score), each row with
 // its card's threshold and the verdict.
-function showScores(scores) {
-  const anomaly = (m) => m.anomaly || {};
+function showScores(scores, what) {
   const groups = new Map();
   for (const [m, value] of scores) {
     const measure = String(anomaly(m).score ?? "measure not on the card");
     if (!groups.has(measure)) groups.set(measure, []);
     groups.get(measure).push([m, value]);
   }
-  const rates = [...new Set(scores.map(([m]) => anomaly(m).target_false_positive_rate))]
-    .filter((rate) => typeof rate === "number").map((rate) => `${+(100 * rate).toPrecision(3)}%`);
-  const flags = rates.length ? `; the card's threshold flags the top ${rates.join(" or ")} of normal digits` : "";
+  const flags = flagged(scores.map(([m]) => m), what);
   const row = ([m, value]) => {
-    const { threshold } = anomaly(m);
-    const verdict = typeof threshold !== "number" ? "" : value > threshold ? "unusual" : "normal";
+    const said = verdict(m, value);
     return element("tr", {}, element("td", {}, breakable(m.name)),
-      element("td", {}, formatted(value, 1)), element("td", {}, formatted(threshold, 1)),
-      element("td", { className: verdict }, verdict || "-"));
+      element("td", {}, formatted(value, 1)), element("td", {}, formatted(anomaly(m).threshold, 1)),
+      element("td", { className: said }, said || "-"));
   };
   const headers = ["model", "anomaly score", "card threshold", "verdict"];
   document.getElementById("scores").replaceChildren(
@@ -260,16 +304,20 @@ const updateLatent = latest(async () => {
   const code = mean.map((m, i) => m + a * scales[0] * directions[0][i] + b * scales[1] * directions[1][i]);
   const probs = await predict(name, "decode", { code: [code] }, "probs");
   const canvas = document.getElementById("latent-image");
-  drawDigit(canvas, probs[0]);
+  drawImage(canvas, probs[0], 224);
   canvas.dataset.drawn = `${name} ${a.toFixed(2)} ${b.toFixed(2)}`;
 });
 
+// Sets slerp's input A or B for models of inputs of `shape` (the Draw view's digits are [28, 28, 1]).
+function useInput(shape, which, image) {
+  const key = shapeText(shape);
+  state.pairs[key] = { ...state.pairs[key], [which]: image };
+  updateSlerp();
+}
+
 function useDigit(which) {
   const image = padDigit();
-  if (!image) return;
-  state[`digit${which}`] = image;
-  drawDigit(document.getElementById(`digit-${which.toLowerCase()}`), image);
-  updateSlerp();
+  if (image) useInput(MNIST, which, image);
 }
 
 function slerp(a, b, t) {
@@ -281,48 +329,283 @@ function slerp(a, b, t) {
   return a.map((x, i) => (Math.sin((1 - t) * omega) / s) * x + (Math.sin(t * omega) / s) * b[i]);
 }
 
+// A and B of the latent model's input shape drawn (or blank), and why there is no slerp yet where one is missing.
+function showPair(name) {
+  const { shape } = dataOf(name);
+  const pair = state.pairs[shapeText(shape)] || {};
+  for (const which of ["A", "B"]) {
+    const canvas = document.getElementById(`digit-${which.toLowerCase()}`);
+    if (pair[which]) drawImage(canvas, pair[which], 84);
+    else canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  }
+  document.getElementById("slerp-note").textContent = pair.A && pair.B ? "" :
+    `no A and B of ${name}'s input shape ${shapeText(shape)} yet`;
+  return pair;
+}
+
 const updateSlerp = latest(async () => {
   const t = sliderValue("slerp-t");
-  if (!state.latent || !state.digitA || !state.digitB) return;
+  if (!state.latent) return;
   const { name } = state.latent;
-  const codes = await predict(name, "encode", { images: [state.digitA, state.digitB] }, "code");
+  const { A, B } = showPair(name);
+  if (!A || !B) return;
+  const codes = await predict(name, "encode", { [dataOf(name).name]: [A, B] }, "code");
   const steps = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slerp(codes[0], codes[1], i / 7));
   const probs = await predict(name, "decode", { code: [slerp(codes[0], codes[1], t), ...steps] }, "probs");
   const canvas = document.getElementById("slerp-image");
-  drawDigit(canvas, probs[0]);
-  const strip = probs.slice(1).map((image, i) => tile((i / 7).toFixed(2), image, 2));
+  drawImage(canvas, probs[0], 112);
+  const strip = probs.slice(1).map((image, i) => tile((i / 7).toFixed(2), image, 56));
   document.getElementById("slerp-strip").replaceChildren(...strip);
   canvas.dataset.drawn = `${name} t=${t.toFixed(2)}`;
 });
 
 // Generators
+function randomSeed() { return Math.floor(Math.random() * 100000); }
+
 const sampleCvae = latest(async () => {
   const model = document.getElementById("cvae-model").value;
   if (!model) return;
   const digit = Number(document.getElementById("cvae-digit").value);
-  const seed = Math.floor(Math.random() * 100000);
+  const seed = randomSeed();
   const images = await predict(model, "sample", { num: 8, seed, digit }, "images");
   const row = document.getElementById("cvae-row");
   row.replaceChildren(...images.map((image) => tile(String(digit), image)));
   row.dataset.drawn = `${model} digit ${digit} seed ${seed}`;
 });
 
+// A number as the page shows a table's values: four significant digits (one decimal from 100 on).
+function shown(value) {
+  if (typeof value !== "number") return String(value ?? "-");
+  return Math.abs(value) >= 100 ? value.toFixed(1) : String(+value.toPrecision(4));
+}
+
+// The names of a table model's columns: its card's, else "column 1", "column 2", ...
+function columnsOf(model) {
+  const { columns, shape } = dataOf(model);
+  return columns || Array.from({ length: shape[0] }, (_, i) => `column ${i + 1}`);
+}
+
+// A table of `rows` (each a row of the model's columns), one line per row, headed by the column names.
+function rowsTable(table, model, rows, label) {
+  table.replaceChildren(
+    element("thead", {}, element("tr", {}, element("th", { scope: "col" }, ""),
+      ...columnsOf(model).map((column) => element("th", { scope: "col" }, column)))),
+    element("tbody", {}, ...rows.map((row, i) => element("tr", {},
+      element("th", { scope: "row" }, label(i)), ...row.map((value) => element("td", {}, shown(value)))))));
+}
+
 let gridSeed = 1;
 const sampleGrid = latest(async () => {
   const model = document.getElementById("gen-model").value;
   if (!model) return;
   const seed = gridSeed;
-  const images = await predict(model, "sample", { num: 64, seed }, "images");
-  const canvas = document.getElementById("gen-grid");
-  const cell = canvas.width / 8;
-  images.forEach((image, i) => {
-    const tileCanvas = document.createElement("canvas");
-    tileCanvas.width = cell; tileCanvas.height = cell;
-    drawDigit(tileCanvas, image);
-    canvas.getContext("2d").drawImage(tileCanvas, (i % 8) * cell, Math.floor(i / 8) * cell);
-  });
+  const data = dataOf(model);
+  const rows = Boolean(data) && data.kind === "table";
+  const samples = await predict(model, "sample", { num: rows ? 8 : 64, seed }, data ? data.name : "images");
+  const canvas = document.getElementById("gen-grid"), table = document.getElementById("gen-table");
+  canvas.hidden = rows;
+  table.hidden = !rows;
+  if (rows) {
+    rowsTable(table, model, samples, (i) => `sample ${i + 1}`);
+  } else {
+    const [height, width] = imageShape(samples[0]);
+    const scale = scaleFor([height, width], 56);
+    canvas.width = 8 * width * scale; canvas.height = Math.ceil(samples.length / 8) * height * scale;
+    samples.forEach((image, i) => {
+      const tileCanvas = document.createElement("canvas");
+      tileCanvas.width = width * scale; tileCanvas.height = height * scale;
+      drawImage(tileCanvas, image);
+      canvas.getContext("2d").drawImage(tileCanvas, (i % 8) * width * scale, Math.floor(i / 8) * height * scale);
+    });
+  }
   document.getElementById("gen-seed").textContent = `seed ${seed}`;
-  canvas.dataset.drawn = `${model} seed ${seed}`;
+  (rows ? table : canvas).dataset.drawn = `${model} seed ${seed}`;
+  delete (rows ? canvas : table).dataset.drawn;  // (hidden: it shows nothing)
+});
+
+// Reconstruct & score: any model's inputs of any shape, images or table rows.
+function inputsModel() { return document.getElementById("inputs-model").value; }
+
+function takesSamples(model) { return takesOnly(model, "sample", ["num", "seed"]); }
+
+// An image file as an input of `shape` ([H, W, C] or [H, W]): resized to H x W, grey for C = 1.
+async function imageFromFile(file, shape) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch (error) {
+    throw new Error(`${file.name} is not an image this browser can read`);
+  }
+  const [height, width] = shape, channels = shape.length === 3 ? shape[2] : 0;
+  const canvas = Object.assign(document.createElement("canvas"), { width, height });
+  const context = canvas.getContext("2d");
+  context.imageSmoothingQuality = "high";
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  const data = context.getImageData(0, 0, width, height).data;
+  return Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => {
+    const rgba = Array.from(data.slice(4 * (y * width + x), 4 * (y * width + x) + 4), (v) => v / 255);
+    const grey = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2];
+    return channels === 0 ? grey : channels === 1 ? [grey] : rgba.slice(0, channels);
+  }));
+}
+
+// The inputs' row of the results table: the input, its reconstruction, its score and verdict, and the buttons that
+// make it slerp's A or B.
+async function showInputs(model, images) {
+  const m = state.byName[model], data = dataOf(model);
+  const recon = takesData(model, "reconstruct"), scored = takesData(model, "score");
+  const slerpable = state.models.some((other) => isLatent(other) && sameShape(other.data.shape, data.shape));
+  const ask = (signature, output) => (images.length ? predict(model, signature, { [data.name]: images }, output) : []);
+  const [reconstructions, scores] = await Promise.all([recon ? ask("reconstruct", "probs") : null,
+    scored ? ask("score", "score") : null]);
+  if (inputsModel() !== model) return;  // another model was chosen meanwhile
+  state.inputs = images;
+  const headers = ["input", ...(recon ? ["reconstruction"] : []), ...(scored ? ["score", "verdict"] : []),
+    ...(slerpable ? ["slerp"] : [])];
+  const rows = images.map((image, i) => {
+    const buttons = ["A", "B"].map((which) => element("button", {
+      type: "button", title: `use this input as the slerp's ${which}`, onclick: () => useInput(data.shape, which, image),
+    }, which));
+    const said = scored ? verdict(m, scores[i]) : "";
+    return element("tr", {}, element("td", {}, tile(`${i + 1}`, image, 64)),
+      ...(recon ? [element("td", {}, tile("", reconstructions[i], 64))] : []),
+      ...(scored ? [element("td", {}, formatted(scores[i], 1)), element("td", { className: said }, said || "-")] : []),
+      ...(slerpable ? [element("td", { className: "pick" }, ...buttons)] : []));
+  });
+  const caption = scored
+    ? `${anomaly(m).score ?? "anomaly score"} (higher = more unusual); card threshold ` +
+      `${formatted(anomaly(m).threshold, 1)}${flagged([m], "inputs")}`
+    : `${model} has no score endpoint`;
+  document.getElementById("inputs-caption").textContent = images.length ? caption
+    : "no inputs yet: use the model's samples, the drawn digit or your image files";
+  const table = document.getElementById("inputs-results");
+  table.replaceChildren(
+    element("thead", {}, element("tr", {}, ...headers.map((header) => element("th", { scope: "col" }, header)))),
+    element("tbody", {}, ...rows));
+  table.dataset.model = model;
+  table.dataset.ready = String(Number(table.dataset.ready || 0) + 1);
+}
+
+async function sampledInputs(model, num) {
+  return predict(model, "sample", { num, seed: randomSeed() }, dataOf(model).name);
+}
+
+const useSamples = latest(async () => {
+  const model = inputsModel();
+  if (model) await showInputs(model, await sampledInputs(model, 8));
+}, "sampling ...");
+
+const useDrawn = latest(async () => {
+  const model = inputsModel(), image = padDigit();
+  if (!image) throw new Error("no digit drawn: draw one on the Draw tab");
+  await showInputs(model, [image]);
+});
+
+const useFiles = latest(async () => {
+  const model = inputsModel();
+  const files = [...document.getElementById("inputs-files").files].slice(0, 64);
+  if (!model || !files.length) return;
+  const images = await Promise.all(files.map((file) => imageFromFile(file, dataOf(model).shape)));
+  await showInputs(model, images);
+}, "reading the images ...");
+
+function rowFields() { return [...document.querySelectorAll("#row-fields input")]; }
+
+// The row typed into the fields, as numbers; an error naming the first field that holds none.
+function typedRow(model) {
+  return rowFields().map((field, i) => {
+    if (field.value.trim() === "" || !Number.isFinite(Number(field.value))) {
+      throw new Error(`${columnsOf(model)[i]} needs a number`);
+    }
+    return Number(field.value);
+  });
+}
+
+// The numbers of a pasted row (the last line, if several were pasted: a header line above it is ignored), or
+// why they are not a row of the model's.
+function pastedRow(text, model) {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim());
+  const values = lines.length ? lines[lines.length - 1].split(/[\s,;]+/).filter(Boolean) : [];
+  const width = columnsOf(model).length;
+  const wrong = values.find((value) => !Number.isFinite(Number(value)));
+  if (wrong !== undefined) return { problem: `"${wrong}" is not a number` };
+  if (values.length !== width) return { problem: `${values.length} of the ${width} numbers a row has` };
+  return { row: values.map(Number) };
+}
+
+function fillRow(row) { rowFields().forEach((field, i) => { field.value = String(row[i]); }); }
+
+const scoreRow = latest(async () => {
+  const model = inputsModel();
+  const m = state.byName[model], data = dataOf(model);
+  const row = typedRow(model);
+  const ask = (signature, output) => predict(model, signature, { [data.name]: [row] }, output);
+  const [scores, reconstructions] = await Promise.all([takesData(model, "score") ? ask("score", "score") : null,
+    takesData(model, "reconstruct") ? ask("reconstruct", "probs") : null]);
+  const result = document.getElementById("row-result");
+  const parts = [];
+  if (scores) {
+    const said = verdict(m, scores[0]);
+    parts.push(element("p", { className: "row-score" }, `score ${shown(scores[0])} (${anomaly(m).score ?? "anomaly score"}, ` +
+      `higher = more unusual); card threshold ${shown(anomaly(m).threshold)}${flagged([m], "rows")}: `,
+      element("span", { className: said }, said || "no threshold on the card")));
+  } else {
+    parts.push(element("p", {}, `${model} has no score endpoint`));
+  }
+  if (reconstructions) {
+    const table = element("table", { className: "scores" });
+    rowsTable(table, model, [row, reconstructions[0]], (i) => ["row", "reconstruction"][i]);
+    parts.push(element("div", { className: "table-box" }, table));
+  }
+  result.replaceChildren(...parts);
+  result.dataset.scored = `${model} ${row.join(" ")}`;
+}, "scoring ...");
+
+const useSampledRow = latest(async () => {
+  const model = inputsModel();
+  fillRow((await sampledInputs(model, 1))[0]);
+  document.getElementById("row-paste").value = "";
+  await scoreRow();
+});
+
+function pasted() {
+  const model = inputsModel();
+  const { row, problem } = pastedRow(document.getElementById("row-paste").value, model);
+  document.getElementById("row-paste-note").textContent = problem || "";
+  if (!row) return;
+  fillRow(row);
+  scoreRow();
+}
+
+const chooseInputsModel = latest(async () => {
+  const model = inputsModel();
+  if (!model) return;
+  const data = dataOf(model), table = data.kind === "table";
+  const samples = takesSamples(model);
+  const about = table ? `rows of ${data.shape[0]} numbers` : `images ${shapeText(data.shape)}`;
+  document.getElementById("inputs-about").textContent = `${model} takes ${about}` +
+    (data.dataset ? `; trained on ${data.dataset}` : "") + (data.preprocessing ? `; ${data.preprocessing}` : "");
+  document.getElementById("image-inputs").hidden = table;
+  document.getElementById("row-inputs").hidden = !table;
+  document.getElementById("inputs-samples").hidden = !samples;
+  document.getElementById("row-sample").hidden = !samples;
+  document.getElementById("inputs-drawn").hidden = !takesDigits(model);
+  if (table) {
+    document.getElementById("row-fields").replaceChildren(...columnsOf(model).map((column) => element("label", {},
+      element("span", {}, column), element("input", { type: "number", step: "any" }))));
+    document.getElementById("row-paste").value = "";
+    document.getElementById("row-paste-note").textContent = "";
+    document.getElementById("row-result").replaceChildren();
+    if (samples) {
+      fillRow((await sampledInputs(model, 1))[0]);
+      await scoreRow();
+    }
+    return;
+  }
+  document.getElementById("inputs-files").value = "";
+  const images = samples ? await sampledInputs(model, 8) : takesDigits(model) && state.drawn ? [padDigit()] : [];
+  await showInputs(model, images);
 });
 
 // Gallery: every piece of card text set as text, never parsed as HTML.
@@ -332,6 +615,12 @@ function renderGallery() {
     const rows = Object.entries(m.metrics).map(([k, v]) => row(k, formatted(v, k === "test_accuracy" ? 4 : 2)));
     if (m.parameters) rows.push(row("parameters", m.parameters.toLocaleString()));
     if (m.anomaly) rows.push(row("score threshold", formatted(m.anomaly.threshold, 1)));
+    if (m.data) {
+      if (m.data.dataset) rows.push(row("data", m.data.dataset));
+      rows.push(row("input", m.data.kind === "table" ? `rows of ${m.data.shape[0]} numbers`
+        : `${m.data.name} ${shapeText(m.data.shape)}`));
+      if (m.data.columns) rows.push(row("columns", m.data.columns.join(", ")));
+    }
     const card = element("div", { className: "card" },
       element("h3", {}, m.name),
       element("div", {}, `${m.model || ""}: ${m.description || ""}`),
@@ -359,20 +648,38 @@ function showView(name) {
 
 function on(id, event, action) { document.getElementById(id).addEventListener(event, action); }
 
+// A model the latent explorer can move through: its card's directions, an encoder of its images alone and a decoder.
+function isLatent(m) {
+  return m.latent && dataOf(m.name) && dataOf(m.name).kind === "images" && takesData(m.name, "encode") &&
+    takesOnly(m.name, "decode", ["code"]);
+}
+
 async function start() {
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
   setUpPad();
   state.models = (await api("/v1/models")).models;
   state.models.forEach((m) => { state.byName[m.name] = m; });
-  idleStatus = `${state.models.length} models`;
+  idleStatus = `${state.models.length} model${state.models.length === 1 ? "" : "s"}`;
   status(idleStatus);
   renderGallery();
   const names = (filter) => state.models.filter(filter).map((m) => m.name);
-  const latent = (m) => m.latent && takesOnly(m.name, "encode", ["images"]) && takesOnly(m.name, "decode", ["code"]);
-  fillSelect("latent-model", names(latent), "vae_mnist");
+  const drawable = state.models.some((m) => takesDigits(m.name) &&
+    ["reconstruct", "score", "classify"].some((signature) => takesOnly(m.name, signature, ["images"])));
+  document.querySelector("nav button[data-view=draw]").hidden = !drawable;
+  if (!drawable) showView("inputs");
+  fillSelect("inputs-model", names((m) => takesData(m.name, "reconstruct") || takesData(m.name, "score")), "vae_mnist");
+  fillSelect("latent-model", names(isLatent), "vae_mnist");
   fillSelect("cvae-model", names((m) => takesOnly(m.name, "sample", ["num", "seed", "digit"])), "cvae_mnist");
-  fillSelect("gen-model", names((m) => takesOnly(m.name, "sample", ["num", "seed"])), "gan_mnist");
+  fillSelect("gen-model", names((m) => takesSamples(m.name) &&
+    (!m.data || ["images", "table"].includes(m.data.kind))), "gan_mnist");
   fillSelect("cvae-digit", [...Array(10).keys()].map(String));
+  on("inputs-model", "change", chooseInputsModel);
+  on("inputs-samples", "click", useSamples);
+  on("inputs-drawn", "click", useDrawn);
+  on("inputs-files", "change", useFiles);
+  on("row-inputs", "submit", (event) => { event.preventDefault(); scoreRow(); });
+  on("row-sample", "click", useSampledRow);
+  on("row-paste", "input", pasted);
   on("latent-model", "change", chooseLatentModel);
   on("pc1", "input", updateLatent);
   on("pc2", "input", updateLatent);
@@ -381,11 +688,11 @@ async function start() {
   on("cvae-sample", "click", sampleCvae);
   on("gen-model", "change", sampleGrid);
   on("gen-sample", "click", sampleGrid);
-  on("gen-reseed", "click", () => { gridSeed = Math.floor(Math.random() * 100000); sampleGrid(); });
-  if (!state.models.some(latent)) {
+  on("gen-reseed", "click", () => { gridSeed = randomSeed(); sampleGrid(); });
+  if (!state.models.some(isLatent)) {
     document.getElementById("latent-note").textContent = "no latent directions: no served artifact's card holds them";
   }
-  await Promise.all([chooseLatentModel(), sampleCvae(), sampleGrid()]);
+  await Promise.all([chooseInputsModel(), chooseLatentModel(), sampleCvae(), sampleGrid()]);
   document.body.dataset.ready = "true";
 }
 
