@@ -114,9 +114,10 @@ def latent_space(model, images, labels, out_dir, seed):
     pca_ax.scatter(projected[:, 0], projected[:, 1], c=labels[:len(codes)], cmap="tab10", s=3)
     pca_ax.set_title(f"PCA of {len(codes)} test codes: top-2 axes\n({explained.sum():.0%} of the variance)", fontsize=9)
     count = min(TSNE_CODES, len(codes))
-    mapped = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(codes[:count])
+    perplexity = min(30, (count - 1) / 3)  # t-SNE needs fewer neighbours than points: a small test set has few
+    mapped = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codes[:count])
     scatter = tsne_ax.scatter(mapped[:, 0], mapped[:, 1], c=labels[:count], cmap="tab10", s=3)
-    tsne_ax.set_title(f"t-SNE of the first {count} test codes\n(perplexity 30)", fontsize=9)
+    tsne_ax.set_title(f"t-SNE of the first {count} test codes\n(perplexity {perplexity:g})", fontsize=9)
     for ax in (pca_ax, tsne_ax):
         ax.set_xticks([])
         ax.set_yticks([])
