@@ -177,12 +177,97 @@ JUDGES = {"reconstruct": judge_reconstruct, "encode": judge_encode, "decode": No
           "generate": judge_generate, "score": judge_score, "restore": judge_restore, "classify": judge_classify}
 
 
+# Artifacts trained on a table (the card's data "kind"): judged on the test rows of their own source, read again as the
+# card's flags read it, in raw units as a program sends them.
+
+def table_rows(card):
+    """(test rows [n, d] raw, is_normal [n] or None) of a table artifact's source, read as its card's flags read it;
+    the normal rows are the class it trained on (its flags' train_digits), where it trained on one."""
+    from zoo import sources
+
+    saved = card["flags"]
+    arrays = sources.load(saved["data"], None, None, saved.get("label_column"), saved["test_fraction"], saved["seed"])
+    classes = saved.get("train_digits") or []
+    is_normal = np.isin(arrays.y_test, classes) if classes and arrays.y_test is not None else None
+    return arrays.x_test, is_normal
+
+
+def spread(rows, reference):
+    """`rows` in units of the reference rows' standard deviation per column, around their mean."""
+    return (rows - reference.mean(0)) / np.where(reference.std(0) > 0, reference.std(0), 1.0)
+
+
+def judge_table_reconstruct(artifact, rows, is_normal):
+    """The share of the variance of the normal test rows (per column, in units of its spread) that reconstruct
+    explains, and whether it repeats."""
+    normal = rows if is_normal is None else rows[is_normal]
+    first = artifact.call("reconstruct", rows=normal)
+    (name,) = first
+    again = artifact.call("reconstruct", rows=normal)[name]
+    residual = np.mean((spread(first[name], normal) - spread(normal, normal)) ** 2)
+    return {"variance_explained": float(1 - residual), "repeatable": bool(np.array_equal(first[name], again))}
+
+
+def judge_table_encode(artifact, rows, is_normal):
+    """decode(encode(x)) against reconstruct(x): the largest difference, in units of the rows' spread."""
+    codes = artifact.call("encode", rows=rows)["code"]
+    decoded = artifact.call("decode", code=codes)
+    name = "mean" if "mean" in decoded else next(iter(decoded))
+    reconstructed = next(iter(artifact.call("reconstruct", rows=rows).values()))
+    return {"decode_encode_difference": float(np.max(np.abs(spread(decoded[name], rows) - spread(reconstructed, rows))))}
+
+
+def judge_table_sample(artifact, rows, is_normal):
+    """Draws of 1,000 rows: the largest distance of a column's mean from the normal rows' (in their spread), and the
+    seeds' promises."""
+    normal = rows if is_normal is None else rows[is_normal]
+
+    def draw(num, seed):
+        return next(iter(artifact.call("sample", num=num, seed=seed).values()))
+
+    drawn = draw(DRAWS, SEED)
+    return {"largest_column_mean_offset": float(np.max(np.abs(spread(drawn, normal).mean(0)))),
+            "same_seed_same_rows": bool(np.array_equal(draw(10, SEED), draw(10, SEED))),
+            "other_seed_other_rows": bool(not np.array_equal(draw(10, SEED), draw(10, SEED + 1)))}
+
+
+def judge_table_score(artifact, rows, is_normal):
+    """AUROC of the score ranking the other classes' test rows above the normal class's, and the share of normal
+    test rows at or under the card's threshold."""
+    scores = artifact.call("score", rows=rows)["score"]
+    measured = {}
+    if is_normal is not None:
+        measured["auroc_other_classes"] = float(roc_auc_score(~is_normal, scores))
+    threshold = artifact.card.get("anomaly", {}).get("threshold")
+    if threshold is not None:
+        normal = scores if is_normal is None else scores[is_normal]
+        measured["normal_under_threshold"] = float(np.mean(normal <= threshold))
+    return measured
+
+
+TABLE_JUDGES = {"reconstruct": judge_table_reconstruct, "encode": judge_table_encode, "decode": None,
+                "sample": judge_table_sample, "score": judge_table_score}
+
+
 def artifact_paths(models_dir):
     return sorted(path.parent for path in Path(models_dir).glob("*/saved_model.pb"))
 
 
+def is_table(artifact):
+    return artifact.card.get("data", {}).get("kind") == "table"
+
+
+def judges_of(artifact):
+    """The judges of the artifact's kind of data: TABLE_JUDGES for a table, JUDGES for MNIST images."""
+    return TABLE_JUDGES if is_table(artifact) else JUDGES
+
+
 def measure(artifact, judge, data_dir=None):
     """{endpoint: {measure: value}} of every endpoint of `artifact` that has a judge (decode with encode)."""
+    if is_table(artifact):
+        rows, is_normal = table_rows(artifact.card)
+        return {name: TABLE_JUDGES[name](artifact, rows, is_normal)
+                for name in sorted(artifact.signatures) if TABLE_JUDGES.get(name)}
     images, labels = test_digits(artifact.card, data_dir)
     return {name: JUDGES[name](artifact, judge, images, labels)
             for name in sorted(artifact.signatures) if JUDGES.get(name)}
