@@ -79,6 +79,8 @@ def artifacts_summary():
             headline = f"squared error {metrics['test_squared_error']:.2f}"
         elif "test_accuracy" in metrics:
             headline = f"accuracy {metrics['test_accuracy']:.4f}"
+        elif "test_auroc" in metrics:  # a detector trained on other data: its own test part, named
+            headline = f"{found['data']['dataset']} test rows: score AUROC {metrics['test_auroc']:.3f}"
         else:
             headline = "-"
         if f"saved_models/{name}" in quality:
@@ -89,7 +91,7 @@ def artifacts_summary():
         endpoints = endpoints if isinstance(endpoints, list) else list(endpoints)
         rows.append([f"`{name}`", found["model"], headline, *artifact_table.behaviour_cells(behaviour.get(name, {})),
                      f"{anomaly['threshold']:.1f}" if anomaly else "-", ", ".join(f"`{e}`" for e in endpoints)])
-    return markdown(["artifact (`saved_models/`)", "model", "test set (10,000 digits)",
+    return markdown(["artifact (`saved_models/`)", "model", "test set (10,000 digits, or its own data's)",
                      "reconstructions read as their digit, %", "rarest digit in 1,000 samples, %", "score threshold",
                      "endpoints"], rows)
 
