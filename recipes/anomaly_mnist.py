@@ -49,12 +49,11 @@ DETECTORS = {
 
 
 @dataclasses.dataclass
-class AnomalyMnistConfig(config.DistributeFlags):
-    """Flags of `python -m recipes.anomaly_mnist`."""
+class AnomalyMnistConfig(config.DataFlags, config.DistributeFlags):
+    """Flags of `python -m recipes.anomaly_mnist`: MNIST by default, or other labelled images (--data)."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV}, then "
-                               "tensorflow-datasets)", flags.existing_dir)
-    digits: tuple = flag(tuple(range(10)), "normal digits, one experiment each", flags.digits)
+    digits: tuple = flag(tuple(range(10)), "normal digits (or class indices of other --data), one experiment each",
+                         flags.digits)
     detectors: tuple = flag(tuple(DETECTORS), "detectors to train", type=str)
     epochs: int = flag(30, "training epochs of each detector on each digit", flags.EPOCHS)
     validation_size: int = flag(10000, "training images held out (about a tenth are of the normal digit: the "
@@ -77,7 +76,8 @@ class AnomalyMnistConfig(config.DistributeFlags):
 def detector_config(settings, detector, digit):
     """The recipe config that trains `detector` on the training images of `digit`."""
     make_config, _ = DETECTORS[detector]
-    return dataclasses.replace(make_config(), data_dir=settings.data_dir, epochs=settings.epochs,
+    data = {field.name: getattr(settings, field.name) for field in dataclasses.fields(config.DataFlags)}
+    return dataclasses.replace(make_config(), **data, epochs=settings.epochs,
                                seed=settings.seed, validation_size=settings.validation_size, train_digits=(digit,),
                                strategy=settings.strategy, cpu_devices=settings.cpu_devices,
                                run_dir=str(Path(settings.run_dir) / detector / f"digit{digit}"), export_dir="")
