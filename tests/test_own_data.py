@@ -162,3 +162,14 @@ def test_the_tabular_anomaly_recipe_and_its_detector(tmp_path):
     scores = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
     benign, malignant = scores[cancer.target == 1], scores[cancer.target == 0]
     assert np.mean(malignant > threshold) > 3 * np.mean(benign > threshold)
+
+
+def test_a_shape_the_model_cannot_take_is_one_line_naming_what_would_work(own_data, tmp_path):
+    result = run_python(["-m", "recipes.vae_mnist", "--data", f"images:{own_data / 'folder'}", "--image-size", "30",
+                         "30", "--arch", "conv", "--hidden-units", "64", "--batch-size", "20", *FAST, "--run-dir",
+                         str(tmp_path / "run"),
+                         "--export-dir", ""])
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert "Traceback" not in result.stderr
+    assert "image_shape=(30, 30, 3)" in line and "28 or 32 (--image-size)" in line, line

@@ -284,7 +284,10 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
         execution_steps = 1
     with strategy.scope():
         data_args = data_arguments(config) if data_args is None else data_args
-        model = zoo.get(config.model, seed=config.seed, **{**flags.model_kwargs(config), **data_args})
+        try:
+            model = zoo.get(config.model, seed=config.seed, **{**flags.model_kwargs(config), **data_args})
+        except ValueError as error:  # a model's constructor names the argument it refuses, e.g. the data's shape
+            raise ZooError(f"{config.model} cannot be built for --data {config.data}: {error}") from None
         learning_rate = config.learning_rate
         if config.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
