@@ -15,6 +15,7 @@ COLUMNS = (  # (header, metric key, format); "-" where a model has no such metri
     ("test BCE, nats", "test_bce_nats", "{:.2f}"),
     ("test squared error", "test_squared_error", "{:.2f}"),
     ("test accuracy", "test_accuracy", "{:.4f}"),
+    ("test score AUROC", "test_auroc", "{:.3f}"),
     ("epochs", "epochs", "{}"),
     ("train time, min", "train_seconds", "{:.0f}"),
 )
@@ -22,10 +23,11 @@ COLUMNS = (  # (header, metric key, format); "-" where a model has no such metri
 
 def behaviour_cells(measured):
     """(reconstructions read as their digit, samples: the rarest digit's share or, for a conditional model, the
-    lowest share of draws read as the digit asked for), as percentages, "-" where there is no such endpoint."""
-    reconstruct = measured.get("reconstruct")
+    lowest share of draws read as the digit asked for), as percentages, "-" where there is no such endpoint or the
+    artifact is not of digits (a table's judges measure other things: benchmarks.judges.TABLE_JUDGES)."""
+    reconstruct = measured.get("reconstruct", {}) if "agreement" in measured.get("reconstruct", {}) else None
     sample = measured.get("sample") or measured.get("generate")
-    if sample is None:
+    if sample is None or not {"asked_digit_share_min", "smallest_digit_share"} & set(sample):
         drawn = "-"
     elif "asked_digit_share_min" in sample:
         drawn = f"{100 * sample['asked_digit_share_min']:.1f} (as asked)"
