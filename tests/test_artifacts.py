@@ -42,7 +42,7 @@ code = model.encode(rows=rows)["code"]
 again = model.reconstruct(rows=rows)["probs"]
 np.testing.assert_allclose(model.decode(code)["probs"].numpy(), again.numpy(), rtol=1e-5, atol=1e-4)
 score = model.score(rows=rows)["score"].numpy()
-far = model.score(rows=rows * 1000.0)["score"].numpy()
+far = model.score(rows=rows * 10.0)["score"].numpy()
 assert again.shape == (8, columns) and np.all(np.isfinite(score)) and np.all(far > score)
 print("ok", code.shape[1])
 """

@@ -35,6 +35,9 @@ ENDPOINT_NAMES = ("encode", "decode", "reconstruct", "sample", "generate", "clas
 # Codes beyond this magnitude are refused: no zoo encoder comes near it on MNIST (the largest measured is under
 # 30), and codes near float32's limit (3e38) overflow inside the decoder into NaN or Inf.
 CODE_LIMIT = 1e4
+# Inputs of a model that standardizes (a table's rows) must lie within this many of the training data's standard
+# deviations of its mean: values near float32's limit (a column of 3e38) overflow inside the network into NaN.
+STANDARDIZED_LIMIT = 1e4
 # The most images one sample call draws (a caller loops with other seeds for more): 10**7 exhausted memory.
 MAX_SAMPLES = 1000
 
@@ -112,6 +115,14 @@ def checked_inputs(inputs, name="images", unit_interval=True):
         tf.debugging.assert_greater_equal(inputs, 0.0, message=f"{name} must be in [0, 1]; found a value below 0"),
         tf.debugging.assert_less_equal(inputs, 1.0, message=f"{name} must be in [0, 1]; found a value above 1"),
     ])
+
+
+def checked_standardized(values, name="rows"):
+    """Standardized inputs `values` once they are within STANDARDIZED_LIMIT training standard deviations."""
+    return _passing(values, [tf.debugging.assert_less_equal(
+        tf.abs(values), STANDARDIZED_LIMIT, message=(
+            f"{name} must lie within {STANDARDIZED_LIMIT:g} standard deviations of the training data's mean in every "
+            "column; found a value further out"))])
 
 
 def checked_codes(codes):

@@ -54,6 +54,12 @@ class _Mapped:
         return map(self.function, self.batches)
 
 
+def _passing_values(values, checked):
+    """`values`, once the checks `checked` (a tensor computed from them) depends on have passed."""
+    with tf.control_dependencies([checked]):
+        return tf.identity(values)
+
+
 class ZooModel(keras.Model):
     """What every zoo model shares: one Mean tracker per name in `loss_names`, a seeded random stream, the units of
     its inputs (see the module doc), the hooks the training core calls, and `get_config` of the input shape, seed and
@@ -144,8 +150,12 @@ class ZooModel(keras.Model):
         return signatures.inputs_spec(self.image_shape)
 
     def checked_inputs(self, inputs):
-        """Endpoint inputs once they are finite and, if `bounded_inputs`, in [0, 1] (checked in the graph)."""
-        return signatures.checked_inputs(inputs, self.input_name, unit_interval=self.bounded_inputs)
+        """Endpoint inputs once they are finite and, if `bounded_inputs`, in [0, 1], and with `standardize` within
+        signatures.STANDARDIZED_LIMIT training standard deviations (checked in the graph)."""
+        inputs = signatures.checked_inputs(inputs, self.input_name, unit_interval=self.bounded_inputs)
+        if self.standardize:
+            return _passing_values(inputs, signatures.checked_standardized(self.standardized(inputs), self.input_name))
+        return inputs
 
     def standardized(self, inputs):
         """Raw inputs in model units: (inputs - input_mean) / input_scale with `standardize`, else `inputs`."""
