@@ -284,16 +284,18 @@ def test_every_sampler_draws_and_reseeds(page, models, tmp_path):
                                                ("#cvae-model", {"num", "seed", "digit"}, "#cvae-row", "#cvae-sample")]:
         samplers = options(page, selector)
         assert sorted(samplers) == taking(models, "sample", inputs)
-        canvases = f"canvas{target}, {target} canvas"  # the target itself or the canvases in it
         for model in samplers:
+            table = models[model].get("data", {}).get("kind") == "table"  # its samples show as a table of rows
+            shown_in = "#gen-table" if table else target
+            canvases = f"canvas{shown_in}, {shown_in} canvas"  # the target itself or the canvases in it
             select(page, selector, model)
             settle(page, "([target, model]) => (document.querySelector(target).dataset.drawn || '')"
-                         ".startsWith(model + ' ')", [target, model])
-            before, seed = image(page, canvases), drawn(page, target)
+                         ".startsWith(model + ' ')", [shown_in, model])
+            before, seed = (page.inner_text(shown_in) if table else image(page, canvases)), drawn(page, shown_in)
             page.click(resample)
-            settle(page, "([target, seed]) => document.querySelector(target).dataset.drawn !== seed", [target, seed])
-            assert drawn(page, target).startswith(f"{model} ")
-            assert image(page, canvases) != before, model
+            settle(page, "([target, seed]) => document.querySelector(target).dataset.drawn !== seed", [shown_in, seed])
+            assert drawn(page, shown_in).startswith(f"{model} ")
+            assert (page.inner_text(shown_in) if table else image(page, canvases)) != before, model
     page.select_option("#cvae-digit", "7")
     settle(page, "() => [...document.querySelectorAll('#cvae-row .tile span')].every(s => s.textContent === '7')")
     page.screenshot(path=tmp_path / "generate.png")

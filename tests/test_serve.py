@@ -159,7 +159,7 @@ def test_the_metadata_and_the_model_list_say_what_shape_of_data_a_model_takes(re
     assert data["shape"] == shape and data["name"] == ("rows" if len(shape) == 1 else "images")
     assert data["kind"] == ("table" if len(shape) == 1 else "images")
     assert data["dataset"] == card_data["dataset"] and data["preprocessing"] == card_data.get("preprocessing")
-    assert data["columns"] == (own_data.COLUMNS if name == "table_rows" else None)
+    assert data["columns"] == (own_data.COLUMNS if name == "table_rows" else card_data.get("columns"))
 
 
 def test_a_table_model_scores_rows_in_either_format(own_data_client):
