@@ -80,6 +80,7 @@ def load_before(checkout):
 def run(settings, argv):
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from zoo import data, sources, speed, training
     from recipes.vae_mnist import VAEMnistConfig
@@ -102,7 +103,7 @@ def run(settings, argv):
             batches = dataset.train_size // settings.batch_size
             pipeline.append(batches * settings.batch_size / epoch_seconds(dataset.train, batches))
             if model is None:
-                model = training.build_model(config, training.tf.distribute.get_strategy(), batches, False,
+                model = training.build_model(config, tf.distribute.get_strategy(), batches, False,
                                              data_args=training.data_arguments(config, dataset))
                 model.fit(dataset.train.repeat(), steps_per_epoch=10, epochs=1, verbose=0)  # compiles
             start = time.perf_counter()

@@ -76,8 +76,7 @@ class AnomalyMnistConfig(config.DataFlags, config.DistributeFlags):
 def detector_config(settings, detector, digit):
     """The recipe config that trains `detector` on the training images of `digit`."""
     make_config, _ = DETECTORS[detector]
-    data = {field.name: getattr(settings, field.name) for field in dataclasses.fields(config.DataFlags)}
-    return dataclasses.replace(make_config(), **data, epochs=settings.epochs,
+    return dataclasses.replace(make_config(), **settings.data_settings(), epochs=settings.epochs,
                                seed=settings.seed, validation_size=settings.validation_size, train_digits=(digit,),
                                strategy=settings.strategy, cpu_devices=settings.cpu_devices,
                                run_dir=str(Path(settings.run_dir) / detector / f"digit{digit}"), export_dir="")

@@ -11,7 +11,6 @@ import importlib
 
 import zoo
 from zoo import registry, search_space
-from zoo.config import DataFlags
 
 PROBE_OBJECTIVE = "val_probe_accuracy"  # computed after training; every other objective is logged by test_step
 
@@ -49,10 +48,9 @@ def objective_names(model):
 def recipe_config(search, hyperparameters, **settings):
     """The recipe config of `search.model` with the search's data and optimizer settings, `hyperparameters`
     and `settings` (run_dir, epochs, ...) over the recipe's defaults."""
-    data = {field.name: getattr(search, field.name) for field in dataclasses.fields(DataFlags)}
     shared = {k: getattr(search, k) for k in ("batch_size", "learning_rate", "seed", "validation_size",
                                               "train_limit", "xla", "eval_samples", "strategy", "cpu_devices")}
-    return dataclasses.replace(recipe_config_class(search.model)(), **data, **shared, **hyperparameters, **settings)
+    return dataclasses.replace(recipe_config_class(search.model)(), **search.data_settings(), **shared, **hyperparameters, **settings)
 
 
 def default_hyperparameters(search):

@@ -185,6 +185,10 @@ class DataFlags(flags.Flags):
     test_fraction: float = flag(0.2, "the share of a source without a test split held out as its test part (drawn "
                                      "with --seed, stratified by class)", flags.open_unit_interval)
 
+    def data_settings(self):
+        """{flag: value} of the data flags alone, to hand to another config that reads the same data."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(DataFlags)}
+
     def check(self):
         if self.data != "mnist" and self.data_dir:
             return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"
