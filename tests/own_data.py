@@ -11,7 +11,8 @@ import numpy as np
 # name: what the recipe is given (the image-folder's path is filled in)
 RECIPES = {
     "vae_digits": ["--data", "sklearn:digits", "--batch-size", "50"],
-    "vae_colour": ["--data", "images:{folder}", "--arch", "mlp", "--batch-size", "24"],
+    # --image-size: its endpoints take images of any size, resized to 16x16 inside
+    "vae_colour": ["--data", "images:{folder}", "--image-size", "16", "16", "--arch", "mlp", "--batch-size", "24"],
 }
 SMALL = ["--epochs", "1", "--eval-samples", "2", "--xla", "off", "--latent-dim", "2", "--hidden-units", "64"]
 COLOURS = [(230, 40, 40), (40, 190, 60), (50, 80, 240)]

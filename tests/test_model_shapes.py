@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import zoo
 from tests.conftest import ROOT
-from zoo import config, export, registry
+from zoo import config, export, registry, signatures
 from zoo.metrics import per_image_log_likelihood
 from zoo.models.base import Autoencoder
 from zoo.signatures import contract_checked
@@ -60,6 +60,47 @@ def test_every_model_trains_a_step_and_serves_at_other_shapes(name, shape):
     assert model.input_name == ("rows" if len(shape) == 1 else "images")
 
 
+def called(endpoint, images, rng):
+    """{output: numpy} of an endpoint called as exported, with `images` for its images and examples for the rest."""
+    inputs = [images if spec.name == "images" else example_input(spec, rng, len(images)) for spec in endpoint.inputs]
+    return {key: value.numpy() for key, value in contract_checked(endpoint.function, endpoint.inputs)(*inputs).items()}
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_a_model_made_to_resize_takes_images_of_any_size_as_it_takes_them_resized(name):
+    """With resize_inputs, every endpoint that takes images takes them at any height and width (the channels fixed):
+    the answer at the model's own size is the one without resize_inputs, and at another size the one on the image
+    resized as the data sources resize (zoo.signatures.resized_images)."""
+    shape, rng = (8, 12, 3), np.random.default_rng(0)
+    plain = zoo.get(name, image_shape=shape, seed=1)
+    model = zoo.get(name, image_shape=shape, seed=1, resize_inputs=True)
+    model.set_weights(plain.get_weights())
+    assert type(model).from_config(model.get_config()).resize_inputs and "resize_inputs" not in plain.get_config()
+    own = tf.constant(rng.random((3, *shape)), tf.float32)
+    larger = tf.constant(rng.random((3, 21, 13, 3)), tf.float32)
+    resized = signatures.resized_images(larger, shape[:2])
+    plain_endpoints, endpoints = export.checked_endpoints(plain), export.checked_endpoints(model)
+    taking_images = [name for name, endpoint in endpoints.items() if "images" in {s.name for s in endpoint.inputs}]
+    for endpoint_name in taking_images:
+        endpoint = endpoints[endpoint_name]
+        assert [s.shape.as_list() for s in endpoint.inputs if s.name == "images"] == [[None, None, None, 3]]
+        # Each call from the same generator state, so that an endpoint that draws noise draws the same.
+        answers = []
+        for function, images in ((plain_endpoints[endpoint_name], own), (endpoint, own), (endpoint, larger),
+                                 (endpoint, resized)):
+            keras.utils.set_random_seed(0)
+            answers.append(called(function, images, np.random.default_rng(1)))
+        for key in answers[0]:
+            np.testing.assert_array_equal(answers[1][key], answers[0][key], err_msg=f"{endpoint_name}.{key}")
+            np.testing.assert_allclose(answers[2][key], answers[3][key], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{endpoint_name}.{key}")
+        empty = called(endpoint, tf.zeros([0, 5, 7, 3]), rng)
+        assert all(value.shape[0] == 0 for value in empty.values()), endpoint_name
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"not compatible with expected shape \[\?,\?,\?,3\]"):
+            called(endpoint, tf.zeros([2, 8, 12, 1]), rng)
+    assert taking_images or name == "gan"
+
+
 @pytest.mark.parametrize("name, settings, message", [
     ("vae", dict(arch="conv", image_shape=(30, 30, 3)), "the conv architecture needs image sides divisible by 4; "
      r"received image_shape=\(30, 30, 3\): use sides of 28 or 32 \(--image-size\) or arch mlp"),
@@ -82,6 +123,8 @@ def test_every_model_trains_a_step_and_serves_at_other_shapes(name, shape):
     ("vae", dict(image_shape=(30,), likelihood="gaussian", anomaly_score_name="neg_elbo_per_png_bit"),
      r"sets the likelihood against the PNG length .* received image_shape=\(30,\)"),
     ("cvae", dict(num_classes=0), "num_classes must be a positive integer; received num_classes=0"),
+    ("ae", dict(image_shape=(30,), resize_inputs=True), r"resize_inputs is for images \[H, W, C\]; received "
+     r"image_shape=\(30,\)"),
 ])
 def test_what_a_model_cannot_take_is_refused_by_name(name, settings, message):
     with pytest.raises(ValueError, match=message):

@@ -104,10 +104,66 @@ def test_npz_images_and_an_image_folder_train_and_export_at_their_shape(own_data
                             *FAST, "--run-dir", str(tmp_path / f"run_{art.name}"), "--export-dir", str(art)])
         card = json.loads((art / "card.json").read_text())
         assert card["data"]["input_shape"] == shape and card["model_config"]["likelihood"] == "bernoulli"
+        assert "resize_inputs" not in card["model_config"] and "at this size" in card["data"]["preprocessing"]
         images = np.full([3, *shape], 0.5).tolist()
         (out_shape, low, high), = endpoint_shapes(art, "reconstruct", {"images": images}).values()
         assert out_shape == [3, *shape] and 0 <= low <= high <= 1
         assert sorted(path.name for path in art.glob("*.png"))  # its figures, drawn at its size
+
+
+# Run by a process that imports only TensorFlow: every signature taking images called on `larger` and on `resized`
+# (the maximum difference of their answers), on an empty batch of another size, and on images of one channel.
+RESIZED_SIGNATURES = """
+import json, sys, tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+larger, resized = (tf.constant(json.load(open(path))) for path in sys.argv[2:4])
+found = {}
+for name, function in model.signatures.items():
+    specs = function.structured_input_signature[1]
+    if "images" not in specs:
+        continue
+    def call(images):
+        return function(images=images, **({"digits": tf.zeros([images.shape[0]], tf.int32)} if "digits" in specs else {}))
+    big, small = call(larger), call(resized)
+    empty = call(tf.zeros([0, 7, 5, 3]))
+    try:
+        call(tf.zeros([2, 12, 10, 1]))
+        refusal = None
+    except tf.errors.InvalidArgumentError as error:
+        refusal = error.message.splitlines()[0]
+    found[name] = {"spec": specs["images"].shape.as_list(), "shapes": {k: v.shape.as_list() for k, v in big.items()},
+                   "difference": max(float(tf.reduce_max(tf.abs(big[k] - small[k]))) for k in big),
+                   "empty": sorted({v.shape[0] for v in empty.values()}), "refusal": refusal}
+print(json.dumps(found))
+"""
+
+
+def test_an_artifact_of_resized_images_takes_images_of_any_size(own_data, tmp_path):
+    """Trained on images resized to one size (--image-size), the artifact's endpoints take images of any size and
+    resize them inside as the pipeline resized the training images; a wrong channel count names the shape taken."""
+    from zoo import sources
+
+    art = tmp_path / "art"
+    train("ae_mnist", ["--data", f"images:{own_data / 'folder'}", "--image-size", "12", "10", "--latent-dim", "4",
+                       "--hidden-units", "16", "--batch-size", "20", *FAST, "--run-dir", str(tmp_path / "run"),
+                       "--export-dir", str(art)])
+    card = json.loads((art / "card.json").read_text())
+    assert card["data"]["input_shape"] == [12, 10, 3] and card["model_config"]["resize_inputs"] is True
+    assert "resize them to 12x10 (bilinear) inside" in card["data"]["preprocessing"]
+    larger = np.random.default_rng(0).random((3, 21, 34, 3)).astype(np.float32)  # larger, not square
+    for name, images in (("larger", larger), ("resized", sources.resized(larger, (12, 10)))):
+        (tmp_path / f"{name}.json").write_text(json.dumps(images.tolist()))
+    result = run_python(["-c", RESIZED_SIGNATURES, str(art), *(str(tmp_path / f"{name}.json")
+                                                               for name in ("larger", "resized"))])
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(found) == {"encode", "reconstruct", "score", "serving_default"}
+    for name, answers in found.items():
+        assert answers["spec"] == [None, None, None, 3], name
+        assert answers["difference"] <= 1e-5, (name, answers)
+        assert all(shape[0] == 3 for shape in answers["shapes"].values()) and answers["empty"] == [0], answers
+        assert "[2,12,10,1] is not compatible with expected shape [?,?,?,3]" in answers["refusal"], answers
+    assert found["reconstruct"]["shapes"]["probs"] == [3, 12, 10, 3]
 
 
 def test_tensorflow_datasets_by_name(tmp_path):

@@ -71,6 +71,11 @@ def served(request, name):
     return client, loaded[name]
 
 
+def sized(shape, side=5):
+    """`shape` with `side` for each dimension of any size (the sides of images a resizing model takes)."""
+    return [side if size is None else size for size in shape]
+
+
 def valid_inputs(signature):
     """A small valid input for each of the signature's named inputs."""
     rng = np.random.default_rng(0)
@@ -83,7 +88,7 @@ def valid_inputs(signature):
         elif spec.dtype.is_integer:
             inputs[name] = [1, 7]
         else:
-            inputs[name] = rng.random([2, *spec.shape[1:]]).astype(np.float32).tolist()
+            inputs[name] = rng.random([2, *sized(spec.shape[1:])]).astype(np.float32).tolist()
     return inputs
 
 
@@ -114,7 +119,7 @@ def wrong_shapes(shape):
     dimension too many, the last one a size too large, the last one missing."""
     if not shape:
         return [[2]]
-    dims = shape[1:]
+    dims = sized(shape[1:])
     return [[2, *dims, 1]] + ([[2, *dims[:-1], dims[-1] + 1], [2, *dims[:-1]]] if dims else [])
 
 
@@ -131,7 +136,7 @@ def test_an_input_of_the_wrong_shape_is_a_400_naming_the_shape_the_signature_tak
             if len(signature.inputs) == 1 and shape:  # the row format: one instance of a wrong shape per row
                 bodies += [(wrong, {"instances": np.zeros(wrong, int).tolist()}) for wrong in wrong_shapes(shape)]
             if len(shape) > 1:  # rows of different shapes
-                ragged = [np.zeros(shape[1:]).tolist(), np.zeros(wrong_shapes(shape)[1][1:]).tolist()]
+                ragged = [np.zeros(sized(shape[1:])).tolist(), np.zeros(wrong_shapes(shape)[1][1:]).tolist()]
                 bodies.append((None, {"inputs": {**valid, input_name: ragged}}))
             for wrong, body in bodies:
                 response = client.post(f"/v1/models/{name}:predict", json={"signature_name": signature_name, **body})
@@ -153,10 +158,15 @@ def test_the_metadata_and_the_model_list_say_what_shape_of_data_a_model_takes(re
     data_shapes = {(signature, tensor): tuple(int(dim["size"]) for dim in spec["tensor_shape"]["dim"])
                    for signature, sig_def in defs.items() for part in ("inputs", "outputs")
                    for tensor, spec in sig_def[part].items() if tensor in ("images", "rows")}
-    assert data_shapes and set(data_shapes.values()) == {(-1, *shape)}, data_shapes
+    resizes = servable.card.get("model_config", {}).get("resize_inputs", False)
+    accepts = [None, None, shape[-1]] if resizes else shape  # a resizing model takes images of any size
+    inputs = {(-1, *(-1 if side is None else side for side in accepts))}
+    assert data_shapes and set(data_shapes.values()) <= {(-1, *shape), *inputs}, data_shapes
+    assert inputs <= set(data_shapes.values()) or "gan" in name, data_shapes
     (summary,) = [model for model in client.get("/v1/models").json()["models"] if model["name"] == name]
     data = summary["data"]
     assert data["shape"] == shape and data["name"] == ("rows" if len(shape) == 1 else "images")
+    assert data["accepts"] == accepts
     assert data["kind"] == ("table" if len(shape) == 1 else "images")
     assert data["dataset"] == card_data["dataset"] and data["preprocessing"] == card_data.get("preprocessing")
     assert data["columns"] == (own_data.COLUMNS if name == "table_rows" else card_data.get("columns"))
@@ -179,6 +189,26 @@ def test_a_table_model_scores_rows_in_either_format(own_data_client):
     assert nan.status_code == 400 and nan.json()["error"].startswith("rows must be finite (no NaN or Inf)")
     drawn = client.post("/v1/models/table_rows:predict", json={"signature_name": "sample", "inputs": {"num": 3, "seed": 1}})
     assert np.shape(drawn.json()["outputs"]) == (3, 5)
+
+
+def test_a_resizing_model_takes_images_of_any_size_and_refuses_another_channel_count(own_data_client):
+    """vae_colour (tests/own_data.py, trained with --image-size 16 16) resizes what it is sent: a request of larger
+    images answers as one of them resized, requests of two sizes both answer, and one channel is a 400."""
+    client, _ = own_data_client
+    larger = np.random.default_rng(0).random((2, 24, 40, 3)).astype(np.float32)
+    resized = tf.image.resize(larger, (16, 16)).numpy()  # bilinear, as the sources and the endpoints resize
+
+    def reconstruct(images):
+        return client.post("/v1/models/vae_colour:predict", json={"signature_name": "reconstruct",
+                                                                   "inputs": images.tolist()})
+
+    answers = [reconstruct(images) for images in (larger, resized, larger[:, :9, :7])]
+    assert [answer.status_code for answer in answers] == [200] * 3, answers[-1].text
+    np.testing.assert_allclose(answers[0].json()["outputs"], answers[1].json()["outputs"], atol=1e-5)
+    assert np.shape(answers[2].json()["outputs"]) == (2, 16, 16, 3)
+    grey = reconstruct(larger[..., :1])
+    assert grey.status_code == 400 and grey.json()["error"] == (
+        "input 'images' must have shape [batch, any, any, 3], one [any, any, 3] per instance; received [2, 24, 40, 1]")
 
 
 def test_row_format_gives_one_object_per_row(zoo_client):

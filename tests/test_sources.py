@@ -126,6 +126,20 @@ def test_images_of_several_sizes_and_modes(tmp_path):
     assert sources.load(f"images:{tmp_path}", test_fraction=0.5).fingerprint != read.fingerprint
 
 
+def test_an_image_folder_resizes_as_the_arrays_and_the_endpoints_do(tmp_path):
+    """Keras's folder reader resizes the files as zoo.sources.resized does (zoo.signatures.resized_images, the resize
+    of a resizing model's endpoints), and a source says whether it resized its images (a model trained on them then
+    resizes what its endpoints take): given an image size, or a folder of several sizes."""
+    pixels = {part: write_images(tmp_path / part, 3, (20, 30, 3), seed=seed)
+              for seed, part in enumerate(("train", "test"))}
+    read = sources.load(f"images:{tmp_path}", image_size=(12, 10))
+    np.testing.assert_array_equal(read.x_train, sources.resized(pixels["train"], (12, 10)))
+    np.testing.assert_array_equal(read.x_test, sources.resized(pixels["test"], (12, 10)))
+    assert read.resized and not sources.load(f"images:{tmp_path}").resized
+    write_images(tmp_path / "train", 1, (8, 8, 3), start=3)
+    assert sources.load(f"images:{tmp_path}").resized  # several sizes, resized to the first image's
+
+
 def test_train_and_test_subfolders_are_the_parts(tmp_path):
     for part, count in (("train", 5), ("test", 2)):
         for name in ("a", "b"):
@@ -203,7 +217,7 @@ def test_tfds_with_a_test_split(tfds_metadata):
     assert read.class_names == tuple(map(str, range(10))) and read.test_part == "the source's test split"
     assert read.fingerprint.startswith("tensorflow-datasets:mnist/3.0.1:")
     assert resized.x_train.shape == (20, 14, 14, 1) and resized.x_train.dtype == np.uint8
-    assert resized.fingerprint != read.fingerprint
+    assert resized.fingerprint != read.fingerprint and resized.resized and not read.resized
 
 
 def test_tfds_without_a_test_split_holds_one_out(tfds_metadata):
@@ -265,7 +279,7 @@ def test_npz_tables_and_images(tmp_path):
     assert read.kind == "images" and read.x_train.shape == (6, 5, 5, 1) and read.y_train is None
     big = sources.load(f"arrays:{gray}", image_size=(10, 10))
     assert big.x_train.shape == (6, 10, 10, 1) and big.x_train.dtype == np.uint8
-    assert big.fingerprint != read.fingerprint
+    assert big.fingerprint != read.fingerprint and big.resized and not read.resized
     colour = tmp_path / "colour.npz"
     np.savez(colour, x_train=rng.random((4, 3, 3, 3), dtype=np.float32), x_test=rng.random((2, 3, 3, 3)))
     read = sources.load(f"arrays:{colour}", image_size=(6, 6))

@@ -241,7 +241,8 @@ class Data:
     held out) are the evaluation inputs as numpy arrays, binarized once as the pipelines are, for plots,
     likelihood estimates and thresholds; `raw_test_inputs` are the test inputs before binarization (grey levels in
     [0, 1], or a table's raw rows). `fingerprint` identifies the data read (SourceArrays). `kind`, `input_shape`,
-    `class_names`, `columns`, `description` and `test_part` describe the source for cards.
+    `class_names`, `columns`, `description` and `test_part` describe the source for cards; `resized` says its images
+    were resized to one size as they were read (SourceArrays).
     """
 
     train: tf.data.Dataset
@@ -263,6 +264,7 @@ class Data:
     test_part: str = "the source's test split"
     spec: str = "mnist"
     raw_test_inputs: np.ndarray | None = None
+    resized: bool = False
 
 
 MnistData = Data
@@ -355,4 +357,4 @@ def pipelines(arrays, batch_size=100, binarization="dynamic", seed=0, validation
         fixed_training_images=lambda count: fixed(train_images[-count:]),
         kind=arrays.kind, input_shape=tuple(int(n) for n in arrays.x_train.shape[1:]), has_labels=has_labels,
         class_names=arrays.class_names, columns=arrays.columns, test_part=arrays.test_part, spec=arrays.spec,
-        raw_test_inputs=unit_images(arrays.x_test))
+        raw_test_inputs=unit_images(arrays.x_test), resized=arrays.resized)

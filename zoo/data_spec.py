@@ -107,7 +107,8 @@ class SourceArrays:
     when the source has none. `fingerprint` identifies the data read and the settings it was read with (image size,
     label column, and the test fraction and seed when the test part is held out); `description` is one line for a
     model card; `columns` names a table's features; `test_part` says how the test part was made; `spec` is the
-    `--data` text."""
+    `--data` text; `resized` says the images were resized to one size as they were read (an image size was given, or
+    a folder held images of several sizes), so that a model trained on them resizes what its endpoints take."""
 
     kind: str
     x_train: np.ndarray
@@ -120,3 +121,4 @@ class SourceArrays:
     columns: tuple | None
     test_part: str
     spec: str
+    resized: bool = False

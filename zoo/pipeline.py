@@ -25,6 +25,7 @@ from zoo.config import BINARIZATIONS, TrainConfig, resolved_binarization
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
+from zoo.signatures import RESIZE_METHOD
 from zoo.files import RUN_DIR, claim_export_dir, git_commit, owned_dir, present, read_json, settings_mismatch
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
@@ -174,9 +175,15 @@ def data_entry(config, dataset):
         entry["preprocessing"] = (f"the endpoints take raw rows of {dataset.input_shape[0]} columns and standardise them "
                                   "with the mean and scale of the training rows (held in the model)")
         entry["columns"] = list(dataset.columns or ())
+    elif dataset.resized:
+        height, width, channels = dataset.input_shape
+        entry["preprocessing"] = (f"the endpoints take images [batch, height, width, {channels}] of any size with "
+                                  f"values in [0, 1] and resize them to {height}x{width} ({RESIZE_METHOD}) inside, as "
+                                  "the training images were")
     else:
         entry["preprocessing"] = (f"the endpoints take images [batch, {', '.join(map(str, dataset.input_shape))}] "
                                   "with values in [0, 1], at this size")
+    if dataset.kind != "table":
         binarization = resolved_binarization(config.binarization, dataset.spec)
         entry["training_binarization"] = binarization
         entry["test_binarization"] = "binarized once with a fixed seed" if binarization == "dynamic" else binarization

@@ -33,16 +33,22 @@ class Batcher:
         counts = {len(value) for value in inputs.values()}
         return counts.pop() if len(counts) == 1 else None
 
+    @staticmethod
+    def row_shapes(inputs):
+        """{input name: the shape of one row}: requests join a batch only if theirs are alike (a signature taking
+        images of any size takes each request's at its own size)."""
+        return {name: np.shape(value)[1:] for name, value in inputs.items()}
+
     async def work(self, queue):
         loop = asyncio.get_running_loop()
         held = None  # a request taken from the queue that did not fit the last batch: it starts the next
         while True:
             batch, held = [held or await queue.get()], None
-            rows = self.rows(batch[0][0])
+            rows, shapes = self.rows(batch[0][0]), self.row_shapes(batch[0][0])
             while rows is not None and not queue.empty():
                 request = queue.get_nowait()
                 more = self.rows(request[0])
-                if more is None or rows + more > self.max_rows:
+                if more is None or rows + more > self.max_rows or self.row_shapes(request[0]) != shapes:
                     held = request
                     break
                 batch.append(request)

@@ -31,13 +31,17 @@ class InputSpec(NamedTuple):
     dtype: str
 
 
-def shape_text(shape):
-    return "[" + ", ".join("batch" if size is None else str(size) for size in shape) + "]"
+def shape_text(shape, batched=True):
+    """`shape` as the server says it: "[batch, 8, 8, 1]", "[batch, any, any, 3]" (a leading None is the batch when
+    `batched`, another None a side of any size)."""
+    return "[" + ", ".join(str(size) if size is not None else "batch" if batched and not index else "any"
+                           for index, size in enumerate(shape)) + "]"
 
 
 def expected_shape(shape):
     """The shape a signature input takes, as its errors say it: "[batch, 8, 8, 1], one [8, 8, 1] per instance"."""
-    per_instance = f", one {shape_text(shape[1:])} per instance" if len(shape) > 1 and shape[0] is None else ""
+    per_instance = (f", one {shape_text(shape[1:], batched=False)} per instance" if len(shape) > 1 and shape[0] is None
+                    else "")
     return shape_text(shape) + per_instance
 
 

@@ -97,27 +97,48 @@ class Servable:
     latent: dict = None
 
     def data_input(self):
-        """{"name", "shape"} of the data the model takes (images [H, W, C] or rows [d], one of them, without the batch
-        dimension), read from its signatures: the input of that name of the first of DATA_SIGNATURES to have one,
-        else (a GAN) what its sample or generate signature gives; None for a model of other data (AutoRec's ratings).
+        """{"name", "shape", "accepts"} of the data the model takes (images [H, W, C] or rows [d], one of them, without
+        the batch dimension), read from its signatures: the input of that name of the first of DATA_SIGNATURES to
+        have one, else (a GAN) what its sample or generate signature gives; None for a model of other data (AutoRec's
+        ratings). "accepts" is the shape its signatures take, "shape" the model's own: they differ for a model that
+        resizes images of any height and width ([None, None, C]) to its own (`own_shape`).
         """
         for name in DATA_SIGNATURES:
             inputs = self.signatures[name].inputs if name in self.signatures else {}
             for input_name, spec in inputs.items():
                 if input_name in DATA_NAMES and spec.shape.rank and spec.shape[0] is None:
-                    return {"name": input_name, "shape": spec.shape.as_list()[1:]}
+                    accepts = spec.shape.as_list()[1:]
+                    return {"name": input_name, "shape": self.own_shape(accepts) or accepts, "accepts": accepts}
         for name in ("sample", "generate"):
             signature = self.signatures.get(name)
             outputs = signature.function.structured_outputs if signature else {}
             for output_name in DATA_NAMES:
                 spec = outputs.get(output_name)
                 if spec is not None and spec.shape.rank and None not in spec.shape.as_list()[1:]:
-                    return {"name": output_name, "shape": spec.shape.as_list()[1:]}
+                    return {"name": output_name, "shape": spec.shape.as_list()[1:], "accepts": spec.shape.as_list()[1:]}
         return None
 
+    def own_shape(self, accepts):
+        """The fully known shape of the model's own inputs that match `accepts` (None for a side of any size): the
+        shape itself if known, else the first such shape of its signatures' outputs (a reconstruction, a sample),
+        else its card's input_shape; None if none says."""
+        def matches(shape):
+            return (isinstance(shape, list) and len(shape) == len(accepts) and all(
+                isinstance(side, int) and side > 0 and want in (None, side) for side, want in zip(shape, accepts)))
+
+        if None not in accepts:
+            return accepts
+        for signature in self.signatures.values():
+            for spec in tf.nest.flatten(signature.function.structured_outputs):
+                if spec.shape.rank and spec.shape[0] is None and matches(spec.shape.as_list()[1:]):
+                    return spec.shape.as_list()[1:]
+        card = self.card.get("data") if isinstance(self.card.get("data"), dict) else {}
+        return card.get("input_shape") if matches(card.get("input_shape")) else None
+
     def data(self):
-        """The data the model takes, as the page reads it: `data_input`'s name and shape, its kind ("images" for
-        [H, W] or [H, W, C] with C = 1, 3 or 4, "table" for rows [d], else "other"), the card's dataset, its
+        """The data the model takes, as the page reads it: `data_input`'s name, shape and accepted shape, its kind
+        ("images" for [H, W] or [H, W, C] with C = 1, 3 or 4 of known sides, "table" for rows [d], else "other"), the
+        card's dataset, its
         preprocessing and, for a table, its columns (the card's, where they are as many strings as the row has
         values, else null); None for a model of other data."""
         found = self.data_input()
@@ -126,7 +147,8 @@ class Servable:
         shape = found["shape"]
         card = self.card.get("data") if isinstance(self.card.get("data"), dict) else {}
         kind = ("table" if len(shape) == 1 else
-                "images" if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)) else "other")
+                "images" if None not in shape and (len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)))
+                else "other")
         columns = card.get("columns")
         usable = (kind == "table" and isinstance(columns, list) and len(columns) == shape[0]
                   and all(isinstance(column, str) for column in columns))

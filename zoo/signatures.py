@@ -3,7 +3,10 @@ input signatures, and input checks that run inside the SavedModel (so a plain Te
 clear error for a bad input rather than a silent wrong answer).
 
 Endpoints take float32 inputs of the model's shape: images [batch, H, W, C] (MNIST's [batch, 28, 28, 1]), named
-"images", or rows [batch, d] of a table, named "rows" (`score(rows=...)`):
+"images", or rows [batch, d] of a table, named "rows" (`score(rows=...)`). A model made with `resize_inputs` (one
+trained on images resized to one size, `--image-size`) takes images of any height and width, [batch, None, None, C],
+and resizes them inside the graph to its H x W with `resized_images`, as the data sources resized its training
+images; images at its own size pass unchanged. Its channel count C stays fixed:
 
     encode(images) -> {"code", ...}           probabilistic encoders add "mean" and "stddev"
     decode(code) -> {"probs", ...}            Bernoulli decoders add "logits"; real-valued ones "mean" (and "stddev")
@@ -55,8 +58,21 @@ def input_name(input_shape):
     return "rows" if len(input_shape) == 1 else "images"
 
 
-def inputs_spec(input_shape):
-    return tf.TensorSpec([None, *input_shape], tf.float32, name=input_name(input_shape))
+def inputs_spec(input_shape, any_size=False):
+    """The TensorSpec of a batch of inputs of `input_shape`; with `any_size`, images [H, W, C] of any H and W."""
+    shape = [None, None, input_shape[-1]] if any_size else list(input_shape)
+    return tf.TensorSpec([None, *shape], tf.float32, name=input_name(input_shape))
+
+
+# How images are resized, in training (zoo.sources) and in the endpoints of a model made with resize_inputs.
+RESIZE_METHOD = "bilinear"
+
+
+def resized_images(images, size):
+    """`images` [b, h, w, C] or [h, w, C] as float32 resized to `size` (height, width) by RESIZE_METHOD
+    (tf.image.resize, no antialiasing; images of that size come back unchanged): the one resize of the data sources
+    and of the endpoints, so that an endpoint resizes as the training images were."""
+    return tf.image.resize(tf.cast(images, tf.float32), size, method=RESIZE_METHOD)
 
 
 def code_spec(latent_dim):
@@ -77,7 +93,8 @@ def contract_checked(function, specs):
     """`function` as the SavedModel exports it: each input is first checked at run time against its spec's shape
     (a SavedModel signature, what TF Serving and `model.signatures[...]` call, does not check shapes itself, and an
     MLP would flatten a [b, 784, 1, 1] batch without complaint), and an empty batch gives empty outputs (oneDNN's
-    convolutions fail on zero rows: the function then runs on one row of zeros, and its outputs are cut to none).
+    convolutions fail on zero rows: the function then runs on one row of zeros, 1 x 1 where a side may be any size,
+    and its outputs are cut to none).
     Its arguments are named as the specs are, so that callers may pass inputs by name (`score(rows=...)`)."""
     @functools.wraps(function)
     def checked(*inputs):
@@ -89,7 +106,8 @@ def contract_checked(function, specs):
         empty = tf.reduce_all(tf.stack([tf.shape(batched[0])[0] == 0] + [tf.shape(v)[0] <= 1 for v in batched[1:]]))
 
         def on_one_row_of_zeros():
-            one_row = [tf.zeros([1, *spec.shape[1:]], spec.dtype) if spec.shape.rank else value
+            one_row = [tf.zeros([1, *(1 if side is None else side for side in spec.shape[1:])], spec.dtype)
+                       if spec.shape.rank else value
                        for value, spec in zip(inputs, specs)]
             return tf.nest.map_structure(lambda output: output[:0], function(*one_row))
 

@@ -150,15 +150,15 @@ def _classes_text(class_names):
 
 
 def resized(images, image_size):
-    """`images` [n, H, W, C] (uint8 in 0..255 or float32 in [0, 1]) resized to `image_size` (height, width) by
-    bilinear interpolation (tf.image.resize), back in their dtype's range; unchanged if None or already that size."""
+    """`images` [n, H, W, C] (uint8 in 0..255 or float32 in [0, 1]) resized to `image_size` (height, width) as the
+    endpoints of a model trained on them resize (zoo.signatures.resized_images), back in their dtype's range;
+    unchanged if None or already that size."""
     if image_size is None or images.shape[1:3] == tuple(image_size):
         return images
-    import tensorflow as tf
-
     from zoo.batching import apply_in_batches
+    from zoo.signatures import resized_images
 
-    out = apply_in_batches(lambda batch: tf.image.resize(tf.cast(batch, tf.float32), image_size), images)
+    out = apply_in_batches(lambda batch: resized_images(batch, image_size), images)
     return _in_range(out, images.dtype)
 
 
@@ -213,12 +213,14 @@ def _tfds_part(builder, split, image_size, has_label):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
+    from zoo.signatures import resized_images
+
     name = builder.info.full_name
 
     def pick(example):
         image = example["image"]
         if image_size is not None:
-            image = tf.cast(tf.clip_by_value(tf.round(tf.image.resize(image, image_size)), 0, 255), tf.uint8)
+            image = tf.cast(tf.clip_by_value(tf.round(resized_images(image, image_size)), 0, 255), tf.uint8)
         return image, example["label"] if has_label else tf.constant(0, tf.int64)
 
     try:
@@ -275,7 +277,7 @@ def _tfds(name, split, image_size, held_out):
         description=f"tensorflow-datasets {full_name}, split {split} ({len(x_train) + len(x_test)} images; "
                     f"{_classes_text(class_names)}), {_sized_text(x_train)}"
                     + (" (resized)" if image_size else ""),
-        class_names=class_names, columns=None, test_part=test_part, spec="")
+        class_names=class_names, columns=None, test_part=test_part, spec="", resized=image_size is not None)
 
 
 # Image folders ------------------------------------------------------------------------------------------------------
@@ -337,12 +339,14 @@ def _read_folder(directory, classes, color_mode, image_size):
     import keras
     import tensorflow as tf
 
+    from zoo.signatures import RESIZE_METHOD
+
     images, labels = [], []
     try:
-        dataset = keras.utils.image_dataset_from_directory(
+        dataset = keras.utils.image_dataset_from_directory(  # resizes by tf.image.resize, as resized_images does
             directory, labels="inferred" if classes else None, label_mode="int" if classes else None,
             class_names=list(classes) if classes else None, color_mode=color_mode, batch_size=256,
-            image_size=image_size, shuffle=False, verbose=False)
+            image_size=image_size, interpolation=RESIZE_METHOD, shuffle=False, verbose=False)
         for batch in dataset:
             images.append((batch[0] if classes else batch).numpy())
             labels.append(batch[1].numpy() if classes else None)
@@ -385,7 +389,7 @@ def _image_folder(directory, image_size, held_out):
         fingerprint=_digest("images", files.fingerprint(paths), relative, size, color_mode, settings),
         description=f"image folder {directory} ({len(paths)} images; {_classes_text(classes)}), "
                     f"{_sized_text(x_train)}{sized}",
-        class_names=classes, columns=None, test_part=test_part, spec="")
+        class_names=classes, columns=None, test_part=test_part, spec="", resized=bool(image_size) or len(sizes) > 1)
 
 
 # .npz arrays --------------------------------------------------------------------------------------------------------
@@ -486,7 +490,7 @@ def _npz(path, image_size):
         fingerprint=_digest("arrays", files.fingerprint([path]), image_size),
         description=f"arrays {path} ({len(x_train)} training and {len(x_test)} test {'images' if kind == 'images' else 'rows'}; "
                     f"{_classes_text(class_names)}), {shape}" + (" (resized)" if image_size else ""),
-        class_names=class_names, columns=None, test_part=OWN_TEST_SPLIT, spec="")
+        class_names=class_names, columns=None, test_part=OWN_TEST_SPLIT, spec="", resized=image_size is not None)
 
 
 # CSV tables ---------------------------------------------------------------------------------------------------------
@@ -601,7 +605,8 @@ def _sklearn(name, image_size, held_out):
         kind=kind, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
         fingerprint=f"scikit-learn:{name}:{sklearn.__version__}:{_digest(image_size, held_out)}",
         description=f"scikit-learn's {name} ({len(x)} {unit}; {_classes_text(class_names)}), {shape}",
-        class_names=class_names, columns=columns, test_part=_held_out_text(held_out, unit, True), spec="")
+        class_names=class_names, columns=columns, test_part=_held_out_text(held_out, unit, True), spec="",
+        resized=kind == "images" and image_size is not None)
 
 
 assert set(READERS) == set(data_spec.SOURCE_KINDS), "zoo.data_spec.SOURCE_KINDS must name every reader"

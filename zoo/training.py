@@ -66,12 +66,15 @@ def dataset_of(config, stream_seed=None, batch_size=None):
 
 def data_arguments(config, dataset=None):
     """The model arguments that follow the data (`dataset`; None: MNIST's shape): its input shape, standardisation for
-    a table, and each model flag set to auto (zoo.config.AUTO_BY_DATA_KIND: for a table's real values a Gaussian
+    a table, resizing inside the endpoints for images the source resized to one size (`--image-size`, or a folder of
+    several sizes: the endpoints then take images of any size, as the source did), and each model flag set to auto (zoo.config.AUTO_BY_DATA_KIND: for a table's real values a Gaussian
     likelihood and a linear output, for images in [0, 1] a Bernoulli and a sigmoid)."""
     kind = dataset.kind if dataset is not None else "images"
     arguments = {"image_shape": tuple(dataset.input_shape)} if dataset is not None else {}
     if kind == "table":
         arguments["standardize"] = True
+    if dataset is not None and dataset.resized:
+        arguments["resize_inputs"] = True
     model_flags = flags.model_kwargs(config)
     arguments.update({name: by_kind[kind] for name, by_kind in AUTO_BY_DATA_KIND.items()
                       if model_flags.get(name) == "auto"})

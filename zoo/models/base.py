@@ -70,6 +70,9 @@ class ZooModel(keras.Model):
       seed: seed of the model's own random stream (noise in the train and test steps).
       standardize: work on inputs standardized by the training data's mean and scale (set by `adapt`); for the
         autoencoders with real-valued outputs.
+      resize_inputs: for images [H, W, C]: the endpoints take images of any height and width [batch, None, None, C]
+        and resize them to H x W inside the graph (zoo.signatures.resized_images, as the data sources resize), for a
+        model trained on images resized to one size. Serving only: the training steps take images of its shape.
     """
 
     loss_names = ("loss",)
@@ -85,7 +88,7 @@ class ZooModel(keras.Model):
     # Whether the inputs are any real values (a Gaussian likelihood, a linear output) rather than values in [0, 1].
     real_valued = False
 
-    def __init__(self, image_shape=IMAGE_SHAPE, seed=0, standardize=False, **kwargs):
+    def __init__(self, image_shape=IMAGE_SHAPE, seed=0, standardize=False, resize_inputs=False, **kwargs):
         super().__init__(**kwargs)
         if not tuple(image_shape) or not all(isinstance(side, numbers.Integral) and side > 0 for side in image_shape):
             raise ValueError("image_shape must be the shape of one input, an image [H, W, C] or a row [d], in "
@@ -93,7 +96,11 @@ class ZooModel(keras.Model):
         if standardize and not self.standardizable:
             raise ValueError(f"standardize is for the autoencoders; {type(self).__name__} takes its inputs as they "
                              f"are: received standardize={standardize!r}")
+        if resize_inputs and len(image_shape) != 3:
+            raise ValueError("resize_inputs is for images [H, W, C]; received image_shape="
+                             f"{tuple(image_shape)!r}, resize_inputs={resize_inputs!r}")
         self.image_shape = tuple(int(side) for side in image_shape)
+        self.resize_inputs = bool(resize_inputs)
         self.seed = seed
         self.standardize = bool(standardize)
         if self.standardize:
@@ -147,15 +154,29 @@ class ZooModel(keras.Model):
         return not (self.real_valued or self.standardize)
 
     def inputs_spec(self):
-        return signatures.inputs_spec(self.image_shape)
+        """The TensorSpec of the endpoints' inputs: a batch of the model's shape (any height and width with
+        `resize_inputs`)."""
+        return signatures.inputs_spec(self.image_shape, any_size=self.resize_inputs)
 
     def checked_inputs(self, inputs):
         """Endpoint inputs once they are finite and, if `bounded_inputs`, in [0, 1], and with `standardize` within
-        signatures.STANDARDIZED_LIMIT training standard deviations (checked in the graph)."""
+        signatures.STANDARDIZED_LIMIT training standard deviations (checked in the graph); with `resize_inputs`,
+        resized to the model's height and width."""
         inputs = signatures.checked_inputs(inputs, self.input_name, unit_interval=self.bounded_inputs)
+        if self.resize_inputs:
+            inputs = self.resized_inputs(inputs)
         if self.standardize:
             return _passing_values(inputs, signatures.checked_standardized(self.standardized(inputs), self.input_name))
         return inputs
+
+    def resized_inputs(self, images):
+        """Images [b, h, w, C] of any height and width >= 1 resized to the model's (values in [0, 1] stay in it)."""
+        height, width, channels = self.image_shape
+        images = _passing_values(images, tf.debugging.assert_positive(
+            tf.shape(images)[1:3], message=(f"images must be [batch, height, width, {channels}] with a height and "
+                                            f"width of at least 1 (resized to {height}x{width})")))
+        images = signatures.resized_images(images, (height, width))
+        return tf.clip_by_value(images, 0.0, 1.0) if self.bounded_inputs else images
 
     def standardized(self, inputs):
         """Raw inputs in model units: (inputs - input_mean) / input_scale with `standardize`, else `inputs`."""
@@ -274,7 +295,7 @@ class ZooModel(keras.Model):
         return {self.input_name: self.raw(samples)}
 
     # Constructor arguments that change what an endpoint serves, not what trains: not part of a run's identity.
-    serving_options = ()
+    serving_options = ("resize_inputs",)
 
     def constructor_config(self):
         """`get_config()` without keras.Model bookkeeping (name, trainable, dtype): what defines the model."""
@@ -283,6 +304,8 @@ class ZooModel(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=self.image_shape, seed=self.seed, standardize=self.standardize)
+        if self.resize_inputs:  # only when set: the configs of models that take their own size stay as they were
+            config["resize_inputs"] = True
         return config
 
 

@@ -100,7 +100,7 @@ class VAE(Autoencoder):
     loss_names = ("loss", "reconstruction", "kl")
     ENDPOINTS = Autoencoder.ENDPOINTS + ("score", "sample")
     evaluation = "likelihood"
-    serving_options = ("anomaly_score_name", "complexity_weight")
+    serving_options = (*Autoencoder.serving_options, "anomaly_score_name", "complexity_weight")
 
     GRADIENT_ESTIMATORS = ("reparameterization", "dreg")
 
