@@ -25,8 +25,8 @@ from zoo.config import BINARIZATIONS, TrainConfig, resolved_binarization
 from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
-from zoo.signatures import RESIZE_METHOD
 from zoo.files import RUN_DIR, claim_export_dir, git_commit, owned_dir, present, read_json, settings_mismatch
+from zoo.signatures import RESIZE_METHOD
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
