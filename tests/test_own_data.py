@@ -201,7 +201,7 @@ def digits_models(tmp_path_factory):
     (the missing 12x12 block of the restoration fits in them): {name: artifact directory}."""
     root = tmp_path_factory.mktemp("digits_models")
     common = ["--data", "sklearn:digits", "--image-size", "16", "16", "--latent-dim", "4", "--hidden-units", "32",
-              "--batch-size", "50", *FAST]
+              "--batch-size", "50", *FAST, "--epochs", "1"]
     for recipe in ("ae_mnist", "denoising_ae_mnist", "vae_mnist"):
         train(recipe, [*common, "--run-dir", str(root / f"run_{recipe}"), "--export-dir", str(root / recipe)])
     return {name: root / name for name in ("ae_mnist", "denoising_ae_mnist", "vae_mnist")}
@@ -247,7 +247,8 @@ def test_pretraining_on_other_labelled_images(tmp_path):
     from zoo.errors import ZooError
 
     argv = ["--data", "sklearn:digits", "--methods", "random", "pretrained", "--hidden-units", "32",
-            "--pretrain-epochs", "2", "--budgets", "100", "--seeds", "1", "--finetune-steps", "100",
+            "--pretrain-epochs", "2", "--budgets", "100", "--seeds", "1", "--finetune-steps", "200",
+            "--learning-rate", "0.01", "--finetune-dropout", "0", "--finetune-input-dropout", "0",
             "--out-dir", str(tmp_path)]
     pretrain_mnist.main(argv)
     saved = json.loads((tmp_path / "results.json").read_text())
