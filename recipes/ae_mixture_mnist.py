@@ -45,14 +45,14 @@ def main(argv=None):
     import tensorflow as tf
 
     import zoo
-    from zoo import data, export, pipeline, plots
+    from zoo import data, export, pipeline, plots, sources
     from zoo.batching import apply_in_batches
 
     autoencoder = zoo.load(settings.autoencoder)
     if autoencoder.registry_name != "ae":
         raise ZooError(f"--autoencoder must hold an `ae` model; {settings.autoencoder} holds "
                        f"{autoencoder.registry_name!r}")
-    dataset = data.pipelines(settings.read_data(settings.seed), 1000, "none")
+    dataset = data.pipelines(sources.load_flags(settings, settings.seed), 1000, "none")
     zoo.require_input_shape(f"--autoencoder {settings.autoencoder}", autoencoder.image_shape, settings.data,
                             dataset.input_shape)
     model = zoo.get("ae_mixture", mixture_components=settings.components, **autoencoder.constructor_config())

@@ -60,7 +60,7 @@ def main(argv=None):
     else:
         if not hasattr(artifact, "encode") or "digits" in str(artifact.encode.concrete_functions[0].structured_input_signature):
             raise ZooError(f"{settings.artifact} needs unconditional encode/decode endpoints")
-        arrays = settings.read_data(settings.seed)
+        arrays = sources.load_flags(settings, settings.seed)
         sources.require_labels(arrays.y_test is not None, settings.data, f"{PROG}'s attribute vectors")
         images, labels = unit_images(arrays.x_test), arrays.y_test
         zoo.require_input_shape(f"--artifact {settings.artifact}", zoo.endpoint_input_shape(artifact, "encode"),

@@ -228,7 +228,7 @@ def run(settings, argv):
     """The recipe, in the scope of its --strategy."""
     import numpy as np
 
-    from zoo import pretraining
+    from zoo import pretraining, sources
     from zoo.files import Number, ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
@@ -236,7 +236,7 @@ def run(settings, argv):
     defining = {k: v for k, v in flags.settings_dict(settings).items()
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", *settings.data_settings(),
                              *config.DISTRIBUTE_FLAGS)}
-    experiment = Experiment(settings, settings.read_data())
+    experiment = Experiment(settings, sources.load_flags(settings))
     runs = ResultStore(out / "results.json", defining, experiment.fingerprint,
                        extra={"command": flags.command_line(PROG, argv)}, validate=Number(0, 1))  # an accuracy
 

@@ -108,13 +108,13 @@ def main(argv=None):
     settings = flags.parse(RestoreMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
-    from zoo import plots, restore
+    from zoo import plots, restore, sources
     from zoo.corruptions import BLOCK_SIZE
     from zoo.data import unit_images
     from zoo.errors import DataError
     from zoo.files import owned_dir
 
-    arrays = settings.read_data(settings.seed)
+    arrays = sources.load_flags(settings, settings.seed)
     if min(arrays.x_test.shape[1:3]) < BLOCK_SIZE:
         raise DataError(f"--data {settings.data} holds images of {arrays.x_test.shape[1]}x{arrays.x_test.shape[2]}; "
                         f"{PROG} takes images whose sides hold the missing {BLOCK_SIZE}x{BLOCK_SIZE} block "

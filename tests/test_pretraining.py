@@ -78,11 +78,11 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
 
 def test_validation_size_holds_the_last_training_images_out_of_everything(mnist_dir, tmp_path):
     from recipes import pretrain_mnist
-    from zoo import data, flags
+    from zoo import data, flags, sources
 
     settings = flags.parse(pretrain_mnist.PretrainMnistConfig,
                            ["--data-dir", mnist_dir, "--validation-size", "10000", "--out-dir", str(tmp_path)])
-    experiment = pretrain_mnist.Experiment(settings, settings.read_data())
+    experiment = pretrain_mnist.Experiment(settings, sources.load_flags(settings))
     train_images, train_labels = data.mnist_grayscale(mnist_dir)["train"]
     assert len(experiment.images) == 50_000 and len(experiment.test_images) == 10_000
     np.testing.assert_array_equal(experiment.test_images, train_images[50_000:])  # scored in place of the test set

@@ -198,14 +198,6 @@ class DataFlags(flags.Flags):
         """{flag: value} of the data flags alone, to hand to another config that reads the same data."""
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(DataFlags)}
 
-    def read_data(self, seed=0):
-        """The source's arrays (zoo.sources.load) as these flags read it; `seed` draws the test part of a source
-        that has none of its own."""
-        from zoo import sources
-
-        return sources.load(self.data, self.data_dir, tuple(self.image_size) or None, self.label_column,
-                            self.test_fraction, seed)
-
     def check(self):
         if self.data != "mnist" and self.data_dir:
             return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"

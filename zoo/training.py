@@ -57,7 +57,7 @@ def dataset_of(config, stream_seed=None, batch_size=None):
     """The pipelines (zoo.data.Data) of `config.data` as the run's flags read it; `stream_seed` (default: the run's
     seed) seeds shuffling and binarization, while the run's own seed always draws the test part a source without one
     holds out, so that a resumed run tests on the same rows."""
-    arrays = config.read_data(config.seed)
+    arrays = sources.load_flags(config, config.seed)
     return data.pipelines(arrays, batch_size or config.batch_size, config.binarization,
                           config.seed if stream_seed is None else stream_seed, config.validation_size,
                           config.train_limit or None, config.train_digits)
