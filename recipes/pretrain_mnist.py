@@ -30,18 +30,21 @@ VAE_METHODS = ("vae_m1", "vae_m1_m2")
 
 
 @dataclasses.dataclass
-class PretrainMnistConfig(config.DistributeFlags):
-    """Flags of `python -m recipes.pretrain_mnist`."""
+class PretrainMnistConfig(config.DataFlags, config.DistributeFlags):
+    """Flags of `python -m recipes.pretrain_mnist`: MNIST by default, or other labelled images (--data)."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    DATA_KINDS = ("images",)  # the denoising autoencoders reconstruct values in [0, 1]
+
     methods: tuple = flag(METHOD_NAMES, "the classifiers to compare (the VAE ones on --vae-budgets only)",
                           choices=METHOD_NAMES)
     hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.WIDTHS)
     noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
     pretrain_epochs: int = flag(15, "epochs of each layer's pretraining", flags.EPOCHS)
-    budgets: tuple = flag((100, 1000, ALL_LABELS), "label budgets (labelled training images)",
+    budgets: tuple = flag((100, 1000, ALL_LABELS), "label budgets (labelled training images; a budget of all of "
+                                                   "them or more takes every label)",
                           flags.count(1, ALL_LABELS))
-    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below 60000", flags.count(1, 100))
+    seeds: int = flag(5, "seeds (label subsets and initializations) for budgets below the training images",
+                      flags.count(1, 100))
     finetune_steps: int = flag(3000, "fine-tuning steps of each MLP classifier on a budget below 60000",
                                flags.count(1, 1_000_000))
     all_labels_epochs: int = flag(150, "fine-tuning epochs of each MLP classifier with all 60000 labels (150: "
@@ -90,19 +93,21 @@ class Experiment:
     """The data and what the methods share (the pretrained stack and the VAE codes, made on first use); each method
     is a function (experiment, labelled subset, seed) -> test accuracy, in METHODS."""
 
-    def __init__(self, settings, data_fingerprint):
+    def __init__(self, settings, arrays):
         import numpy as np
 
-        from zoo import data
+        from zoo import sources
+        from zoo.data import unit_images
 
-        arrays = data.mnist_grayscale(settings.data_dir)
-        (self.images, labels), (self.test_images, test_labels) = arrays["train"], arrays["test"]
+        sources.require_labels(arrays.y_train is not None, arrays.spec, PROG)
+        self.images, labels = unit_images(arrays.x_train), arrays.y_train
+        self.test_images, test_labels = unit_images(arrays.x_test), arrays.y_test
         if settings.validation_size:  # the held-out training images stand in for the test set
             held_out = len(self.images) - settings.validation_size
             self.test_images, test_labels = self.images[held_out:], labels[held_out:]
             self.images, labels = self.images[:held_out], labels[:held_out]
         self.labels, self.test_labels = labels.astype(np.int32), test_labels.astype(np.int32)
-        self.settings, self.fingerprint = settings, data_fingerprint
+        self.settings, self.fingerprint, self.num_classes = settings, arrays.fingerprint, len(arrays.class_names)
         self._stack = self._codes = None
 
     def stack(self):
@@ -128,6 +133,8 @@ class Experiment:
 
         if self._codes is None:
             vae = zoo.load_artifact(self.settings.feature_vae, {"encode"})
+            zoo.require_input_shape(f"--feature-vae {self.settings.feature_vae}", zoo.endpoint_input_shape(vae, "encode"),
+                                    self.settings.data, self.images.shape[1:])
             outputs = {part: apply_in_batches(vae.encode, images, 1000)
                        for part, images in (("train", self.images), ("test", self.test_images))}
             active = outputs["train"]["mean"].std(axis=0) > ACTIVE_CODE_STDDEV
@@ -146,11 +153,14 @@ def mlp_accuracy(experiment, subset, seed, pretrained):
 
     settings = experiment.settings
     keras.utils.set_random_seed(seed)
-    dropout = {"dropout": settings.finetune_dropout, "input_dropout": settings.finetune_input_dropout}
+    arguments = {"dropout": settings.finetune_dropout, "input_dropout": settings.finetune_input_dropout,
+                 "image_shape": experiment.images.shape[1:]}
     if pretrained:
-        classifier = pretraining.classifier_from_stack(experiment.stack(), seed=seed, **dropout)
+        classifier = pretraining.classifier_from_stack(experiment.stack(), experiment.num_classes, seed=seed,
+                                                       **arguments)
     else:
-        classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, seed=seed, **dropout)
+        classifier = zoo.get("mlp_classifier", hidden_units=settings.hidden_units, num_classes=experiment.num_classes,
+                             seed=seed, **arguments)
     batch = min(settings.batch_size, len(subset))
     steps_per_epoch = len(subset) // batch
     all_labels = len(subset) == len(experiment.images)
@@ -191,7 +201,8 @@ def m1_m2_accuracy(experiment, subset, seed):
     paired = np.concatenate([rng.permutation(subset) for _ in range(repeats)])[:len(mean)]
     keras.utils.set_random_seed(seed)
     # Every training image is also an unlabelled one: Kingma et al.'s objective per unlabelled row (see the model).
-    model = zoo.get("semi_supervised_vae", input_dim=mean.shape[1], seed=seed, alpha=settings.m2_alpha,
+    model = zoo.get("semi_supervised_vae", input_dim=mean.shape[1], num_classes=experiment.num_classes, seed=seed,
+                    alpha=settings.m2_alpha,
                     labelled_weight=len(subset) / len(mean))
     training.train_arrays(model, (mean, stddev, mean[paired], stddev[paired], experiment.labels[paired]),
                           settings.m2_epochs, settings.m2_batch_size, settings.m2_learning_rate, seed, verbose=2)
@@ -217,27 +228,27 @@ def run(settings, argv):
     """The recipe, in the scope of its --strategy."""
     import numpy as np
 
-    from zoo import data, pretraining
+    from zoo import pretraining, sources
     from zoo.files import Number, ResultStore, owned_dir
 
     out = owned_dir(settings.out_dir, OUT_DIR)
+    # The data's fingerprint covers the data flags (and the settings a source was read with).
     defining = {k: v for k, v in flags.settings_dict(settings).items()
-                if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", "data_dir",
+                if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", *settings.data_settings(),
                              *config.DISTRIBUTE_FLAGS)}
-    fingerprint = data.mnist_fingerprint(settings.data_dir)
-    runs = ResultStore(out / "results.json", defining, fingerprint, extra={"command": flags.command_line(PROG, argv)},
-                       validate=Number(0, 1))  # an accuracy
-    experiment = Experiment(settings, fingerprint)
+    experiment = Experiment(settings, sources.load_flags(settings))
+    runs = ResultStore(out / "results.json", defining, experiment.fingerprint,
+                       extra={"command": flags.command_line(PROG, argv)}, validate=Number(0, 1))  # an accuracy
 
     def methods_of(budget):
         return [m for m in settings.methods if m not in VAE_METHODS or budget in settings.vae_budgets]
 
-    def seeds_of(budget):
-        return range(settings.seeds if budget < ALL_LABELS else 1)
+    def seeds_of(budget):  # every label: one subset, one run
+        return range(settings.seeds if budget < len(experiment.labels) else 1)
 
     for budget in settings.budgets:
         for seed in seeds_of(budget):
-            subset = pretraining.labelled_subset(experiment.labels, budget, seed)
+            subset = pretraining.labelled_subset(experiment.labels, budget, seed, experiment.num_classes)
             for method in methods_of(budget):
                 key = f"{budget}/{seed}/{method}"
                 if key not in runs:

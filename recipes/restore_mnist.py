@@ -11,6 +11,7 @@ their `reconstruct` endpoints alone:
   baseline      the mean training image's pixels in the missing region; a 3x3 median filter for noise
 Reports PSNR and SSIM (corrupted vs clean, restored vs clean), averaged over the images, in
 results.json and results.md, and draws a panel per corruption (clean, corrupted, each restorer).
+Other images (--data) are restored by artifacts trained on them: their sides must hold the missing block.
 """
 
 import dataclasses
@@ -26,10 +27,11 @@ RESTORES = flags.artifact_dir({"restore"})  # the check of a denoising artifact'
 
 
 @dataclasses.dataclass
-class RestoreMnistConfig:
-    """Flags of `python -m recipes.restore_mnist`."""
+class RestoreMnistConfig(config.DataFlags):
+    """Flags of `python -m recipes.restore_mnist`: MNIST by default, or other images (--data)."""
 
-    data_dir: str = flag(None, f"directory of the MNIST IDX files (default: ${config.DATA_DIR_ENV})", flags.existing_dir)
+    DATA_KINDS = ("images",)  # pixels to corrupt and restore, measured by PSNR and SSIM
+
     denoiser: str = flag("saved_models/denoising_ae_mnist", "artifact of the denoising autoencoder trained on masking "
                                                              "noise", RESTORES)
     gaussian_denoiser: str = flag("saved_models/denoising_ae_gaussian_mnist", "artifact of the denoising autoencoder "
@@ -39,7 +41,8 @@ class RestoreMnistConfig:
     vae: str = flag("saved_models/vae_mnist", "artifact of the VAE", flags.artifact_dir({"reconstruct"}))
     images: int = flag(10000, "test images to corrupt and restore (the first N)", flags.count(1, 10_000))
     iterations: int = flag(50, "most iterations of the VAE's inpainting", flags.count(1, 10_000))
-    seed: int = flag(0, "seed of the corruptions", flags.SEED)
+    seed: int = flag(0, "seed of the corruptions (and of the test part held out of data that has none: the "
+                        "artifacts' training seed)", flags.SEED)
     out_dir: str = flag("runs/restore_mnist", "where results.json, results.md and the panels go",
                          flags.owned_dir(OUT_DIR))
 
@@ -50,15 +53,24 @@ DENOISERS = {"denoising_ae": ("denoiser", True), "denoising_ae_gaussian": ("gaus
              "denoising_ae_blind": ("blind_denoiser", False)}
 
 
+# restorer column -> (the flag naming its artifact, the endpoint it restores with)
+ARTIFACTS = {**{name: (flag_name, "restore") for name, (flag_name, _) in DENOISERS.items()},
+             "vae": ("vae", "reconstruct")}
+
+
 def restorers(settings, mean_image):
-    """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts)."""
+    """({name: restore(corrupted, known)} for the artifacts in `settings` and the baseline, the loaded artifacts).
+    Each artifact must take images of the mean image's shape."""
     import zoo
     from zoo import restore
     from zoo.batching import apply_in_batches
 
-    artifacts = {name: zoo.load_artifact(getattr(settings, flag_name), {"restore"})
-                 for name, (flag_name, _) in DENOISERS.items()}
-    artifacts["vae"] = zoo.load_artifact(settings.vae, {"reconstruct"})
+    artifacts = {}
+    for name, (flag_name, endpoint) in ARTIFACTS.items():
+        path = getattr(settings, flag_name)
+        artifacts[name] = zoo.load_artifact(path, {endpoint})
+        zoo.require_input_shape(f"{flags.flag_name(flag_name)} {path}",
+                                zoo.endpoint_input_shape(artifacts[name], endpoint), settings.data, mean_image.shape)
 
     def denoising(name):
         def restore_with(corrupted, known):
@@ -96,12 +108,19 @@ def main(argv=None):
     settings = flags.parse(RestoreMnistConfig, argv, prog=PROG, description=__doc__)
     import numpy as np
 
-    from zoo import data, plots, restore
+    from zoo import plots, restore, sources
+    from zoo.corruptions import BLOCK_SIZE
+    from zoo.data import unit_images
+    from zoo.errors import DataError
     from zoo.files import owned_dir
 
-    arrays = data.mnist_grayscale(settings.data_dir)
-    clean = arrays["test"][0][:settings.images].astype(np.float32)
-    mean_image = arrays["train"][0].mean(axis=0).astype(np.float32)
+    arrays = sources.load_flags(settings, settings.seed)
+    if min(arrays.x_test.shape[1:3]) < BLOCK_SIZE:
+        raise DataError(f"--data {settings.data} holds images of {arrays.x_test.shape[1]}x{arrays.x_test.shape[2]}; "
+                        f"{PROG} takes images whose sides hold the missing {BLOCK_SIZE}x{BLOCK_SIZE} block "
+                        f"(--image-size {BLOCK_SIZE} {BLOCK_SIZE} or more)")
+    clean = unit_images(arrays.x_test[:settings.images])
+    mean_image = unit_images(arrays.x_train).mean(axis=0).astype(np.float32)
     methods, _artifacts = restorers(settings, mean_image)
     names = list(methods)
     out = owned_dir(settings.out_dir, OUT_DIR)

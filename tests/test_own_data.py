@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import run_python
+from tests.conftest import ROOT, run_python
 
 FAST = ["--xla", "off", "--precision", "float32", "--epochs", "2", "--eval-samples", "5"]
 
@@ -229,3 +229,142 @@ def test_a_shape_the_model_cannot_take_is_one_line_naming_what_would_work(own_da
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert "Traceback" not in result.stderr
     assert "image_shape=(30, 30, 3)" in line and "28 or 32 (--image-size)" in line, line
+
+
+# The application recipes, the anomaly recipe and the models that learn from labels on other data than MNIST's.
+
+APPLICATIONS = ("pretrain_mnist", "restore_mnist", "ae_mixture_mnist", "latent_moves")
+
+
+@pytest.mark.parametrize("recipe", APPLICATIONS)
+def test_an_application_refuses_a_table_on_its_command_line(recipe, own_data, tmp_path, capsys):
+    import importlib
+
+    from tests.test_flags_hostile import parse_outcome
+
+    np.savez(tmp_path / "rows.npz", x_train=np.ones((20, 3)), x_test=np.ones((5, 3)))  # a table: rows [n, d]
+    config_cls = next(value for value in vars(importlib.import_module(f"recipes.{recipe}")).values()
+                      if isinstance(value, type) and value.__name__.endswith("Config"))
+    for spec in ("sklearn:breast_cancer", f"csv:{own_data / 'cancer.csv'}", f"arrays:{tmp_path / 'rows.npz'}"):
+        status, code, err = parse_outcome(config_cls, ["--data", spec], capsys)
+        assert (status, code) == ("exit", 2) and err.count("\n") == 1, err
+        assert f"--data {spec} holds a table" in err and "this command takes images" in err, err
+
+
+@pytest.fixture(scope="module")
+def digits_models(tmp_path_factory):
+    """An autoencoder, a masking denoising autoencoder and a VAE trained briefly on scikit-learn's digits at 16x16
+    (the missing 12x12 block of the restoration fits in them): {name: artifact directory}."""
+    root = tmp_path_factory.mktemp("digits_models")
+    common = ["--data", "sklearn:digits", "--image-size", "16", "16", "--latent-dim", "4", "--hidden-units", "32",
+              "--batch-size", "50", *FAST, "--epochs", "1"]
+    for recipe in ("ae_mnist", "denoising_ae_mnist", "vae_mnist"):
+        train(recipe, [*common, "--run-dir", str(root / f"run_{recipe}"), "--export-dir", str(root / recipe)])
+    return {name: root / name for name in ("ae_mnist", "denoising_ae_mnist", "vae_mnist")}
+
+
+def test_restoration_on_other_images(digits_models, tmp_path):
+    from recipes import restore_mnist
+    from zoo.errors import DataError
+
+    denoiser = str(digits_models["denoising_ae_mnist"])
+    argv = ["--data", "sklearn:digits", "--image-size", "16", "16", "--images", "40", "--iterations", "3",
+            "--denoiser", denoiser, "--gaussian-denoiser", denoiser, "--blind-denoiser", denoiser,
+            "--vae", str(digits_models["vae_mnist"]), "--out-dir", str(tmp_path / "out")]
+    restore_mnist.main(argv)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+    assert all(np.isfinite(row["vae"]["psnr_db"]) and row["corrupted"]["ssim"] < 1 for row in results.values())
+    assert len(list((tmp_path / "out").glob("restore_*.png"))) == len(results)
+    with pytest.raises(DataError, match="holds images of 8x8; .* takes images whose sides hold the missing 12x12"):
+        restore_mnist.main(["--data", "sklearn:digits", "--out-dir", str(tmp_path / "small")])
+    with pytest.raises(Exception, match=r"--vae .*vae_mnist takes inputs \[28, 28, 1\]; --data sklearn:digits "
+                                        r"holds \[16, 16, 1\]: pass a model trained on that data"):
+        restore_mnist.main([*argv[:-4], "--vae", str(ROOT / "saved_models" / "vae_mnist"), "--out-dir",
+                            str(tmp_path / "mnist_vae")])
+
+
+def test_latent_moves_and_the_mixture_on_other_images(digits_models, tmp_path):
+    from recipes import ae_mixture_mnist, latent_moves
+
+    data = ["--data", "sklearn:digits", "--image-size", "16", "16"]
+    written = latent_moves.main([*data, "--artifact", str(digits_models["vae_mnist"]), "--out-dir",
+                                 str(tmp_path / "moves")])
+    assert sorted(path.name for path in written) == ["vae_mnist_attributes.png", "vae_mnist_interpolation.png"]
+    metrics = ae_mixture_mnist.main([*data, "--autoencoder", str(digits_models["ae_mnist"] / "model.keras"),
+                                     "--components", "2", "--run-dir", str(tmp_path / "mixture"), "--export-dir",
+                                     str(tmp_path / "mixture_art")])
+    assert np.isfinite(metrics["test_codes_log_likelihood_nats"])
+    (shape, low, high), = endpoint_shapes(tmp_path / "mixture_art", "sample", {"num": 3, "seed": 1}).values()
+    assert shape == [3, 16, 16, 1] and 0 <= low <= high <= 1
+
+
+def test_pretraining_on_other_labelled_images(tmp_path):
+    from recipes import pretrain_mnist
+    from zoo.errors import ZooError
+
+    argv = ["--data", "sklearn:digits", "--methods", "random", "pretrained", "--hidden-units", "32",
+            "--pretrain-epochs", "2", "--budgets", "100", "--seeds", "1", "--finetune-steps", "200",
+            "--learning-rate", "0.01", "--finetune-dropout", "0", "--finetune-input-dropout", "0",
+            "--out-dir", str(tmp_path)]
+    pretrain_mnist.main(argv)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert set(saved["results"]) == {"100/0/random", "100/0/pretrained"}
+    assert all(0.3 < accuracy <= 1 for accuracy in saved["results"].values()), saved["results"]  # of ten digits
+    assert saved["data"].startswith("scikit-learn:digits:")
+    with pytest.raises(ZooError, match=r"--feature-vae .*vae_mnist takes inputs \[28, 28, 1\]; --data "
+                                       r"sklearn:digits holds \[8, 8, 1\]"):
+        pretrain_mnist.main([*argv[:2], "--methods", "vae_m1", "--budgets", "100", "--vae-budgets", "100",
+                             "--feature-vae", str(ROOT / "saved_models" / "vae_mnist"), "--out-dir",
+                             str(tmp_path / "vae")])
+
+
+@pytest.fixture(scope="module")
+def three_classes(tmp_path_factory):
+    """The 8x8 digits 0, 1 and 2 as an npz with labels, and the same images without."""
+    from sklearn.datasets import load_digits
+
+    root = tmp_path_factory.mktemp("three_classes")
+    digits = load_digits()
+    keep = digits.target < 3
+    images, labels = (digits.images[keep] / 16.0).astype(np.float32), digits.target[keep]
+    np.savez(root / "labelled.npz", x_train=images[:400], y_train=labels[:400], x_test=images[400:],
+             y_test=labels[400:])
+    np.savez(root / "unlabelled.npz", x_train=images[:400], x_test=images[400:])
+    return root
+
+
+def test_the_models_that_learn_from_labels_take_the_class_count_from_the_data(three_classes, tmp_path):
+    data = ["--data", f"arrays:{three_classes / 'labelled.npz'}", "--batch-size", "50",
+            "--xla", "off", "--precision", "float32", "--epochs", "1"]
+    train("cvae_mnist", [*data, "--latent-dim", "2", "--hidden-units", "32", "--eval-samples", "2",
+                         "--run-dir", str(tmp_path / "cvae_run"), "--export-dir", str(tmp_path / "cvae")])
+    assert json.loads((tmp_path / "cvae" / "card.json").read_text())["model_config"]["num_classes"] == 3
+    (shape, low, high), = endpoint_shapes(tmp_path / "cvae", "sample", {"num": 4, "seed": 0, "digit": 2}).values()
+    assert shape == [4, 8, 8, 1]
+    train("mnist_classifier", [*data, "--feature-units", "16", "--run-dir", str(tmp_path / "classifier_run"),
+                               "--export-dir", str(tmp_path / "classifier")])
+    outputs = endpoint_shapes(tmp_path / "classifier", "classify", {"images": np.zeros([5, 8, 8, 1]).tolist()})
+    assert outputs["probs"][0] == [5, 3]
+    result = run_python(["-m", "recipes.cvae_mnist", "--data", f"arrays:{three_classes / 'unlabelled.npz'}",
+                         *data[2:], "--run-dir", str(tmp_path / "unlabelled"), "--export-dir", ""])
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert f"--data arrays:{three_classes / 'unlabelled.npz'} has no labels, which cvae needs" in line, line
+
+
+def test_the_anomaly_recipe_on_other_labelled_images_exports_a_detector_tensorflow_alone_runs(tmp_path):
+    from recipes import anomaly_mnist
+
+    anomaly_mnist.main(["--data", "sklearn:digits", "--digits", "1", "--detectors", "vae", "--epochs", "2",
+                        "--likelihood-samples", "2", "--validation-size", "200", "--run-dir", str(tmp_path / "run"),
+                        "--export-dir", str(tmp_path / "export")])
+    results = json.loads((tmp_path / "run" / "results.json").read_text())["results"]["vae"]["1"]
+    assert 0 <= results[results["chosen"]]["auroc"] <= 1
+    detector = tmp_path / "export" / "vae" / "digit1"
+    card = json.loads((detector / "card.json").read_text())
+    assert card["data"]["input_shape"] == [8, 8, 1] and card["anomaly"]["normal_digit"] == 1
+    from sklearn.datasets import load_digits
+
+    images = (load_digits().images[:6] / 16.0)[..., None]
+    (shape, low, high), = endpoint_shapes(detector, "score", {"images": images.tolist()}).values()
+    assert shape == [6] and np.isfinite(low) and np.isfinite(high)

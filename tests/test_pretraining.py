@@ -29,7 +29,7 @@ def test_each_layer_reconstructs_the_code_below(small_stack):
 
 def test_pretraining_hands_its_weights_to_the_classifier(small_stack):
     stack, images = small_stack
-    classifier = pretraining.classifier_from_stack(stack, seed=3, dropout=0.5, input_dropout=0.2)
+    classifier = pretraining.classifier_from_stack(stack, 10, seed=3, dropout=0.5, input_dropout=0.2)
     assert sum(type(layer).__name__ == "Dropout" for layer in classifier.feature_net.layers) == 2  # input, between
     for hidden, layer in zip(classifier.hidden_layers(), stack):
         (dense,) = [sub for sub in layer.encoder.layers if hasattr(sub, "kernel")]
@@ -78,11 +78,11 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
 
 def test_validation_size_holds_the_last_training_images_out_of_everything(mnist_dir, tmp_path):
     from recipes import pretrain_mnist
-    from zoo import data, flags
+    from zoo import data, flags, sources
 
     settings = flags.parse(pretrain_mnist.PretrainMnistConfig,
                            ["--data-dir", mnist_dir, "--validation-size", "10000", "--out-dir", str(tmp_path)])
-    experiment = pretrain_mnist.Experiment(settings, "fingerprint")
+    experiment = pretrain_mnist.Experiment(settings, sources.load_flags(settings))
     train_images, train_labels = data.mnist_grayscale(mnist_dir)["train"]
     assert len(experiment.images) == 50_000 and len(experiment.test_images) == 10_000
     np.testing.assert_array_equal(experiment.test_images, train_images[50_000:])  # scored in place of the test set

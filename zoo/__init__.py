@@ -23,6 +23,12 @@ def get(name, **config):
     return registry.get(name, **config)
 
 
+def model_class(name):
+    """The class registered as `name` (what `get` builds); a ValueError listing the names otherwise."""
+    _models()
+    return registry.get_class(name)
+
+
 def names():
     """Names of the registered models, sorted: every model `get` builds."""
     _models()
@@ -73,8 +79,23 @@ def load_artifact(directory, *endpoint_sets):
     return loaded
 
 
+def endpoint_input_shape(loaded, endpoint):
+    """The shape of one input of a loaded artifact's `endpoint` (its first argument, without the batch), e.g. (28,
+    28, 1) for an MNIST model's `encode`."""
+    return tuple(getattr(loaded, endpoint).concrete_functions[0].structured_input_signature[0][0].shape[1:])
+
+
+def require_input_shape(what, takes, data, holds):
+    """A ZooError unless the model `what` (e.g. "--vae saved_models/vae_mnist") takes inputs of the shape `takes`
+    that the data `data` (its `--data` text) `holds`."""
+    if tuple(takes) != tuple(holds):
+        raise ZooError(f"{what} takes inputs {list(takes)}; --data {data} holds {list(holds)}: pass a model trained "
+                       "on that data")
+
+
 def _first_line(error):
     return f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[0][:300]
 
 
-__all__ = ["get", "names", "load", "card", "load_saved_model", "load_artifact"]
+__all__ = ["get", "model_class", "names", "load", "card", "load_saved_model", "load_artifact", "endpoint_input_shape",
+           "require_input_shape"]

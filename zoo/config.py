@@ -170,6 +170,11 @@ PER_WORKER_FLAGS = ("worker_timeout",)
 DISTRIBUTE_FLAGS = tuple(field.name for field in dataclasses.fields(DistributeFlags))
 
 
+# The kinds of data a source holds (zoo.data_spec.SourceArrays.kind), as a refusal names them
+DATA_KINDS = {"images": "images (mnist, tfds:, images:, sklearn:digits or an arrays: file of images [n, H, W(, C)])",
+              "table": "a table (csv:, sklearn:breast_cancer or an arrays: file of rows [n, d])"}
+
+
 @dataclasses.dataclass
 class DataFlags(flags.Flags):
     """--data and how it is read (zoo.sources): the flags of every recipe, search and benchmark that trains on data
@@ -185,6 +190,10 @@ class DataFlags(flags.Flags):
     test_fraction: float = flag(0.2, "the share of a source without a test split held out as its test part (drawn "
                                      "with --seed, stratified by class)", flags.open_unit_interval)
 
+    # The kinds of data (zoo.data_spec.kind_of_data) the command takes: a command that makes sense for images
+    # alone says so, and a table is refused on its command line.
+    DATA_KINDS = ("images", "table")
+
     def data_settings(self):
         """{flag: value} of the data flags alone, to hand to another config that reads the same data."""
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(DataFlags)}
@@ -192,6 +201,10 @@ class DataFlags(flags.Flags):
     def check(self):
         if self.data != "mnist" and self.data_dir:
             return f"--data-dir is where MNIST is read from; --data {self.data} reads no MNIST"
+        kind = data_spec.kind_of_data(self.data) if len(self.DATA_KINDS) < len(DATA_KINDS) else None
+        if kind and kind not in self.DATA_KINDS:
+            return (f"--data {self.data} holds {DATA_KINDS[kind]}; this command takes "
+                    f"{' or '.join(DATA_KINDS[taken] for taken in self.DATA_KINDS)}")
         return super().check()
 
 

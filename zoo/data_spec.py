@@ -12,7 +12,9 @@ The forms:
 
 from __future__ import annotations  # SourceArrays' array annotations, without importing numpy
 
+import ast
 import dataclasses
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 SOURCE_KINDS = ("mnist", "tfds", "images", "arrays", "csv", "sklearn")
-SKLEARN_DATASETS = ("breast_cancer", "digits")
+SKLEARN_DATASETS = {"breast_cancer": "table", "digits": "images"}  # name -> the kind of data it holds
 DEFAULT_TFDS_SPLIT = "train"
 FORMS = ("mnist, tfds:NAME[:SPLIT], images:DIR, arrays:FILE.npz, csv:FILE or sklearn:NAME "
          f"(NAME one of {', '.join(SKLEARN_DATASETS)})")
@@ -85,6 +87,42 @@ def path_problem(spec):
     if found:
         return None
     return f"{spec.kind}: takes {wanted}; {path} " + ("is not one" if exists else "does not exist")
+
+
+def _npz_kind(path):
+    """"table" or "images" by the rank of an .npz file's x_train, read from its .npy header alone (no numpy); None if
+    the header cannot be read (zoo.sources reads the file and says what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("x_train.npy") as entry:
+            magic = entry.read(8)  # \x93NUMPY, then the format's major and minor version
+            length = entry.read(2 if magic[6:7] == b"\x01" else 4)
+            header = entry.read(min(int.from_bytes(length, "little"), 2**16))
+        rank = len(ast.literal_eval(header.decode("latin1"))["shape"])
+    except Exception:  # whatever a damaged or foreign file raises: it is reported when the source is read
+        return None
+    return {2: "table", 3: "images", 4: "images"}.get(rank)
+
+
+# kind of source -> its location -> the kind of data it holds ("images" or "table", as SourceArrays.kind), or None
+KINDS_OF_DATA = {
+    "mnist": lambda location: "images",
+    "tfds": lambda location: "images",
+    "images": lambda location: "images",
+    "arrays": _npz_kind,
+    "csv": lambda location: "table",
+    "sklearn": SKLEARN_DATASETS.get,
+}
+assert set(KINDS_OF_DATA) == set(SOURCE_KINDS)
+
+
+def kind_of_data(text):
+    """The kind of data ("images" or "table") the `--data` text names, known before it is read; None when the text
+    names no source or the file cannot tell."""
+    try:
+        spec = parse(text)
+    except ValueError:
+        return None
+    return KINDS_OF_DATA[spec.kind](spec.location)
 
 
 def problem(name, value):

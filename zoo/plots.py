@@ -119,11 +119,11 @@ def reconstructions(model, images, labels, out_dir, seed, look=DIGITS):
 
 
 def samples(model, images, labels, out_dir, seed, look=DIGITS):
-    """100 samples of a generative model (one row per class for a conditional one)."""
+    """100 samples of a generative model (one row per class, ten each, for a conditional one)."""
     if "sample" not in model.ENDPOINTS:
         return None
     if model.takes_labels:
-        classes = range(min(model.num_classes, 10))
+        classes = range(model.num_classes)
         names = look.class_names or tuple(str(c) for c in classes)
         rows = [model.sample(10, tf.constant([seed, c], tf.int64), c).numpy() for c in classes]
         return image_grid(np.concatenate(rows), len(rows), out_dir / "samples.png",
@@ -371,14 +371,14 @@ def interpolation_comparison(decode, pairs, path, steps=10, title=None):
                       title or "linear (upper) and spherical (lower) interpolation between the same codes", labels)
 
 
-def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0):
-    """For each digit d: the attribute vector (mean code of d minus mean code of the other digits) added,
-    with weights 0 to 1.5, to the codes of `count` test digits of other classes; one block per digit."""
+def attribute_vectors(encode, decode, images, labels, path, count=8, seed=0, classes=(0, 1, 6, 8)):
+    """For each digit d of `classes`: the attribute vector (mean code of d minus mean code of the other digits)
+    added, with weights 0 to 1.5, to the codes of `count` test digits of other classes; one block per digit."""
     codes = apply_in_batches(encode, images, 1000)
     rng = np.random.default_rng(seed)
     strengths = np.linspace(0.0, 1.5, 6, dtype=np.float32)
     rows, row_labels = [], []
-    for digit in (0, 1, 6, 8):
+    for digit in classes:
         vector = codes[labels == digit].mean(0) - codes[labels != digit].mean(0)
         others = rng.choice(np.flatnonzero(labels != digit), size=count, replace=False)
         grid = codes[others][:, None, :] + strengths[None, :, None] * vector  # [count, strengths, d]

@@ -15,7 +15,7 @@ import numpy as np
 import zoo
 from zoo import training
 from zoo.batching import apply_in_batches
-from zoo.errors import in_one_line
+from zoo.errors import DataError, in_one_line
 from zoo.files import atomic_write_text, present, read_json, replaced_atomically, settings_mismatch
 
 
@@ -90,9 +90,9 @@ def stack_fault(where, settings, input_size):
     return stack, None
 
 
-def classifier_from_stack(stack, seed=0, num_classes=10, **kwargs):
-    """An `mlp_classifier` whose hidden layers hold the stack's encoder weights (its output layer is new); `kwargs`
-    are its other arguments (e.g. dropout)."""
+def classifier_from_stack(stack, num_classes, seed=0, **kwargs):
+    """An `mlp_classifier` of `num_classes` classes whose hidden layers hold the stack's encoder weights (its output
+    layer is new); `kwargs` are its other arguments (e.g. dropout, image_shape)."""
     classifier = zoo.get("mlp_classifier", hidden_units=[layer.latent_dim for layer in stack], seed=seed,
                          num_classes=num_classes, **kwargs)
     for hidden, layer in zip(classifier.hidden_layers(), stack):
@@ -101,11 +101,19 @@ def classifier_from_stack(stack, seed=0, num_classes=10, **kwargs):
     return classifier
 
 
-def labelled_subset(labels, budget, seed, num_classes=10):
-    """Indices of `budget` training images, as balanced over the classes as the budget allows, for a seed."""
+def labelled_subset(labels, budget, seed, num_classes=None):
+    """Indices of `budget` training images, as balanced over the classes 0..num_classes - 1 (default: up to the
+    largest label) as the budget allows, for a seed; every index if the budget is not below the labels. A DataError
+    if a class has fewer images than its share."""
     rng = np.random.default_rng(seed)
     if budget >= len(labels):
         return np.arange(len(labels))
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
     per_class = [budget // num_classes + (c < budget % num_classes) for c in range(num_classes)]
+    counts = np.bincount(labels, minlength=num_classes)
+    short = [c for c, n in enumerate(per_class) if counts[c] < n]
+    if short:
+        raise DataError(f"a budget of {budget} labels takes {per_class[short[0]]} images of class {short[0]}, which "
+                        f"has {counts[short[0]]} training images: give a smaller budget")
     return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), n, replace=False)
                                    for c, n in enumerate(per_class)]))

@@ -61,6 +61,20 @@ def load(spec, data_dir=None, image_size=None, label_column=None, test_fraction=
     return dataclasses.replace(arrays, spec=spec if isinstance(spec, str) else str(parsed))
 
 
+def load_flags(settings, seed=0):
+    """`load` of the source that data flags (zoo.config.DataFlags: --data, --data-dir, --image-size, --label-column,
+    --test-fraction) name; `seed` draws the test part of a source that has none of its own."""
+    return load(settings.data, settings.data_dir, tuple(settings.image_size) or None, settings.label_column,
+                settings.test_fraction, seed)
+
+
+def require_labels(has_labels, spec, needs):
+    """A DataError naming the source `spec` and `needs` (what needs labels) unless the data `has_labels`."""
+    if not has_labels:
+        raise DataError(f"--data {spec} has no labels, which {needs} needs: give a labelled source (an image "
+                        "folder's class subfolders, y_train and y_test in an .npz, --label-column for a CSV)")
+
+
 # kind -> reader(parsed spec, data_dir, image_size, label_column, split settings of a held-out test part)
 READERS = {
     "mnist": lambda parsed, data_dir, image_size, label_column, split: _mnist(data_dir, image_size),

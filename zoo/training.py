@@ -57,8 +57,7 @@ def dataset_of(config, stream_seed=None, batch_size=None):
     """The pipelines (zoo.data.Data) of `config.data` as the run's flags read it; `stream_seed` (default: the run's
     seed) seeds shuffling and binarization, while the run's own seed always draws the test part a source without one
     holds out, so that a resumed run tests on the same rows."""
-    arrays = sources.load(config.data, config.data_dir, tuple(config.image_size) or None, config.label_column,
-                          config.test_fraction, config.seed)
+    arrays = sources.load_flags(config, config.seed)
     return data.pipelines(arrays, batch_size or config.batch_size, config.binarization,
                           config.seed if stream_seed is None else stream_seed, config.validation_size,
                           config.train_limit or None, config.train_digits)
@@ -67,7 +66,9 @@ def dataset_of(config, stream_seed=None, batch_size=None):
 def data_arguments(config, dataset=None):
     """The model arguments that follow the data (`dataset`; None: MNIST's shape): its input shape, standardisation for
     a table, resizing inside the endpoints for images the source resized to one size (`--image-size`, or a folder of
-    several sizes: the endpoints then take images of any size, as the source did), and each model flag set to auto (zoo.config.AUTO_BY_DATA_KIND: for a table's real values a Gaussian
+    several sizes: the endpoints then take images of any size, as the source did), the number of classes for a model
+    whose constructor takes `num_classes` (a DataError if the data has no labels), and each model flag set to auto
+    (zoo.config.AUTO_BY_DATA_KIND: for a table's real values a Gaussian
     likelihood and a linear output, for images in [0, 1] a Bernoulli and a sigmoid)."""
     kind = dataset.kind if dataset is not None else "images"
     arguments = {"image_shape": tuple(dataset.input_shape)} if dataset is not None else {}
@@ -75,6 +76,9 @@ def data_arguments(config, dataset=None):
         arguments["standardize"] = True
     if dataset is not None and dataset.resized:
         arguments["resize_inputs"] = True
+    if dataset is not None and "num_classes" in constructor_parameters(zoo.model_class(config.model)):
+        sources.require_labels(dataset.has_labels, dataset.spec, config.model)
+        arguments["num_classes"] = len(dataset.class_names)
     model_flags = flags.model_kwargs(config)
     arguments.update({name: by_kind[kind] for name, by_kind in AUTO_BY_DATA_KIND.items()
                       if model_flags.get(name) == "auto"})
@@ -300,15 +304,20 @@ def build_model(config, strategy, steps_per_epoch, jit_compile, execution_steps=
     return model
 
 
-def constructor_defaults(model, keys):
-    """The defaults of the model's constructor arguments among `keys`, as they read back from JSON. A variant passes
-    its base's arguments on through **kwargs, so every class of the hierarchy is read, the most derived last."""
-    defaults = {}
-    for cls in reversed(type(model).__mro__):
+def constructor_parameters(model_class):
+    """{name: inspect.Parameter} of the constructor arguments of `model_class`. A variant passes its base's arguments
+    on through **kwargs, so every class of the hierarchy is read, the most derived last."""
+    parameters = {}
+    for cls in reversed(model_class.__mro__):
         if "__init__" in vars(cls):
-            defaults.update({name: parameter.default for name, parameter in
-                             inspect.signature(vars(cls)["__init__"]).parameters.items()
-                             if name in keys and parameter.default is not inspect.Parameter.empty})
+            parameters.update(inspect.signature(vars(cls)["__init__"]).parameters)
+    return parameters
+
+
+def constructor_defaults(model, keys):
+    """The defaults of the model's constructor arguments among `keys`, as they read back from JSON."""
+    defaults = {name: parameter.default for name, parameter in constructor_parameters(type(model)).items()
+                if name in keys and parameter.default is not inspect.Parameter.empty}
     return json.loads(json.dumps(defaults))
 
 
