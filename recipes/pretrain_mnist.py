@@ -11,8 +11,12 @@ last N training images, held out from everything but the feature VAE, in place o
 - The VAE as a feature learner (Kingma et al., 2014), for the budgets in --vae-budgets: M1, a classifier (an RBF support vector
   machine) on the codes of a VAE trained on all training images ("vae_m1"); and M1+M2, the semi-supervised VAE M2
   trained on those codes, labelled and unlabelled at once ("vae_m1_m2").
+- The Ladder network (Rasmus et al., 2015; zoo.models.ladder), a denoising autoencoder with lateral connections
+  trained on every training image (unlabelled) and the labelled ones at once ("ladder"; not in the default --methods:
+  the paper's 150 epochs take hours per run on a CPU).
 The pretrained stack and every finished run are kept, so a rerun with the same settings and data continues where it
-stopped (and pretrains nothing if every run is done).
+stopped (and pretrains nothing if every run is done); a Ladder run backs up its state after every epoch under
+<out-dir>/ladder and resumes from it.
 """
 
 import dataclasses
@@ -25,8 +29,12 @@ PROG = "python -m recipes.pretrain_mnist"
 OUT_DIR = f"the output dir of {PROG}"
 ALL_LABELS = 60_000
 ACTIVE_CODE_STDDEV = 0.1
-METHOD_NAMES = ("random", "pretrained", "vae_m1", "vae_m1_m2")  # the keys of METHODS, below
+METHOD_NAMES = ("random", "pretrained", "vae_m1", "vae_m1_m2", "ladder")  # the keys of METHODS, below
+DEFAULT_METHODS = METHOD_NAMES[:4]
 VAE_METHODS = ("vae_m1", "vae_m1_m2")
+# Flags that only one method reads: they are part of its results' keys rather than of the whole out dir's settings,
+# so that adding a method to an out dir keeps the results already in it.
+METHOD_FLAGS = {"ladder": ("ladder_epochs", "ladder_learning_rate", "ladder_decay_start", "ladder_noise_std")}
 
 
 @dataclasses.dataclass
@@ -35,7 +43,7 @@ class PretrainMnistConfig(config.DataFlags, config.DistributeFlags):
 
     DATA_KINDS = ("images",)  # the denoising autoencoders reconstruct values in [0, 1]
 
-    methods: tuple = flag(METHOD_NAMES, "the classifiers to compare (the VAE ones on --vae-budgets only)",
+    methods: tuple = flag(DEFAULT_METHODS, "the classifiers to compare (the VAE ones on --vae-budgets only)",
                           choices=METHOD_NAMES)
     hidden_units: tuple = flag((1000, 1000, 1000), "widths of the hidden layers (one denoising AE each)", flags.WIDTHS)
     noise_level: float = flag(0.25, "masking probability q of the denoising autoencoders", flags.unit_interval_right_open)
@@ -69,6 +77,14 @@ class PretrainMnistConfig(config.DataFlags, config.DistributeFlags):
     m2_learning_rate: float = flag(1e-3, "Adam learning rate of M2", flags.positive)
     m2_alpha: float = flag(0.1, "M2's weight on the labelled cross-entropy, as Kingma et al.'s alpha / N",
                            flags.positive)
+    ladder_epochs: int = flag(150, "epochs of the Ladder network (passes over the unlabelled training images, each "
+                              "paired with a labelled one; 150: the paper's)", flags.EPOCHS)
+    ladder_learning_rate: float = flag(0.002, "the Ladder network's Adam learning rate (the paper's), decayed "
+                                       "linearly to 0 from --ladder-decay-start", flags.positive)
+    ladder_decay_start: float = flag(0.67, "the share of the Ladder network's epochs after which its learning rate "
+                                     "decays (the paper's 100 of 150)", flags.unit_interval_right_open)
+    ladder_noise_std: float = flag(0.3, "standard deviation of the Ladder network's corruption noise (the paper's)",
+                                   flags.non_negative)
     validation_size: int = flag(0, "training images (the last ones) held out from pretraining, fine-tuning and the "
                                 "VAE methods' labels and scored in place of the test set, to choose settings on "
                                 "(0: score on the test set)", flags.count(0, 50_000))
@@ -210,11 +226,46 @@ def m1_m2_accuracy(experiment, subset, seed):
     return float((predicted == experiment.test_labels).mean())
 
 
+def ladder_learning_rate(settings, epoch):
+    """The paper's schedule: --ladder-learning-rate, then a linear decay to 0 over the epochs after
+    --ladder-decay-start (per epoch, as the reference implementation decays it)."""
+    start = int(settings.ladder_decay_start * settings.ladder_epochs)
+    return settings.ladder_learning_rate * min(1.0, (settings.ladder_epochs - epoch) / max(1, settings.ladder_epochs - start))
+
+
+def ladder_accuracy(experiment, subset, seed):
+    """The Ladder network on every training image (unlabelled) paired with the labelled subset (repeated), each run
+    backed up after every epoch (keras.callbacks.BackupAndRestore) so that a rerun resumes it; test accuracy of its
+    clean pass."""
+    import keras
+    import numpy as np
+
+    import zoo
+    from zoo import training
+    from zoo.batching import apply_in_batches
+
+    settings, images = experiment.settings, experiment.images
+    rng = np.random.default_rng(seed)
+    repeats = -(-len(images) // len(subset))
+    paired = np.concatenate([rng.permutation(subset) for _ in range(repeats)])[:len(images)]
+    keras.utils.set_random_seed(seed)
+    model = zoo.get("ladder", image_shape=images.shape[1:], num_classes=experiment.num_classes,
+                    noise_std=settings.ladder_noise_std, seed=seed)
+    backup = Path(settings.out_dir) / "ladder" / f"{len(subset)}-{seed}"
+    training.train_arrays(model, (images, images[paired], experiment.labels[paired]), settings.ladder_epochs,
+                          settings.batch_size, settings.ladder_learning_rate, seed, verbose=2, callbacks=[
+                              keras.callbacks.LearningRateScheduler(lambda epoch: ladder_learning_rate(settings, epoch)),
+                              keras.callbacks.BackupAndRestore(str(backup))])
+    predicted = np.argmax(apply_in_batches(model.classify, experiment.test_images, 1000)["probs"], -1)
+    return float((predicted == experiment.test_labels).mean())
+
+
 METHODS = {
     "random": lambda experiment, subset, seed: mlp_accuracy(experiment, subset, seed, pretrained=False),
     "pretrained": lambda experiment, subset, seed: mlp_accuracy(experiment, subset, seed, pretrained=True),
     "vae_m1": m1_accuracy,
     "vae_m1_m2": m1_m2_accuracy,
+    "ladder": ladder_accuracy,
 }
 assert tuple(METHODS) == METHOD_NAMES
 
@@ -235,13 +286,17 @@ def run(settings, argv):
     # The data's fingerprint covers the data flags (and the settings a source was read with).
     defining = {k: v for k, v in flags.settings_dict(settings).items()
                 if k not in ("methods", "budgets", "vae_budgets", "seeds", "out_dir", *settings.data_settings(),
-                             *config.DISTRIBUTE_FLAGS)}
+                             *config.DISTRIBUTE_FLAGS, *(name for names in METHOD_FLAGS.values() for name in names))}
     experiment = Experiment(settings, sources.load_flags(settings))
     runs = ResultStore(out / "results.json", defining, experiment.fingerprint,
                        extra={"command": flags.command_line(PROG, argv)}, validate=Number(0, 1))  # an accuracy
 
     def methods_of(budget):
         return [m for m in settings.methods if m not in VAE_METHODS or budget in settings.vae_budgets]
+
+    def key_of(budget, seed, method):  # with the values of the flags only this method reads
+        values = flags.settings_dict(settings)
+        return " ".join([f"{budget}/{seed}/{method}", *(f"{name}={values[name]}" for name in METHOD_FLAGS.get(method, ()))])
 
     def seeds_of(budget):  # every label: one subset, one run
         return range(settings.seeds if budget < len(experiment.labels) else 1)
@@ -250,7 +305,7 @@ def run(settings, argv):
         for seed in seeds_of(budget):
             subset = pretraining.labelled_subset(experiment.labels, budget, seed, experiment.num_classes)
             for method in methods_of(budget):
-                key = f"{budget}/{seed}/{method}"
+                key = key_of(budget, seed, method)
                 if key not in runs:
                     runs.put(key, METHODS[method](experiment, subset, seed))
                 print(f"{budget} labels, seed {seed}, {method}: test accuracy {runs[key]:.4f}", flush=True)
@@ -262,7 +317,7 @@ def run(settings, argv):
             if method not in methods_of(budget):
                 cells.append("-")
                 continue
-            values = [runs[f"{budget}/{seed}/{method}"] for seed in seeds_of(budget)]
+            values = [runs[key_of(budget, seed, method)] for seed in seeds_of(budget)]
             spread = f" ± {np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
             cells.append(f"{np.mean(values):.4f}{spread} (error {100 * (1 - np.mean(values)):.2f}%)")
         lines.append(f"| {budget} | {len(seeds_of(budget))} | " + " | ".join(cells) + " |")

@@ -61,7 +61,7 @@ def test_pretrain_recipe_runs_and_resumes(mnist_dir, tmp_path):
             "--feature-vae", str(ROOT / "saved_models" / "vae_mnist")]
     pretrain_mnist.main(argv)
     runs = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert set(runs) == ({f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.METHODS}
+    assert set(runs) == ({f"100/{seed}/{method}" for seed in (0, 1) for method in pretrain_mnist.DEFAULT_METHODS}
                          | {f"120/{seed}/{method}" for seed in (0, 1) for method in ("random", "pretrained")})
     assert all(0.3 < accuracy <= 1 for accuracy in runs.values()), runs
     (stack,) = (tmp_path / "stack").glob("*/layer1.keras")  # one stack, under the data's fingerprint
@@ -89,3 +89,21 @@ def test_validation_size_holds_the_last_training_images_out_of_everything(mnist_
     np.testing.assert_array_equal(experiment.test_labels, train_labels[50_000:])
     np.testing.assert_array_equal(experiment.images, train_images[:50_000])
     assert len(pretraining.labelled_subset(experiment.labels, pretrain_mnist.ALL_LABELS, 0)) == 50_000
+
+
+def test_the_ladder_method_trains_on_few_labels_and_its_result_is_keyed_by_its_flags(tmp_path):
+    from recipes import pretrain_mnist
+
+    argv = ["--data", "sklearn:digits", "--methods", "ladder", "--budgets", "50", "--seeds", "1", "--ladder-epochs",
+            "3", "--out-dir", str(tmp_path)]
+    pretrain_mnist.main(argv)
+    runs = json.loads((tmp_path / "results.json").read_text())["results"]
+    (key,) = runs
+    assert key.startswith("50/0/ladder ") and "ladder_epochs=3" in key and "ladder_noise_std=0.3" in key
+    assert runs[key] > 0.3, runs  # 50 labels of 8x8 digits, 3 epochs: far above chance (0.1)
+    assert not any((tmp_path / "ladder").rglob("*.h5"))  # the epoch backups are gone once the run is done
+    pretrain_mnist.main([*argv, "--ladder-noise-std", "0.2"])  # another question: a new run, the first one kept
+    assert len(json.loads((tmp_path / "results.json").read_text())["results"]) == 2
+    assert pretrain_mnist.ladder_learning_rate(pretrain_mnist.PretrainMnistConfig(), 0) == 0.002
+    schedule = [pretrain_mnist.ladder_learning_rate(pretrain_mnist.PretrainMnistConfig(), epoch) for epoch in range(150)]
+    assert schedule[99] == 0.002 and schedule[149] < schedule[120] < 0.002 and schedule[149] > 0
