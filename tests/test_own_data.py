@@ -166,33 +166,55 @@ def test_an_artifact_of_resized_images_takes_images_of_any_size(own_data, tmp_pa
     assert found["reconstruct"]["shapes"]["probs"] == [3, 12, 10, 3]
 
 
-def test_tensorflow_datasets_by_name(tmp_path):
+def mock_tfds_mnist(data_dir, examples=60):
+    """tensorflow-datasets' mock of "mnist" under `data_dir` (offline, no download): its metadata written for the
+    mock to read, then `tfds.testing.mock_data`'s context."""
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder("mnist", data_dir=str(tmp_path))
-    builder.info.set_splits(tfds.core.SplitDict([tfds.core.SplitInfo(name=split, shard_lengths=[60], num_bytes=0)
+    builder = tfds.builder("mnist", data_dir=str(data_dir))
+    builder.info.set_splits(tfds.core.SplitDict([tfds.core.SplitInfo(name=split, shard_lengths=[examples], num_bytes=0)
                                                  for split in ("train", "test")]))
-    os.makedirs(builder.data_dir)
+    os.makedirs(builder.data_dir, exist_ok=True)
     builder.info.write_to_directory(builder.data_dir)
-    with tfds.testing.mock_data(num_examples=60, data_dir=str(tmp_path)):
+    return tfds.testing.mock_data(num_examples=examples, data_dir=str(data_dir))
+
+
+def test_tensorflow_datasets_by_name(tmp_path):
+    with mock_tfds_mnist(tmp_path):
         measured = train("ae_mnist", ["--data", "tfds:mnist", "--latent-dim", "4", "--hidden-units", "16",
                                       "--batch-size", "20", *FAST, "--run-dir", str(tmp_path / "run"),
                                       "--export-dir", str(tmp_path / "art")])
     card = json.loads((tmp_path / "art" / "card.json").read_text())
     assert card["data"]["dataset"] == "tfds:mnist" and card["data"]["input_shape"] == [28, 28, 1]
     assert np.isfinite(measured["test_bce_nats"])
+    images = np.random.default_rng(0).random((3, 28, 28, 1)).tolist()
+    assert endpoint_shapes(tmp_path / "art", "score", {"images": images})["score"][0] == [3]
 
 
-def test_the_tuner_searches_on_a_table(own_data, tmp_path):
+# Each source the tuner searches on: its --data flags (given the own_data folder and tmp_path) and the data's kind.
+TUNED_SOURCES = {
+    "csv": (lambda root, tmp: ["--data", f"csv:{root / 'cancer.csv'}", "--label-column", "diagnosis"], "table"),
+    "arrays": (lambda root, tmp: ["--data", f"arrays:{root / 'digits.npz'}"], "images"),
+    "images": (lambda root, tmp: ["--data", f"images:{root / 'folder'}"], "images"),
+    "tfds": (lambda root, tmp: ["--data", "tfds:mnist"], "images"),
+}
+
+
+@pytest.mark.parametrize("source", TUNED_SOURCES)
+def test_the_tuner_searches_on_each_kind_of_source(source, own_data, tmp_path):
+    import contextlib
+
     from tuning import search
 
+    data_flags, kind = TUNED_SOURCES[source]
     out = tmp_path / "search"
-    search.main(["--model", "ae", "--space", "latent_dim", "--tuner", "random", "--max-trials", "2", "--epochs", "2",
-                 "--data", f"csv:{own_data / 'cancer.csv'}", "--label-column", "diagnosis", "--batch-size", "50",
-                 "--validation-size", "60", "--final-epochs", "1", "--no-compare-default", "--out", str(out)])
-    assert json.loads((out / "search.json").read_text())["data"].startswith("csv:")
+    with mock_tfds_mnist(tmp_path / "tfds", examples=120) if source == "tfds" else contextlib.nullcontext():
+        search.main(["--model", "ae", "--space", "latent_dim", "--tuner", "random", "--max-trials", "2", "--epochs",
+                     "2", *data_flags(own_data, tmp_path), "--batch-size", "20", "--validation-size", "40",
+                     "--final-epochs", "1", "--no-compare-default", "--out", str(out)])
+    assert json.loads((out / "search.json").read_text())["data"].startswith(f"{source}:")
     card = json.loads((out / "best" / "saved_model" / "card.json").read_text())
-    assert card["data"]["kind"] == "table" and card["flags"]["data"].startswith("csv:")
+    assert card["data"]["kind"] == kind and card["flags"]["data"].startswith(f"{source}:")
 
 
 def test_the_tabular_anomaly_recipe_and_its_detector(tmp_path):
