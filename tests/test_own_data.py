@@ -390,3 +390,25 @@ def test_the_anomaly_recipe_on_other_labelled_images_exports_a_detector_tensorfl
     images = (load_digits().images[:6] / 16.0)[..., None]
     (shape, low, high), = endpoint_shapes(detector, "score", {"images": images.tolist()}).values()
     assert shape == [6] and np.isfinite(low) and np.isfinite(high)
+
+
+def test_only_models_that_take_images_resize_them_and_the_card_says_what_the_endpoints_take():
+    from recipes.ae_mnist import AEMnistConfig
+    from recipes.gan_mnist import GANMnistConfig
+    import zoo
+    from zoo import data, flags, pipeline, sources, training
+
+    rng = np.random.default_rng(0)
+    arrays = sources.SourceArrays(
+        kind="images", x_train=rng.random((40, 16, 16, 3), np.float32), y_train=None,
+        x_test=rng.random((8, 16, 16, 3), np.float32), y_test=None, fingerprint="x", description="noise",
+        class_names=None, columns=None, test_part="given", spec="images:photos", resized=True)
+    dataset = data.pipelines(arrays, batch_size=8, binarization="none")
+    said = {}
+    for config_class, model in ((AEMnistConfig, "ae"), (GANMnistConfig, "gan")):
+        config = flags.parse(config_class, ["--data", "images:/", "--image-size", "16", "16"])
+        arguments = training.data_arguments(config, dataset)
+        said[model] = (arguments.get("resize_inputs", False),
+                       pipeline.data_entry(config, dataset, zoo.get(model, **arguments))["preprocessing"])
+    assert said["ae"][0] and "resize them to 16x16" in said["ae"][1]
+    assert not said["gan"][0] and said["gan"][1].startswith("the endpoints take no images"), said

@@ -26,7 +26,7 @@ from zoo.errors import ZooError
 from zoo.files import ListOf, MapOf, Number, Record, ResultStore, atomic_write_text, fingerprint
 from zoo.files import fault as files_fault
 from zoo.files import RUN_DIR, claim_export_dir, git_commit, owned_dir, present, read_json, settings_mismatch
-from zoo.signatures import RESIZE_METHOD
+from zoo.signatures import INPUT_ENDPOINTS, RESIZE_METHOD
 
 # Normal images the anomaly threshold is set on when no validation split was held out: the last ones of the
 # training split.
@@ -143,7 +143,7 @@ def card(model, config, measured, dataset, command, speed_settings=None):
         "description": doc[0] if doc else "",
         **code_entry(model),
         "model_config": model.constructor_config(),
-        "data": data_entry(config, dataset),
+        "data": data_entry(config, dataset, model),
         "flags": {k: v for k, v in flags.settings_dict(config).items() if k != "data_dir"},
         "command": command,
         "metrics": {name: {"value": value, "command": command} for name, value in measured.items()},
@@ -158,9 +158,9 @@ def card(model, config, measured, dataset, command, speed_settings=None):
     }
 
 
-def data_entry(config, dataset):
-    """The card's "data": the source, its fingerprint, the input shape, the preprocessing the endpoints apply to what
-    a program sends, the binarization and the parts trained and tested on."""
+def data_entry(config, dataset, model):
+    """The card's "data": the source, its fingerprint, the input shape, the preprocessing the endpoints of `model`
+    apply to what a program sends, the binarization and the parts trained and tested on."""
     mnist = dataset.spec == "mnist"
     from_tfds = dataset.fingerprint == "tensorflow-datasets:mnist"
     entry = {
@@ -175,7 +175,10 @@ def data_entry(config, dataset):
         entry["preprocessing"] = (f"the endpoints take raw rows of {dataset.input_shape[0]} columns and standardise them "
                                   "with the mean and scale of the training rows (held in the model)")
         entry["columns"] = list(dataset.columns or ())
-    elif dataset.resized:
+    elif not set(model.ENDPOINTS) & set(INPUT_ENDPOINTS):
+        shape = ", ".join(map(str, dataset.input_shape))
+        entry["preprocessing"] = f"the endpoints take no images; they give images [{shape}] with values in [0, 1]"
+    elif model.resize_inputs:
         height, width, channels = dataset.input_shape
         entry["preprocessing"] = (f"the endpoints take images [batch, height, width, {channels}] of any size with "
                                   f"values in [0, 1] and resize them to {height}x{width} ({RESIZE_METHOD}) inside, as "

@@ -35,6 +35,8 @@ from typing import Callable
 import tensorflow as tf
 
 ENDPOINT_NAMES = ("encode", "decode", "reconstruct", "sample", "generate", "classify", "complete", "score", "restore")
+# The endpoints whose inputs are the data's images or rows (what `resize_inputs` resizes).
+INPUT_ENDPOINTS = ("encode", "reconstruct", "classify", "score", "restore")
 # Codes beyond this magnitude are refused: no zoo encoder comes near it on MNIST (the largest measured is under
 # 30), and codes near float32's limit (3e38) overflow inside the decoder into NaN or Inf.
 CODE_LIMIT = 1e4

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 import zoo
-from zoo import data, flags, sources, speed
+from zoo import data, flags, signatures, sources, speed
 from zoo.config import AUTO_BY_DATA_KIND, IMAGE_SHAPE, PRECISIONS, TrainConfig, resolved_binarization
 from zoo.distribute import (check_workers_agree, current_strategy, is_chief, is_multi_worker, sharded, worker_dir,
                             worker_loss_reported)
@@ -74,7 +74,8 @@ def data_arguments(config, dataset=None):
     arguments = {"image_shape": tuple(dataset.input_shape)} if dataset is not None else {}
     if kind == "table":
         arguments["standardize"] = True
-    if dataset is not None and dataset.resized:
+    if dataset is not None and dataset.resized and set(zoo.model_class(config.model).ENDPOINTS) & set(
+            signatures.INPUT_ENDPOINTS):  # a generator takes no images to resize
         arguments["resize_inputs"] = True
     if dataset is not None and "num_classes" in constructor_parameters(zoo.model_class(config.model)):
         sources.require_labels(dataset.has_labels, dataset.spec, config.model)
