@@ -236,12 +236,13 @@ def ladder_learning_rate(settings, epoch):
 def ladder_accuracy(experiment, subset, seed):
     """The Ladder network on every training image (unlabelled) paired with the labelled subset (repeated), each run
     backed up after every epoch (keras.callbacks.BackupAndRestore) so that a rerun resumes it; test accuracy of its
-    clean pass."""
+    clean pass. Its epochs' metrics (with --validation-size, the held-out images' error too: the test set is read
+    once, at the end) go to <out-dir>/ladder/<labels>-<seed>-<its flags>.csv and are drawn beside it (plots.ladder_curves)."""
     import keras
     import numpy as np
 
     import zoo
-    from zoo import training
+    from zoo import plots, training
     from zoo.batching import apply_in_batches
 
     settings, images = experiment.settings, experiment.images
@@ -251,11 +252,19 @@ def ladder_accuracy(experiment, subset, seed):
     keras.utils.set_random_seed(seed)
     model = zoo.get("ladder", image_shape=images.shape[1:], num_classes=experiment.num_classes,
                     noise_std=settings.ladder_noise_std, seed=seed)
-    backup = Path(settings.out_dir) / "ladder" / f"{len(subset)}-{seed}"
+    values = flags.settings_dict(settings)  # another setting of the method is another run, in its own files
+    name = "-".join([str(len(subset)), str(seed), *(str(values[flag]) for flag in METHOD_FLAGS["ladder"])])
+    backup = Path(settings.out_dir) / "ladder" / name
+    log = backup.parent / f"{name}.csv"  # (not with_suffix: the name holds dots)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    validation = (experiment.test_images, experiment.test_labels) if settings.validation_size else None
     training.train_arrays(model, (images, images[paired], experiment.labels[paired]), settings.ladder_epochs,
-                          settings.batch_size, settings.ladder_learning_rate, seed, verbose=2, callbacks=[
+                          settings.batch_size, settings.ladder_learning_rate, seed, verbose=2, validation=validation,
+                          callbacks=[  # the log before the backup: an epoch logged but not backed up is logged again
                               keras.callbacks.LearningRateScheduler(lambda epoch: ladder_learning_rate(settings, epoch)),
+                              keras.callbacks.CSVLogger(str(log), append=True),
                               keras.callbacks.BackupAndRestore(str(backup))])
+    plots.ladder_curves(log, backup.parent / f"{name}.png", f"Ladder network, {len(subset)} labels, seed {seed}")
     predicted = np.argmax(apply_in_batches(model.classify, experiment.test_images, 1000)["probs"], -1)
     return float((predicted == experiment.test_labels).mean())
 

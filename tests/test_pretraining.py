@@ -102,8 +102,33 @@ def test_the_ladder_method_trains_on_few_labels_and_its_result_is_keyed_by_its_f
     assert key.startswith("50/0/ladder ") and "ladder_epochs=3" in key and "ladder_noise_std=0.3" in key
     assert runs[key] > 0.3, runs  # 50 labels of 8x8 digits, 3 epochs: far above chance (0.1)
     assert not any((tmp_path / "ladder").rglob("*.h5"))  # the epoch backups are gone once the run is done
+    (log,) = (tmp_path / "ladder").glob("50-0-*.csv")  # the run's files are named by its settings
+    assert log.name == "50-0-3-0.002-0.67-0.3.csv"
+    import csv
+
+    rows = list(csv.DictReader(log.read_text().splitlines()))
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"] and all(float(row["denoise_6"]) > 0 for row in rows)
+    assert {row["val_accuracy"] for row in rows} == {"NA"}  # no held-out images: no held-out error
+    assert (tmp_path / "ladder" / "50-0-3-0.002-0.67-0.3.png").stat().st_size > 10_000
     pretrain_mnist.main([*argv, "--ladder-noise-std", "0.2"])  # another question: a new run, the first one kept
     assert len(json.loads((tmp_path / "results.json").read_text())["results"]) == 2
+    assert len(list((tmp_path / "ladder").glob("50-0-*.csv"))) == 2
     assert pretrain_mnist.ladder_learning_rate(pretrain_mnist.PretrainMnistConfig(), 0) == 0.002
     schedule = [pretrain_mnist.ladder_learning_rate(pretrain_mnist.PretrainMnistConfig(), epoch) for epoch in range(150)]
     assert schedule[99] == 0.002 and schedule[149] < schedule[120] < 0.002 and schedule[149] > 0
+
+
+def test_the_ladders_held_out_error_is_logged_per_epoch_and_drawn(tmp_path):
+    import matplotlib.image
+
+    from recipes import pretrain_mnist
+
+    pretrain_mnist.main(["--data", "sklearn:digits", "--methods", "ladder", "--budgets", "50", "--seeds", "1",
+                         "--ladder-epochs", "2", "--validation-size", "300", "--out-dir", str(tmp_path)])
+    (log,) = (tmp_path / "ladder").glob("50-0-*.csv")
+    import csv
+
+    rows = list(csv.DictReader(log.read_text().splitlines()))
+    assert len(rows) == 2 and all(0 < float(row["val_accuracy"]) <= 1 for row in rows)
+    drawn = matplotlib.image.imread(log.parent / log.name.replace(".csv", ".png"))
+    assert drawn.shape[1] > 800 and drawn[..., :3].std() > 0.05  # two panels with curves, not a blank page

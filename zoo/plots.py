@@ -428,6 +428,42 @@ def frechet_curve(curve, path, title):
     return path
 
 
+def ladder_curves(log, path, title):
+    """The Ladder network's epochs from its CSV log (keras.callbacks.CSVLogger; an epoch logged twice counts once,
+    its last row): each layer's denoising cost, and the error of the clean pass on the labelled training rows and,
+    where the log has it, on the held-out images."""
+    import csv
+
+    with open(log, newline="") as handle:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}  # the last row of each epoch
+    order = sorted(rows)
+    epochs = {column: np.array([float(rows[e][column]) if rows[e][column] not in ("", "NA") else np.nan
+                                for e in order]) for column in rows[order[0]]}
+    x = epochs["epoch"] + 1
+    fig, (costs, errors) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    layers = sorted((c for c in epochs if c.startswith("denoise_")), key=lambda c: int(c.split("_")[1]))
+    for layer in layers:
+        costs.plot(x, epochs[layer], linewidth=1.2, label=f"layer {layer.split('_')[1]}")
+    costs.set_yscale("log")
+    for ax in (costs, errors):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    costs.set_xlabel("epoch")
+    costs.set_title("denoising cost per layer (0 = input; unweighted)", fontsize=9)
+    costs.legend(fontsize=7, ncol=2)
+    for column, label in (("accuracy", "labelled training rows (clean pass)"), ("val_accuracy", "held-out images")):
+        if column in epochs and np.isfinite(epochs[column]).any():  # CSVLogger writes NA without validation
+            errors.plot(x, 100 * (1 - epochs[column]), linewidth=1.2, label=label)
+    errors.set_ylim(bottom=0)
+    errors.set_xlabel("epoch")
+    errors.set_ylabel("error, %")
+    errors.set_title("classification error", fontsize=9)
+    errors.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def ranked_images(images, rankings, row_labels, path, title, count=8):
     """One row per ranking (indices sorted by ascending score): its `count` lowest-scored images, then its
     `count` highest-scored."""

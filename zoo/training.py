@@ -424,11 +424,13 @@ def train(config, strategy=None, verbose=None, callbacks=()):
     return model, dataset, checkpoint
 
 
-def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed=0, verbose=0, callbacks=()):
+def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed=0, verbose=0, callbacks=(),
+                 validation=None):
     """Fits a zoo model on in-memory arrays (`inputs`: an array, or a tuple such as (images, labels)) with
     the core's choices: the model's optimizers, shuffled batches of one size, `adapt` first, XLA with a
     GPU, a stop on a non-finite loss. For short runs that need no run directory (a pretraining layer, a
     fine-tuning run); returns the Keras History. Raises TrainingDiverged if a loss became non-finite.
+    `validation`: arrays the model's test step measures after every epoch (Keras's val_ metrics), or None.
 
     Trains under the strategy whose scope the caller is in (`zoo.distribute.recipe_strategy`), where `model` must have
     been made; each worker of a multi-worker run takes its share of every batch."""
@@ -444,8 +446,9 @@ def train_arrays(model, inputs, epochs, batch_size=100, learning_rate=1e-3, seed
     model.adapt(dataset)
     if strategy.num_replicas_in_sync > 1:  # shapes for Keras's build (ZooModel._maybe_symbolic_build)
         model.example_batch = tf.nest.map_structure(lambda array: tf.constant(array[:batch]), inputs)
+    validation_data = None if validation is None else tf.data.Dataset.from_tensor_slices(validation).batch(1000)
     history = model.fit(sharded(dataset, strategy), epochs=epochs, shuffle=False, verbose=verbose,
-                        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks])
+                        validation_data=validation_data, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks])
     if not all(math.isfinite(values[-1]) for values in history.history.values()):
         raise TrainingDiverged(f"a loss became non-finite while training {model.registry_name}; try a lower "
                                "learning rate")
