@@ -412,3 +412,14 @@ def test_only_models_that_take_images_resize_them_and_the_card_says_what_the_end
                        pipeline.data_entry(config, dataset, zoo.get(model, **arguments))["preprocessing"])
     assert said["ae"][0] and "resize them to 16x16" in said["ae"][1]
     assert not said["gan"][0] and said["gan"][1].startswith("the endpoints take no images"), said
+
+
+def test_a_model_that_resizes_takes_images_of_any_size_but_its_channels():
+    import zoo
+    from zoo.errors import ZooError
+
+    zoo.require_input_shape("--vae v", (None, None, 3), "images:photos", (16, 16, 3))
+    zoo.require_input_shape("--vae v", (16, 16, 3), "images:photos", (16, 16, 3))
+    for holds in ((16, 16, 1), (16, 16), (30,)):
+        with pytest.raises(ZooError, match=r"--vae v takes inputs \[any, any, 3\]; --data images:photos holds"):
+            zoo.require_input_shape("--vae v", (None, None, 3), "images:photos", holds)

@@ -87,10 +87,12 @@ def endpoint_input_shape(loaded, endpoint):
 
 def require_input_shape(what, takes, data, holds):
     """A ZooError unless the model `what` (e.g. "--vae saved_models/vae_mnist") takes inputs of the shape `takes`
-    that the data `data` (its `--data` text) `holds`."""
-    if tuple(takes) != tuple(holds):
-        raise ZooError(f"{what} takes inputs {list(takes)}; --data {data} holds {list(holds)}: pass a model trained "
-                       "on that data")
+    that the data `data` (its `--data` text) `holds`; a side of None in `takes` (a model that resizes its images)
+    takes any size."""
+    if len(takes) != len(holds) or any(side is not None and side != held for side, held in zip(takes, holds)):
+        shown = ["any" if side is None else side for side in takes]
+        raise ZooError(f"{what} takes inputs [{', '.join(map(str, shown))}]; --data {data} holds {list(holds)}: pass "
+                       "a model trained on that data")
 
 
 def _first_line(error):
