@@ -37,6 +37,12 @@ VAE_METHODS = ("vae_m1", "vae_m1_m2")
 METHOD_FLAGS = {"ladder": ("ladder_epochs", "ladder_learning_rate", "ladder_decay_start", "ladder_noise_std")}
 
 
+def method_settings(settings, method):
+    """{flag: value} of the flags only `method` reads (METHOD_FLAGS), as the run's settings serialise them."""
+    values = flags.settings_dict(settings)
+    return {name: values[name] for name in METHOD_FLAGS.get(method, ())}
+
+
 @dataclasses.dataclass
 class PretrainMnistConfig(config.DataFlags, config.DistributeFlags):
     """Flags of `python -m recipes.pretrain_mnist`: MNIST by default, or other labelled images (--data)."""
@@ -252,8 +258,8 @@ def ladder_accuracy(experiment, subset, seed):
     keras.utils.set_random_seed(seed)
     model = zoo.get("ladder", image_shape=images.shape[1:], num_classes=experiment.num_classes,
                     noise_std=settings.ladder_noise_std, seed=seed)
-    values = flags.settings_dict(settings)  # another setting of the method is another run, in its own files
-    name = "-".join([str(len(subset)), str(seed), *(str(values[flag]) for flag in METHOD_FLAGS["ladder"])])
+    # another setting of the method is another run, in its own files
+    name = "-".join([str(len(subset)), str(seed), *map(str, method_settings(settings, "ladder").values())])
     backup = Path(settings.out_dir) / "ladder" / name
     log = backup.parent / f"{name}.csv"  # (not with_suffix: the name holds dots)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -304,8 +310,8 @@ def run(settings, argv):
         return [m for m in settings.methods if m not in VAE_METHODS or budget in settings.vae_budgets]
 
     def key_of(budget, seed, method):  # with the values of the flags only this method reads
-        values = flags.settings_dict(settings)
-        return " ".join([f"{budget}/{seed}/{method}", *(f"{name}={values[name]}" for name in METHOD_FLAGS.get(method, ()))])
+        return " ".join([f"{budget}/{seed}/{method}",
+                         *(f"{name}={value}" for name, value in method_settings(settings, method).items())])
 
     def seeds_of(budget):  # every label: one subset, one run
         return range(settings.seeds if budget < len(experiment.labels) else 1)
